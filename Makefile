@@ -1,0 +1,75 @@
+# The Eye - developer commands. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+SAM_VENV := .venv-sam
+PY := $(VENV)/bin/python
+SAM := $(SAM_VENV)/bin/sam
+CFN_LINT := $(SAM_VENV)/bin/cfn-lint
+export SAM_CLI_TELEMETRY := 0
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+$(VENV)/.installed: requirements-dev.txt layers/runtime/requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $@
+
+$(SAM_VENV)/.installed: requirements-sam.txt
+	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/python -m pip install --quiet -r requirements-sam.txt
+	touch $@
+
+.PHONY: help
+help: ## List every target
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+
+.PHONY: venv
+venv: $(VENV)/.installed $(SAM_VENV)/.installed ## Create .venv and .venv-sam (done by every target that needs them)
+
+.PHONY: run
+run: $(VENV)/.installed ## Serve the whole stack on http://127.0.0.1:3000 (no AWS account, no Docker)
+	$(PY) -m theeye_local
+
+.PHONY: test
+test: $(VENV)/.installed $(SAM_VENV)/.installed ## What CI runs: template checks, sam build, unit, integration and end-to-end tests
+	$(MAKE) --no-print-directory validate
+	$(MAKE) --no-print-directory build
+	$(PY) -m pytest
+
+.PHONY: unit
+unit: $(VENV)/.installed ## Unit tests only (sockets disabled)
+	$(PY) -m pytest tests/unit
+
+.PHONY: validate
+validate: $(SAM_VENV)/.installed ## sam validate --lint and cfn-lint on template.yaml
+	$(SAM) validate --lint --template template.yaml
+	$(CFN_LINT) template.yaml
+
+.PHONY: lint
+lint: $(VENV)/.installed $(SAM_VENV)/.installed ## ruff (lint + format check), mypy and the template checks
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(MAKE) --no-print-directory validate
+
+.PHONY: format
+format: $(VENV)/.installed ## Apply ruff's formatting and safe fixes
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+.PHONY: build
+build: $(SAM_VENV)/.installed ## sam build (python3.11, arm64 wheels; no Docker)
+	$(SAM) build --template template.yaml --cached --parallel
+
+.PHONY: deploy
+deploy: build ## sam deploy with samconfig.toml (first time: sam deploy --guided)
+	$(SAM) deploy
+
+.PHONY: clean
+clean: ## Remove virtualenvs, build output and caches
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .theeye test-output

@@ -1,0 +1,163 @@
+"""The ingest use case: turn one HTTP body into queued events and recorded rejections.
+
+Nothing here knows about Lambda or HTTP frameworks; collaborators are passed in.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from theeye.errors import InvalidRequest, PayloadTooLarge, ServiceUnavailable
+from theeye.events import (
+    MAX_BODY_BYTES,
+    MAX_EVENTS_PER_REQUEST,
+    Event,
+    FieldError,
+    validate_event,
+)
+from theeye.messages import Origin, QueuedEvent, Rejection, cut_payload, pack
+from theeye.observability import logger
+from theeye.queue import EventQueue
+
+
+@dataclass
+class IngestResult:
+    events: list[QueuedEvent] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+
+    def to_response(self) -> dict[str, Any]:
+        return {
+            "accepted": len(self.events),
+            "event_ids": [e.event.event_id for e in self.events],
+            "rejected": [{"index": r.index, "errors": r.errors} for r in self.rejections],
+        }
+
+
+def decode_body(body: str | None, is_base64: bool) -> bytes:
+    """The request body as bytes, refusing anything over the 1 MiB limit before parsing it."""
+    if body is None:
+        return b""
+    if is_base64:
+        if len(body) > (MAX_BODY_BYTES * 4) // 3 + 4:
+            raise _too_large()
+        try:
+            raw = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidRequest("the request body is not valid base64", code="invalid_json") from None
+    else:
+        if len(body) > MAX_BODY_BYTES:  # characters <= bytes, so this is a cheap early check
+            raise _too_large()
+        raw = body.encode("utf-8", errors="surrogatepass")
+    if len(raw) > MAX_BODY_BYTES:
+        raise _too_large()
+    return raw
+
+
+def _too_large() -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"the request body is larger than {MAX_BODY_BYTES} bytes (1 MiB); send fewer events"
+    )
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_body(raw: bytes) -> Any:
+    """Parse JSON strictly (no NaN/Infinity); raise ``InvalidRequest`` with where it broke."""
+    if not raw.strip():
+        raise InvalidRequest(
+            "the request body is empty; send an event object or an array of them", code="empty_body"
+        )
+    try:
+        text = raw.decode("utf-8")
+        return json.loads(text, parse_constant=_reject_constant)
+    except UnicodeDecodeError:
+        raise InvalidRequest(
+            "the request body is not UTF-8 text",
+            code="invalid_json",
+            details=[{"field": "body", "message": "not UTF-8"}],
+        ) from None
+    except (ValueError, RecursionError) as exc:
+        raise InvalidRequest(
+            "the request body is not valid JSON",
+            code="invalid_json",
+            details=[{"field": "body", "message": str(exc)[:200] or "nested too deeply"}],
+        ) from None
+
+
+def ingest(
+    raw: bytes,
+    *,
+    origin: Origin,
+    queue: EventQueue,
+) -> IngestResult:
+    """Validate a request body, queue the valid events and the rejections, say what happened.
+
+    Raises ``InvalidRequest`` (400) when nothing can be accepted; the rejection still reaches
+    the error store through the queue. Raises ``ServiceUnavailable`` (503) when the queue does
+    not take the events: then nothing was accepted and the client retries.
+    """
+    try:
+        items = _split(parse_body(raw))
+    except InvalidRequest as exc:
+        kind = "invalid_json" if exc.code in ("invalid_json", "empty_body") else "invalid_envelope"
+        payload = raw.decode("utf-8", errors="replace")
+        _record_quietly(queue, origin, Rejection(None, kind, _field_errors(exc), cut_payload(payload)))
+        raise
+
+    result = IngestResult()
+    for index, item in enumerate(items):
+        outcome = validate_event(item, origin.application_id)
+        if isinstance(outcome, Event):
+            result.events.append(QueuedEvent(index, outcome))
+        else:
+            errors = [e.to_dict() for e in outcome]
+            result.rejections.append(Rejection(index, "invalid_envelope", errors, cut_payload(item)))
+
+    if not result.events:
+        _record_quietly(queue, origin, *result.rejections)
+        raise InvalidRequest(
+            "no event in the request was accepted",
+            code="invalid_events",
+            details=[{"index": r.index, "errors": r.errors} for r in result.rejections],
+        )
+    queue.send(list(pack(origin, result.events, result.rejections)))
+    return result
+
+
+def _split(body: Any) -> list[Any]:
+    if isinstance(body, dict):
+        return [body]
+    if isinstance(body, list):
+        if not body:
+            raise InvalidRequest("the request body is an empty array; send 1-500 events", code="empty_batch")
+        if len(body) > MAX_EVENTS_PER_REQUEST:
+            raise InvalidRequest(
+                f"the request holds {len(body)} events; at most {MAX_EVENTS_PER_REQUEST} are allowed",
+                code="too_many_events",
+                details=[{"field": "body", "message": f"{len(body)} > {MAX_EVENTS_PER_REQUEST} events"}],
+            )
+        return body
+    raise InvalidRequest(
+        "the request body must be an event object or an array of event objects",
+        code="invalid_body",
+        details=[{"field": "body", "message": f"got {type(body).__name__}"}],
+    )
+
+
+def _field_errors(exc: InvalidRequest) -> list[dict[str, str]]:
+    fields = [d for d in exc.details if isinstance(d, dict) and "field" in d]
+    return fields or [FieldError("body", exc.message).to_dict()]
+
+
+def _record_quietly(queue: EventQueue, origin: Origin, *rejections: Rejection) -> None:
+    """Send rejections to the error store through the queue; a queue failure does not change the 400."""
+    try:
+        queue.send(list(pack(origin, [], rejections)))
+    except ServiceUnavailable:
+        logger.warning("could not queue rejections for the error store", extra={"count": len(rejections)})

@@ -1,0 +1,189 @@
+"""The processing use case: one queued message in, stored events and recorded errors out.
+
+Validation outcomes are final: an invalid event becomes an error record and the message is
+done. Anything else (a throttled write, a timeout, an unreadable message) raises, so that
+only this message fails, SQS delivers it again, and after the last attempt moves it to the
+dead-letter queue. Every write is idempotent, so a redelivery never stores or records twice.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Literal, TypeVar
+
+from theeye.clock import parse_timestamp
+from theeye.error_store import ErrorRecord, ErrorStore, derive_error_id
+from theeye.event_store import EventRecord, EventStore, WriteOutcome
+from theeye.events import FieldError
+from theeye.messages import Origin, QueuedEvent, QueueMessage, Rejection
+from theeye.schemas import SchemaRegistry
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Rules:
+    max_clock_skew: timedelta = timedelta(seconds=60)
+    unknown_event_types: Literal["accept", "reject"] = "accept"
+    event_retention_days: int = 0
+
+
+@dataclass
+class Processor:
+    events: EventStore
+    errors: ErrorStore
+    schemas: SchemaRegistry
+    rules: Rules
+    executor: Executor
+
+
+@dataclass
+class Outcome:
+    """What one message turned into; every event it carried is counted exactly once here."""
+
+    stored: int = 0
+    duplicates: int = 0
+    invalid: Counter[str] = field(default_factory=Counter)
+    stored_by_category: Counter[tuple[str, str]] = field(default_factory=Counter)  # (category, minute)
+    received_at: str = ""
+
+    @property
+    def total(self) -> int:
+        return self.stored + self.duplicates + sum(self.invalid.values())
+
+
+def process_message(body: str, processor: Processor) -> Outcome:
+    message = QueueMessage.from_body(body)
+    outcome = Outcome(received_at=message.origin.received_at)
+    errors = [ingest_error(message.origin, r) for r in message.rejections]
+    outcome.invalid.update(r.type for r in message.rejections)
+
+    to_store: list[EventRecord] = []
+    for queued in message.events:
+        problem = check(queued, message.origin, processor)
+        if problem is None:
+            to_store.append(event_record(queued, message.origin, processor.rules))
+        else:
+            errors.append(problem)
+            outcome.invalid[problem.type] += 1
+
+    for record, written in zip(
+        to_store, _all(processor.executor, processor.events.put, to_store), strict=True
+    ):
+        if written is WriteOutcome.STORED:
+            outcome.stored += 1
+            minute = record.event.timestamp[:16]
+            outcome.stored_by_category[(record.event.category, minute)] += 1
+        elif written is WriteOutcome.DUPLICATE:
+            outcome.duplicates += 1
+        else:
+            outcome.invalid["event_id_conflict"] += 1
+            errors.append(conflict_error(record, message.origin))
+
+    _all(processor.executor, processor.errors.put, errors)
+    return outcome
+
+
+def check(queued: QueuedEvent, origin: Origin, processor: Processor) -> ErrorRecord | None:
+    """The error an event deserves, or None when it may be stored."""
+    event = queued.event
+    received = parse_timestamp(origin.received_at)
+    if event.occurred_at > received + processor.rules.max_clock_skew:
+        limit = int(processor.rules.max_clock_skew.total_seconds())
+        message = (
+            f"is {event.timestamp}, later than its receipt ({origin.received_at}) plus {limit} s of skew"
+        )
+        return event_error("future_timestamp", queued, origin, [FieldError("timestamp", message)])
+    event_type = (event.category, event.name)
+    if not processor.schemas.knows(event_type):
+        if processor.rules.unknown_event_types == "reject":
+            message = f"no schema for category {event.category!r} and name {event.name!r}"
+            return event_error("unknown_event_type", queued, origin, [FieldError("category", message)])
+        return None
+    broken = processor.schemas.validate(event_type, event.data)
+    if broken:
+        return event_error("schema_violation", queued, origin, broken)
+    return None
+
+
+def event_record(queued: QueuedEvent, origin: Origin, rules: Rules) -> EventRecord:
+    expires = None
+    if rules.event_retention_days > 0:
+        received = parse_timestamp(origin.received_at).timestamp()
+        expires = int(received) + rules.event_retention_days * 86400
+    return EventRecord(
+        event=queued.event,
+        application_id=origin.application_id,
+        received_at=origin.received_at,
+        origin=f"{origin.request_id}#{queued.index}",
+        content_hash=queued.event.content_hash(),
+        expires_at=expires,
+    )
+
+
+def ingest_error(origin: Origin, rejection: Rejection) -> ErrorRecord:
+    payload = rejection.payload
+    event_id = payload.get("event_id") if isinstance(payload, dict) else None
+    return ErrorRecord(
+        error_id=derive_error_id(origin.request_id, "rejection", str(rejection.index)),
+        type=rejection.type,
+        source="ingest",
+        application_id=origin.application_id,
+        received_at=origin.received_at,
+        event_id=event_id if isinstance(event_id, str) else None,
+        details=rejection.errors,
+        payload=payload,
+        key_id=origin.key_id,
+        request_id=origin.request_id,
+    )
+
+
+def event_error(
+    kind: str, queued: QueuedEvent, origin: Origin, problems: Iterable[FieldError]
+) -> ErrorRecord:
+    event = queued.event
+    return ErrorRecord(
+        error_id=derive_error_id(event.event_id, kind, event.content_hash()),
+        type=kind,
+        source="processor",
+        application_id=origin.application_id,
+        received_at=origin.received_at,
+        event_id=event.event_id,
+        details=[p.to_dict() for p in problems],
+        payload=event.to_dict(),
+        key_id=origin.key_id,
+        request_id=origin.request_id,
+    )
+
+
+def conflict_error(record: EventRecord, origin: Origin) -> ErrorRecord:
+    message = "was already stored with other content; the first version is kept"
+    queued = QueuedEvent(0, record.event)
+    return event_error("event_id_conflict", queued, origin, [FieldError("event_id", message)])
+
+
+def lag_seconds(outcome: Outcome, now: str) -> float:
+    """Seconds from receipt at ingest to the end of processing."""
+    return (parse_timestamp(now) - parse_timestamp(outcome.received_at)).total_seconds()
+
+
+def _all(executor: Executor, work: Callable[[T], R], items: list[T]) -> list[R]:
+    """Run ``work`` on every item concurrently; wait for all, then re-raise the first failure."""
+    if len(items) <= 1:
+        return [work(item) for item in items]
+    futures: list[Future[R]] = [executor.submit(work, item) for item in items]
+    failure: BaseException | None = None
+    results: list[R] = []
+    for future in futures:
+        try:
+            results.append(future.result())
+        except Exception as exc:  # noqa: BLE001 - kept until every write has finished, then re-raised
+            failure = failure or exc
+    if failure is not None:
+        raise failure
+    return results

@@ -1,0 +1,40 @@
+"""Configuration: one validated model, read once per container through a cached getter.
+
+Every function reads the same model; fields a function does not use keep their defaults.
+Nothing else in the code base reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    events_table: str = ""
+    errors_table: str = ""
+    keys_table: str = ""
+    counters_table: str = ""
+    queue_url: str = ""
+    dlq_url: str = ""
+    schemas_dir: str = "/opt"
+    cursor_secret_arn: str = ""
+    max_clock_skew_seconds: int = Field(default=60, ge=0)
+    unknown_event_types: Literal["accept", "reject"] = "accept"
+    index_shards: int = Field(default=16, ge=1, le=64)
+    event_retention_days: int = Field(default=0, ge=0)
+    error_retention_days: int = Field(default=30, ge=1)
+    key_cache_seconds: float = Field(default=60.0, ge=0, le=60)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this container, from the environment the template gives the function."""
+    names = Settings.model_fields.keys()
+    values = {name: os.environ[name.upper()] for name in names if name.upper() in os.environ}
+    return Settings.model_validate(values)

@@ -1,0 +1,61 @@
+"""Domain exceptions. Logic raises these; ``theeye.http`` turns them into HTTP answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class TheEyeError(Exception):
+    """Base of every error the domain raises on purpose."""
+
+    status = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, *, details: list[Any] | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: list[Any] = details or []
+        if code is not None:
+            self.code = code
+
+
+class InvalidRequest(TheEyeError):
+    status = 400
+    code = "invalid_request"
+
+
+class AuthenticationFailed(TheEyeError):
+    status = 401
+    code = "unauthorized"
+
+
+class PermissionDenied(TheEyeError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(TheEyeError):
+    status = 404
+    code = "not_found"
+
+
+class PayloadTooLarge(TheEyeError):
+    status = 413
+    code = "payload_too_large"
+
+
+class ServiceUnavailable(TheEyeError):
+    """A dependency cannot take the request now; nothing was accepted, the client retries."""
+
+    status = 503
+    code = "service_unavailable"
+
+    def __init__(self, message: str, *, retry_after_seconds: int = 1, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class RetryableStoreError(TheEyeError):
+    """A store throttled or timed out; the work must be retried later (never dropped)."""
+
+    code = "store_unavailable"

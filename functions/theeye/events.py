@@ -1,0 +1,167 @@
+"""Events: the envelope applications send, its validation, and the domain event.
+
+The envelope rules are the public contract's (API.md, "POST /events"). Validation reports one
+entry per broken field, so an application can fix every problem in one round trip.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from theeye.clock import format_timestamp, parse_timestamp
+
+MAX_BODY_BYTES = 1024 * 1024
+MAX_EVENT_BYTES = 32 * 1024
+MAX_EVENTS_PER_REQUEST = 500
+MAX_TEXT_LENGTH = 128
+EVENT_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+DERIVED_ID_PREFIX = "dv1-"
+
+ENVELOPE_FIELDS = ("session_id", "category", "name", "data", "timestamp", "event_id")
+_TEXT_FIELDS = ("session_id", "category", "name")
+
+
+def canonical_json(value: Any) -> str:
+    """One spelling of a JSON value: sorted keys, no spaces. Hashes are taken over this."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def compact_json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    field: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"field": self.field, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """An event whose envelope is valid. ``timestamp`` is normalised to UTC text."""
+
+    event_id: str
+    session_id: str
+    category: str
+    name: str
+    data: dict[str, Any]
+    timestamp: str
+
+    def content(self) -> dict[str, Any]:
+        """What makes two deliveries of one ``event_id`` the same event."""
+        return {
+            "session_id": self.session_id,
+            "category": self.category,
+            "name": self.name,
+            "data": self.data,
+            "timestamp": self.timestamp,
+        }
+
+    def content_hash(self) -> str:
+        return hashlib.sha256(canonical_json(self.content()).encode("utf-8")).hexdigest()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"event_id": self.event_id, **self.content()}
+
+    @classmethod
+    def from_dict(cls, value: dict[str, Any]) -> Event:
+        return cls(
+            event_id=value["event_id"],
+            session_id=value["session_id"],
+            category=value["category"],
+            name=value["name"],
+            data=value["data"],
+            timestamp=value["timestamp"],
+        )
+
+    @property
+    def occurred_at(self) -> datetime:
+        return parse_timestamp(self.timestamp)
+
+
+def derive_event_id(application_id: str, content: dict[str, Any]) -> str:
+    """A stable id from the sender and the content, so a retried request stores nothing twice."""
+    digest = hashlib.sha256(canonical_json([application_id, content]).encode("utf-8")).hexdigest()
+    return DERIVED_ID_PREFIX + digest[:40]
+
+
+def validate_event(raw: Any, application_id: str) -> Event | list[FieldError]:
+    """Check one event object against the envelope rules; return the event or every problem."""
+    if not isinstance(raw, dict):
+        return [FieldError("event", f"must be a JSON object, not {_json_type(raw)}")]
+    errors: list[FieldError] = []
+    size = len(compact_json(raw).encode("utf-8"))
+    if size > MAX_EVENT_BYTES:
+        errors.append(FieldError("event", f"is {size} bytes; one event may be at most {MAX_EVENT_BYTES}"))
+    for field in _TEXT_FIELDS:
+        errors.extend(_check_text(raw, field))
+    data = raw.get("data")
+    if "data" not in raw:
+        errors.append(FieldError("data", "is required (send {} when there is nothing to say)"))
+    elif not isinstance(data, dict):
+        errors.append(FieldError("data", f"must be a JSON object, not {_json_type(data)}"))
+    timestamp: Any = raw.get("timestamp")
+    normalised = ""
+    if "timestamp" not in raw:
+        errors.append(FieldError("timestamp", "is required (ISO-8601, e.g. 2021-01-01T09:15:27.243860Z)"))
+    else:
+        try:
+            normalised = format_timestamp(parse_timestamp(timestamp))  # non-strings raise ValueError
+        except ValueError as exc:
+            errors.append(FieldError("timestamp", str(exc)))
+    event_id = raw.get("event_id")
+    if event_id is not None and (not isinstance(event_id, str) or not EVENT_ID_PATTERN.fullmatch(event_id)):
+        errors.append(FieldError("event_id", "must be 1-64 characters of A-Z a-z 0-9 . _ : -"))
+    errors.extend(
+        FieldError(
+            key if isinstance(key, str) else "event",
+            "is not an envelope field (put application data under data)",
+        )
+        for key in raw
+        if key not in ENVELOPE_FIELDS
+    )
+    if errors:
+        return errors
+    content = {
+        "session_id": raw["session_id"],
+        "category": raw["category"],
+        "name": raw["name"],
+        "data": data,
+        "timestamp": normalised,
+    }
+    return Event(event_id=event_id or derive_event_id(application_id, content), **content)
+
+
+def _check_text(raw: dict[str, Any], field: str) -> list[FieldError]:
+    if field not in raw:
+        return [FieldError(field, "is required")]
+    value = raw[field]
+    if not isinstance(value, str):
+        return [FieldError(field, f"must be a string, not {_json_type(value)}")]
+    if not value.strip():
+        return [FieldError(field, "must not be empty or blank")]
+    if len(value) > MAX_TEXT_LENGTH:
+        return [FieldError(field, f"is {len(value)} characters; at most {MAX_TEXT_LENGTH} are allowed")]
+    return []
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"

@@ -1,0 +1,69 @@
+"""HTTP edge shared by the API functions: the one place domain errors become HTTP answers.
+
+Every 4xx/5xx body has the contract's shape:
+``{"error": {"code": "<snake_case>", "message": "<human readable>", "details": [...]}}``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.metrics import MetricUnit
+
+from theeye.errors import ServiceUnavailable, TheEyeError
+from theeye.observability import logger, metrics
+
+JSON = "application/json"
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type=JSON,
+        body=json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+        headers=headers or {},
+    )
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: list[Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[str]:
+    return json_response(
+        status, {"error": {"code": code, "message": message, "details": details or []}}, headers
+    )
+
+
+def register_error_handlers(app: ApiGatewayResolver) -> None:
+    """Map every exception a route can raise to the contract's error body."""
+
+    @app.exception_handler(TheEyeError)
+    def _domain_error(exc: TheEyeError) -> Response[str]:
+        headers: dict[str, str] = {}
+        if isinstance(exc, ServiceUnavailable):
+            headers["Retry-After"] = str(exc.retry_after_seconds)
+        metrics.add_metric(
+            name="ClientErrors" if exc.status < 500 else "ServerErrors", unit=MetricUnit.Count, value=1
+        )
+        if exc.status >= 500:
+            logger.warning("request failed", extra={"code": exc.code, "reason": exc.message})
+        return error_response(exc.status, exc.code, exc.message, exc.details, headers)
+
+    @app.not_found
+    def _no_route(exc: NotFoundError) -> Response[str]:
+        event = app.current_event
+        metrics.add_metric(name="ClientErrors", unit=MetricUnit.Count, value=1)
+        return error_response(404, "not_found", f"no route for {event.http_method} {event.path}")
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response[str]:
+        logger.exception("unhandled error")
+        metrics.add_metric(name="ServerErrors", unit=MetricUnit.Count, value=1)
+        return error_response(500, "internal_error", "an unexpected error occurred; it has been logged")

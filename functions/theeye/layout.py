@@ -1,0 +1,56 @@
+"""How events and errors are laid out in DynamoDB keys (docs/DATA_MODEL.md explains why).
+
+Writers (the processor) and readers (the query function) both derive keys here, so the two
+can never disagree about the layout.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+SESSION_PREFIX = "S#"
+GUARD_PREFIX = "E#"
+GUARD_SORT_KEY = "#"
+CATEGORY_INDEX = "ByCategory"
+ERRORS_TIME_INDEX = "ByTime"
+ERRORS_TYPE_INDEX = "ByType"
+CATEGORY_REGISTRY_PK = "categories"
+
+
+def shard_of(identifier: str, shards: int) -> int:
+    """A stable shard in ``[0, shards)`` for an id, spreading writes over index partitions."""
+    return int(hashlib.sha256(identifier.encode("utf-8")).hexdigest()[:8], 16) % shards
+
+
+def day_of(timestamp: str) -> str:
+    """``YYYY-MM-DD`` of a normalised timestamp (``2021-01-01T09:15:27.243860Z``)."""
+    return timestamp[:10]
+
+
+def session_pk(session_id: str) -> str:
+    return SESSION_PREFIX + session_id
+
+
+def event_sk(timestamp: str, event_id: str) -> str:
+    """Fixed-width UTC time first, so key order is time order; the id breaks ties."""
+    return f"{timestamp}#{event_id}"
+
+
+def guard_pk(event_id: str) -> str:
+    return GUARD_PREFIX + event_id
+
+
+def category_pk(category: str, day: str, shard: int) -> str:
+    return f"{category}#{day}#{shard:02d}"
+
+
+def error_time_pk(day: str, shard: int) -> str:
+    return f"{day}#{shard:02d}"
+
+
+def error_type_pk(error_type: str, day: str) -> str:
+    return f"{error_type}#{day}"
+
+
+def error_sk(received_at: str, error_id: str) -> str:
+    return f"{received_at}#{error_id}"

@@ -1,0 +1,146 @@
+"""The queue's message format, shared by the ingest function (writer) and the processor (reader).
+
+One message carries many events of one request (packed up to ``MAX_MESSAGE_BYTES``) and the
+request's rejected events, so the ingest path makes one SQS call for a typical request and the
+error store hears of every rejection through the same queue.
+
+    {"v": 1, "application_id": "...", "key_id": "...", "received_at": "...Z", "request_id": "...",
+     "events": [{index, event_id, session_id, category, name, data, timestamp}, ...],
+     "rejections": [{"index": 3 | null, "type": "invalid_envelope" | "invalid_json",
+                     "errors": [{"field", "message"}], "payload": <JSON value or text>}]}
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from theeye.events import Event, compact_json
+
+FORMAT_VERSION = 1
+# SQS takes 256 KiB per message; keep room for the envelope around the packed events.
+MAX_MESSAGE_BYTES = 250 * 1024
+MAX_ERROR_PAYLOAD_BYTES = 32 * 1024
+
+
+def cut_payload(payload: Any) -> Any:
+    """The payload as sent, or its JSON text cut to 32 KiB when it is larger."""
+    if isinstance(payload, str):
+        encoded = payload.encode("utf-8")
+        if len(encoded) <= MAX_ERROR_PAYLOAD_BYTES:
+            return payload
+        return encoded[:MAX_ERROR_PAYLOAD_BYTES].decode("utf-8", errors="ignore")
+    text = compact_json(payload)
+    if len(text.encode("utf-8")) <= MAX_ERROR_PAYLOAD_BYTES:
+        return payload
+    return cut_payload(text)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """An event (``index``) or a whole request (``index`` None) that ingest refused."""
+
+    index: int | None
+    type: str
+    errors: list[dict[str, str]]
+    payload: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "type": self.type, "errors": self.errors, "payload": self.payload}
+
+    @classmethod
+    def from_dict(cls, value: dict[str, Any]) -> Rejection:
+        return cls(
+            index=value.get("index"),
+            type=str(value["type"]),
+            errors=list(value.get("errors") or []),
+            payload=value.get("payload"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Who sent a request and when it arrived; stamped once at ingest."""
+
+    application_id: str
+    key_id: str
+    received_at: str
+    request_id: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "v": FORMAT_VERSION,
+            "application_id": self.application_id,
+            "key_id": self.key_id,
+            "received_at": self.received_at,
+            "request_id": self.request_id,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedEvent:
+    """An accepted event and its position in the request (which tells two copies apart)."""
+
+    index: int
+    event: Event
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"index": self.index, **self.event.to_dict()}
+
+
+@dataclass(slots=True)
+class QueueMessage:
+    origin: Origin
+    events: list[QueuedEvent] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+
+    def to_body(self) -> str:
+        return compact_json(
+            {
+                **self.origin.to_dict(),
+                "events": [e.to_dict() for e in self.events],
+                "rejections": [r.to_dict() for r in self.rejections],
+            }
+        )
+
+    @classmethod
+    def from_body(cls, body: str) -> QueueMessage:
+        """Parse a message body; raises ``ValueError`` (or ``KeyError``) when it is not one of ours."""
+        value = json.loads(body)
+        if not isinstance(value, dict) or value.get("v") != FORMAT_VERSION:
+            raise ValueError("not a version-1 The Eye message")
+        origin = Origin(
+            application_id=str(value["application_id"]),
+            key_id=str(value.get("key_id", "")),
+            received_at=str(value["received_at"]),
+            request_id=str(value.get("request_id", "")),
+        )
+        return cls(
+            origin=origin,
+            events=[QueuedEvent(int(e["index"]), Event.from_dict(e)) for e in value.get("events") or []],
+            rejections=[Rejection.from_dict(r) for r in value.get("rejections") or []],
+        )
+
+
+def pack(
+    origin: Origin, events: Iterable[QueuedEvent], rejections: Iterable[Rejection]
+) -> Iterator[QueueMessage]:
+    """Pack a request's events and rejections into as few messages as the size limit allows."""
+    budget = MAX_MESSAGE_BYTES - len(compact_json(origin.to_dict())) - 64
+    current = QueueMessage(origin)
+    used = 0
+    items: list[QueuedEvent | Rejection] = [*events, *rejections]
+    for item in items:
+        size = len(compact_json(item.to_dict()).encode("utf-8")) + 1
+        if used + size > budget and (current.events or current.rejections):
+            yield current
+            current, used = QueueMessage(origin), 0
+        if isinstance(item, QueuedEvent):
+            current.events.append(item)
+        else:
+            current.rejections.append(item)
+        used += size
+    if current.events or current.rejections:
+        yield current

@@ -1,0 +1,48 @@
+"""In-memory stand-ins for the stores, with the same semantics as the DynamoDB adapters."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from theeye.error_store import ErrorRecord
+from theeye.errors import RetryableStoreError
+from theeye.event_store import EventRecord, WriteOutcome
+
+
+class MemoryEventStore:
+    """Guard-then-item semantics of ``DynamoEventStore``, with optional injected faults."""
+
+    def __init__(self, fail: Callable[[EventRecord], bool] | None = None) -> None:
+        self.guards: dict[str, tuple[str, str]] = {}  # event_id -> (content_hash, origin)
+        self.items: dict[tuple[str, str], EventRecord] = {}
+        self.fail = fail or (lambda _r: False)
+        self._lock = threading.Lock()
+
+    def put(self, record: EventRecord) -> WriteOutcome:
+        if self.fail(record):
+            raise RetryableStoreError("injected throttling")
+        event = record.event
+        with self._lock:
+            old = self.guards.get(event.event_id)
+            if old is None:
+                self.guards[event.event_id] = (record.content_hash, record.origin)
+            elif old[0] != record.content_hash:
+                return WriteOutcome.CONFLICT
+            elif old[1] != record.origin:
+                return WriteOutcome.DUPLICATE
+            self.items.setdefault((event.session_id, f"{event.timestamp}#{event.event_id}"), record)
+        return WriteOutcome.STORED
+
+
+class MemoryErrorStore:
+    def __init__(self) -> None:
+        self.errors: dict[str, ErrorRecord] = {}
+        self._lock = threading.Lock()
+
+    def put(self, record: ErrorRecord) -> bool:
+        with self._lock:
+            if record.error_id in self.errors:
+                return False
+            self.errors[record.error_id] = record
+            return True

@@ -1,0 +1,173 @@
+import base64
+import json
+from typing import Any
+
+import pytest
+
+from ingest.logic import decode_body, ingest
+from theeye.errors import InvalidRequest, PayloadTooLarge, ServiceUnavailable
+from theeye.events import MAX_BODY_BYTES
+from theeye.messages import MAX_MESSAGE_BYTES, Origin, QueueMessage
+
+ORIGIN = Origin("app-1", "key-1", "2026-11-23T10:00:00.000000Z", "req-1")
+
+
+class FakeQueue:
+    def __init__(self, fail: bool = False) -> None:
+        self.sent: list[QueueMessage] = []
+        self.fail = fail
+
+    def send(self, messages: list[QueueMessage]) -> None:
+        if self.fail:
+            raise ServiceUnavailable("queue down")
+        for m in messages:  # what SQS would store: the body, parsed back
+            assert len(m.to_body().encode()) <= 256 * 1024
+            self.sent.append(QueueMessage.from_body(m.to_body()))
+
+    @property
+    def events(self) -> list[Any]:
+        return [q for m in self.sent for q in m.events]
+
+    @property
+    def rejections(self) -> list[Any]:
+        return [r for m in self.sent for r in m.rejections]
+
+
+def event(i: int = 0, **changes: Any) -> dict[str, Any]:
+    value: dict[str, Any] = {
+        "session_id": "s-1",
+        "category": "page interaction",
+        "name": "pageview",
+        "data": {"host": "example.com", "path": f"/{i}"},
+        "timestamp": "2021-01-01 09:15:27.243860",
+    }
+    value.update(changes)
+    return value
+
+
+def body(value: Any) -> bytes:
+    return json.dumps(value).encode()
+
+
+def test_one_event_object_is_accepted_and_queued() -> None:
+    queue = FakeQueue()
+    result = ingest(body(event()), origin=ORIGIN, queue=queue)
+    answer = result.to_response()
+    assert answer["accepted"] == 1 and answer["rejected"] == []
+    assert [q.event.event_id for q in queue.events] == answer["event_ids"]
+    assert queue.sent[0].origin == ORIGIN
+
+
+def test_a_mixed_array_accepts_the_good_and_reports_each_bad_one_by_index() -> None:
+    queue = FakeQueue()
+    result = ingest(
+        body([event(0), event(1, timestamp="nope"), event(2), {"x": 1}]), origin=ORIGIN, queue=queue
+    )
+    answer = result.to_response()
+    assert answer["accepted"] == 2
+    assert [r["index"] for r in answer["rejected"]] == [1, 3]
+    assert answer["rejected"][0]["errors"][0]["field"] == "timestamp"
+    # the rejections travel with the events, towards the error store, in the same single message
+    assert len(queue.sent) == 1
+    assert [(r.index, r.type) for r in queue.rejections] == [(1, "invalid_envelope"), (3, "invalid_envelope")]
+    assert [q.index for q in queue.events] == [0, 2]
+
+
+def test_event_ids_are_listed_in_request_order() -> None:
+    queue = FakeQueue()
+    events = [event(i, event_id=f"id-{i}") for i in range(20)]
+    assert ingest(body(events), origin=ORIGIN, queue=queue).to_response()["event_ids"] == [
+        f"id-{i}" for i in range(20)
+    ]
+
+
+def test_a_retried_identical_request_yields_the_same_ids() -> None:
+    first = ingest(body([event(1), event(2)]), origin=ORIGIN, queue=FakeQueue())
+    again = ingest(body([event(1), event(2)]), origin=ORIGIN, queue=FakeQueue())
+    assert first.to_response()["event_ids"] == again.to_response()["event_ids"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "code", "kind"),
+    [
+        (b"{not json", "invalid_json", "invalid_json"),
+        (b"", "empty_body", "invalid_json"),
+        (b"   ", "empty_body", "invalid_json"),
+        (b"\xff\xfe", "invalid_json", "invalid_json"),
+        (b'{"a": NaN}', "invalid_json", "invalid_json"),
+        (b"[" * 100_000 + b"]" * 100_000, "invalid_json", "invalid_json"),
+        (b"42", "invalid_body", "invalid_envelope"),
+        (b'"text"', "invalid_body", "invalid_envelope"),
+        (b"[]", "empty_batch", "invalid_envelope"),
+    ],
+)
+def test_bodies_that_are_not_events_are_400_and_recorded(raw: bytes, code: str, kind: str) -> None:
+    queue = FakeQueue()
+    with pytest.raises(InvalidRequest) as caught:
+        ingest(raw, origin=ORIGIN, queue=queue)
+    assert caught.value.code == code
+    assert queue.events == []
+    assert [(r.index, r.type) for r in queue.rejections] == [(None, kind)]
+
+
+def test_more_than_500_events_is_400() -> None:
+    queue = FakeQueue()
+    with pytest.raises(InvalidRequest) as caught:
+        ingest(body([event(i) for i in range(501)]), origin=ORIGIN, queue=queue)
+    assert caught.value.code == "too_many_events"
+    assert queue.events == []
+
+
+def test_when_every_event_is_rejected_the_answer_is_400_with_the_rejections_as_details() -> None:
+    queue = FakeQueue()
+    with pytest.raises(InvalidRequest) as caught:
+        ingest(body([event(0, data=None), event(1, name="")]), origin=ORIGIN, queue=queue)
+    assert caught.value.code == "invalid_events"
+    assert [d["index"] for d in caught.value.details] == [0, 1]
+    assert caught.value.details[0]["errors"] == [
+        {"field": "data", "message": "must be a JSON object, not null"}
+    ]
+    assert len(queue.rejections) == 2
+
+
+def test_a_queue_outage_accepts_nothing_and_says_503() -> None:
+    with pytest.raises(ServiceUnavailable):
+        ingest(body([event(1)]), origin=ORIGIN, queue=FakeQueue(fail=True))
+
+
+def test_a_queue_outage_does_not_turn_a_400_into_a_503() -> None:
+    with pytest.raises(InvalidRequest):
+        ingest(b"{nope", origin=ORIGIN, queue=FakeQueue(fail=True))
+
+
+def test_a_full_size_request_packs_into_few_messages_each_under_the_sqs_limit() -> None:
+    # Given 500 events of ~2 KiB (about 1 MiB in all)
+    events = [event(i, data={"host": "example.com", "path": "/", "pad": "x" * 1900}) for i in range(500)]
+    raw = body(events)
+    assert len(raw) <= MAX_BODY_BYTES
+    queue = FakeQueue()
+    # When it is ingested
+    ingest(raw, origin=ORIGIN, queue=queue)
+    # Then it fits in ceil(size / message budget) messages, not 500
+    assert len(queue.events) == 500
+    assert len(queue.sent) <= -(-len(raw) // MAX_MESSAGE_BYTES) + 1
+    assert [q.index for q in queue.events] == list(range(500))
+
+
+def test_bodies_over_one_mib_are_413_before_parsing() -> None:
+    with pytest.raises(PayloadTooLarge):
+        decode_body("x" * (MAX_BODY_BYTES + 1), False)
+    with pytest.raises(PayloadTooLarge):
+        decode_body(base64.b64encode(b"x" * (MAX_BODY_BYTES + 1)).decode(), True)
+    assert decode_body("é" * 10, False) == ("é" * 10).encode()
+
+
+def test_multibyte_bodies_are_measured_in_bytes() -> None:
+    with pytest.raises(PayloadTooLarge):
+        decode_body("é" * (MAX_BODY_BYTES // 2 + 1), False)
+
+
+def test_base64_bodies_are_decoded_and_bad_base64_is_400() -> None:
+    assert decode_body(base64.b64encode(b'{"a":1}').decode(), True) == b'{"a":1}'
+    with pytest.raises(InvalidRequest):
+        decode_body("!!!not base64", True)
