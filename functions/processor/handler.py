@@ -67,6 +67,11 @@ def record_handler(record: SQSRecord) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(
+    response = process_partial_response(
         event=event, record_handler=record_handler, processor=batch, context=context
     )
+    failed = len(response.get("batchItemFailures", []))
+    metrics.add_metric(name="MessagesFailed", unit=MetricUnit.Count, value=failed)
+    if failed:
+        logger.warning("messages failed and will be retried", extra={"failed": failed})
+    return response

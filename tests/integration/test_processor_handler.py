@@ -87,3 +87,16 @@ def test_an_unparseable_message_fails_alone(aws: Aws, ingest_key: str, lambda_co
     result = processor_handler(sqs_event(aws, messages), lambda_context)
     assert result == {"batchItemFailures": [{"itemIdentifier": poison}]}
     assert len([i for i in items(aws, "EventsTable") if i["pk"].startswith("S#")]) == 3
+
+
+def test_the_sample_sqs_batches_give_their_expected_partial_batch_responses(
+    aws: Aws, lambda_context: Any
+) -> None:
+    # Given the sample batches in events/ (also used by `sam local invoke -e`)
+    for name in ("sqs_valid_batch", "sqs_poison_batch"):
+        event = sample(f"{name}.json")
+        expected = sample(f"{name}.expected.json")
+        # When the processor handles each, then only the unreadable messages fail
+        assert processor_handler(event, lambda_context) == expected, name
+    # and the valid sample recorded exactly its two invalid items: a schema violation and an ingest rejection
+    assert sorted(e["type"] for e in items(aws, "ErrorsTable")) == ["invalid_envelope", "schema_violation"]
