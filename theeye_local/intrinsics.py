@@ -185,7 +185,11 @@ class Resolver:
         ref = str(self.ref(logical_id))
         if kind == "AWS::SQS::Queue":
             queue_name = ref.rstrip("/").rsplit("/", 1)[-1]
-            by_attribute = {"Arn": self.world.arn("sqs", queue_name), "QueueName": queue_name, "QueueUrl": ref}
+            by_attribute = {
+                "Arn": self.world.arn("sqs", queue_name),
+                "QueueName": queue_name,
+                "QueueUrl": ref,
+            }
         elif kind == "AWS::DynamoDB::Table":
             by_attribute = {"Arn": self.world.arn("dynamodb", f"table/{ref}")}
         elif kind in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
@@ -316,4 +320,6 @@ class Resolver:
 
 
 # Resources whose ``Ref`` only exists once the local stack has created them.
-_CREATED_LOCALLY: Final = frozenset({"AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::SecretsManager::Secret"})
+_CREATED_LOCALLY: Final = frozenset(
+    {"AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::SecretsManager::Secret"}
+)

@@ -29,9 +29,9 @@ import boto3
 from theeye_local.intrinsics import DEFAULT_REGION, STACK_NAME, LocalWorld, Resolver
 from theeye_local.template import Template, TemplateError, load_template
 
-TABLE: Final = "AWS::DynamoDB::Table"
-QUEUE: Final = "AWS::SQS::Queue"
-SECRET: Final = "AWS::SecretsManager::Secret"
+TABLE_TYPE: Final = "AWS::DynamoDB::Table"
+QUEUE_TYPE: Final = "AWS::SQS::Queue"
+SECRET_TYPE: Final = "AWS::SecretsManager::Secret"  # noqa: S105 - a resource type, not a secret
 
 _QUEUE_ATTRIBUTES: Final = (
     "ContentBasedDeduplication",
@@ -95,11 +95,7 @@ def create_resources(
     """
     template = template or load_template()
     clients = _Clients(session, endpoint_url)
-    world = LocalWorld(
-        region=clients.region,
-        account_id=clients.get("sts").get_caller_identity()["Account"],
-        stack_name=stack_name,
-    )
+    world = local_world(session, endpoint_url, stack_name)
     refs: dict[str, str] = {}
     resolver = Resolver(template, world, refs, parameters)
     for logical_id in creation_order(template, resolver.condition):
@@ -107,6 +103,15 @@ def create_resources(
         properties = resolver.resolve(template.properties(logical_id))
         refs[logical_id] = _CREATORS[kind](clients, world.physical_name(logical_id), properties)
     return refs
+
+
+def local_world(
+    session: boto3.session.Session, endpoint_url: str | None = None, stack_name: str = STACK_NAME
+) -> LocalWorld:
+    """The pseudo parameters of ``session``'s AWS: its region and (from STS) its account."""
+    clients = _Clients(session, endpoint_url)
+    account_id = str(clients.get("sts").get_caller_identity()["Account"])
+    return LocalWorld(region=clients.region, account_id=account_id, stack_name=stack_name)
 
 
 def creation_order(template: Template, condition: Callable[[str], bool]) -> list[str]:
@@ -167,9 +172,7 @@ class _Clients:
         return self.session.region_name or DEFAULT_REGION
 
     def get(self, service: str) -> Any:
-        return self.session.client(  # type: ignore[call-overload]
-            service, region_name=self.region, endpoint_url=self.endpoint_url
-        )
+        return self.session.client(service, region_name=self.region, endpoint_url=self.endpoint_url)
 
 
 def _create_table(clients: _Clients, default_name: str, properties: Mapping[str, Any]) -> str:
@@ -282,7 +285,7 @@ def _flag(value: Any) -> bool:
 
 
 _CREATORS: Final[dict[str, Callable[[_Clients, str, Mapping[str, Any]], str]]] = {
-    TABLE: _create_table,
-    QUEUE: _create_queue,
-    SECRET: _create_secret,
+    TABLE_TYPE: _create_table,
+    QUEUE_TYPE: _create_queue,
+    SECRET_TYPE: _create_secret,
 }

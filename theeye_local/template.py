@@ -38,6 +38,15 @@ _SHORT_TAGS = {
 }
 
 SERVERLESS_FUNCTION = "AWS::Serverless::Function"
+# Resource type -> its section of SAM's ``Globals``.
+_GLOBALS_SECTIONS = {
+    SERVERLESS_FUNCTION: "Function",
+    "AWS::Serverless::HttpApi": "HttpApi",
+    "AWS::Serverless::Api": "Api",
+    "AWS::Serverless::SimpleTable": "SimpleTable",
+    "AWS::Serverless::LayerVersion": "LayerVersion",
+    "AWS::Serverless::StateMachine": "StateMachine",
+}
 
 # The repository's template: theeye_local/ sits next to it.
 DEFAULT_TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
@@ -128,13 +137,15 @@ class Template:
         return name is None or condition(str(name))
 
     def properties(self, logical_id: str) -> dict[str, Any]:
-        """A resource's Properties; for serverless functions, with ``Globals.Function`` merged in."""
+        """A resource's Properties, with its ``Globals`` section (``Function``, ``HttpApi``...) merged in."""
         resource = self.resources[logical_id]
-        own = dict(resource.get("Properties") or {})
-        if resource.get("Type") != SERVERLESS_FUNCTION:
-            return own
-        globals_ = (self.body.get("Globals") or {}).get("Function") or {}
-        merged = merge_globals(globals_, own)
+        return self.with_globals(str(resource.get("Type", "")), resource.get("Properties") or {})
+
+    def with_globals(self, resource_type: str, properties: Mapping[str, Any]) -> dict[str, Any]:
+        """``properties`` of a resource of ``resource_type`` merged with the matching Globals."""
+        section = _GLOBALS_SECTIONS.get(resource_type)
+        globals_ = ((self.body.get("Globals") or {}).get(section) or {}) if section else {}
+        merged = merge_globals(globals_, dict(properties))
         assert isinstance(merged, dict)
         return merged
 
@@ -143,7 +154,10 @@ def load_template(path: Path | str = DEFAULT_TEMPLATE) -> Template:
     """Parse ``path`` (YAML or JSON) into a :class:`Template` with long-form intrinsics."""
     template_path = Path(path).resolve()
     with template_path.open(encoding="utf-8") as stream:
-        body = yaml.load(stream, Loader=_CloudFormationLoader)  # noqa: S506 - SafeLoader subclass
+        try:
+            body = yaml.load(stream, Loader=_CloudFormationLoader)  # noqa: S506 - SafeLoader subclass
+        except yaml.YAMLError as exc:
+            raise TemplateError(f"{template_path} is not valid YAML: {exc}") from None
     if not isinstance(body, dict):
         raise TemplateError(f"{template_path} is not a CloudFormation template")
     return Template(path=template_path, body=body)

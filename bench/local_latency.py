@@ -1,0 +1,145 @@
+"""Measure the local stack: time to ready, and POST /events latency.
+
+    python bench/local_latency.py [--starts 3] [--requests 300]
+
+Starts ``python -m theeye_local`` on a free port ``--starts`` times and reports the median
+seconds from process start to the first ``200`` from ``GET /health``. On the last start it
+sends ``--requests`` sequential ``POST /events`` with 1 event, then as many with 100 events,
+over one keep-alive connection (after a warm-up of 20 requests each, not counted), and reports
+p50/p99 of the client-side round trip. The stack's own log goes to a temporary file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import math
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+INGEST_KEY = "eye_bench-ingest-key-000000000000000000001"
+QUERY_KEY = "eye_bench-query-key-0000000000000000000001"
+WARM_UP = 20
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start(log_dir: Path, number: int) -> tuple[subprocess.Popen[bytes], int, float]:
+    """Start the stack; return it, its port and the seconds until /health answered 200."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "THEEYE_PORT": str(port),
+        "THEEYE_INGEST_KEY": INGEST_KEY,
+        "THEEYE_QUERY_KEY": QUERY_KEY,
+        "THEEYE_STATE_FILE": str(log_dir / f"local-{number}.json"),
+    }
+    log = (log_dir / f"stack-{number}.log").open("wb")
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "theeye_local"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    while time.perf_counter() - started < 120:
+        if process.poll() is not None:
+            raise SystemExit(f"the stack exited with {process.returncode}; see {log.name}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as answer:
+                if answer.status == 200:
+                    return process, port, time.perf_counter() - started
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.02)
+    process.kill()
+    raise SystemExit("the stack was not ready within 120 s")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    process.wait(30)
+
+
+def events(request_number: int, count: int) -> bytes:
+    return json.dumps(
+        [
+            {
+                "session_id": f"bench-{request_number}",
+                "category": "bench",
+                "name": "tick",
+                "data": {"n": n, "note": "x" * 64},
+                "timestamp": "2021-01-01T09:15:27.243860Z",
+            }
+            for n in range(count)
+        ]
+    ).encode()
+
+
+def latencies(port: int, per_request: int, requests: int) -> list[float]:
+    """Milliseconds of each of ``requests`` sequential POSTs (after the warm-up)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Authorization": f"Bearer {INGEST_KEY}", "Content-Type": "application/json"}
+    measured: list[float] = []
+    for number in range(WARM_UP + requests):
+        body = events(number, per_request)
+        started = time.perf_counter()
+        connection.request("POST", "/events", body=body, headers=headers)
+        answer = connection.getresponse()
+        answer.read()
+        elapsed = (time.perf_counter() - started) * 1000
+        if answer.status != 202:
+            raise SystemExit(f"POST /events answered {answer.status}")
+        if number >= WARM_UP:
+            measured.append(elapsed)
+    connection.close()
+    return measured
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile: the smallest value with at least ``fraction`` of them at or below."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--starts", type=int, default=3)
+    parser.add_argument("--requests", type=int, default=300)
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="theeye-bench-") as scratch:
+        ready: list[float] = []
+        for number in range(1, options.starts + 1):
+            process, port, seconds = start(Path(scratch), number)
+            ready.append(seconds)
+            print(f"start {number}: /health 200 after {seconds:.2f} s", flush=True)
+            if number < options.starts:
+                stop(process)
+        try:
+            results = {size: latencies(port, size, options.requests) for size in (1, 100)}
+        finally:
+            stop(process)
+    print(f"\nready (median of {len(ready)}): {statistics.median(ready):.2f} s")
+    for size, values in results.items():
+        print(
+            f"POST /events, {size:>3} event(s), {len(values)} sequential requests: "
+            f"p50 {percentile(values, 0.50):.1f} ms, p99 {percentile(values, 0.99):.1f} ms"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""``make run`` as a user sees it: the local stack answers the public contract over HTTP."""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+
+from tests.e2e.local_stack import LocalStackHandle, start_stack, stop_stack
+
+pytestmark = pytest.mark.e2e
+
+EVENT = {
+    "session_id": "e2e-session",
+    "category": "page",
+    "name": "view",
+    "data": {"path": "/home"},
+    "timestamp": "2021-01-01 09:15:27.243860",
+}
+
+
+def test_health_is_ok_once_ready(local_stack: LocalStackHandle) -> None:
+    answer = local_stack.request("GET", "/health")
+
+    assert answer.status == 200
+    assert answer.json() == {"status": "ok"}
+
+
+def test_ingest_key_is_accepted(local_stack: LocalStackHandle) -> None:
+    answer = local_stack.request(
+        "POST", "/events", body=[EVENT], headers={"Authorization": f"Bearer {local_stack.ingest_key}"}
+    )
+
+    assert answer.status == 202, answer.body
+    body = answer.json()
+    assert body["accepted"] == 1
+    assert len(body["event_ids"]) == 1
+    assert body["rejected"] == []
+
+
+def test_accepted_events_leave_the_queue(local_stack: LocalStackHandle) -> None:
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=local_stack.state["aws_endpoint"],
+        region_name=local_stack.state["region"],
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    event = {**EVENT, "session_id": "e2e-drain"}
+
+    answer = local_stack.request("POST", "/events", body=event, headers={"X-Api-Key": local_stack.ingest_key})
+
+    assert answer.status == 202, answer.body
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=local_stack.state["queue_url"],
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        if attributes == {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0"}:
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail(f"the processor did not consume the queue within 5 s:\n{local_stack.log_tail()}")
+
+
+def test_unknown_key_is_401_with_the_error_shape(local_stack: LocalStackHandle) -> None:
+    answer = local_stack.request(
+        "POST", "/events", body=EVENT, headers={"Authorization": "Bearer eye_not-a-key-that-exists-000000"}
+    )
+
+    assert answer.status == 401
+    assert set(answer.json()["error"]) == {"code", "message", "details"}
+
+
+def test_cors_preflight_is_answered_by_the_gateway(local_stack: LocalStackHandle) -> None:
+    answer = local_stack.request(
+        "OPTIONS",
+        "/events",
+        headers={
+            "Origin": "https://app.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type",
+        },
+    )
+
+    assert answer.status == 204
+    headers = {name.lower(): value for name, value in answer.headers.items()}
+    assert headers["access-control-allow-origin"] == "*"
+    assert "POST" in headers["access-control-allow-methods"].split(",")
+    assert {"authorization", "content-type", "x-api-key"} <= set(
+        headers["access-control-allow-headers"].split(",")
+    )
+
+
+def test_unmatched_path_is_404_with_the_error_shape(local_stack: LocalStackHandle) -> None:
+    answer = local_stack.request("GET", "/no/such/route")
+
+    assert answer.status == 404
+    assert answer.json() == {
+        "error": {"code": "not_found", "message": "no route for GET /no/such/route", "details": []}
+    }
+
+
+def test_state_file_describes_the_running_stack(local_stack: LocalStackHandle) -> None:
+    state = local_stack.state
+
+    assert stat.S_IMODE(os.stat(local_stack.state_file).st_mode) == 0o600
+    assert state["api_url"] == local_stack.base_url
+    assert state["aws_endpoint"].startswith("http://127.0.0.1:")
+    assert state["region"] == "us-east-1"
+    assert state["ingest_key"] == local_stack.ingest_key
+    assert state["query_key"] == local_stack.query_key
+    assert state["pid"] == local_stack.process.pid
+    assert state["started_at"].endswith("Z")
+    assert state["tables"]["EventsTable"] == "theeye-local-EventsTable"
+    assert set(state["tables"]) >= {"EventsTable", "ErrorsTable", "ApiKeysTable", "CountersTable"}
+    assert state["queue_url"] == state["queues"]["EventsQueue"]
+    assert state["dlq_url"] == state["queues"]["DeadLetterQueue"]
+    assert state["functions"]["IngestFunction"] == "ingest.handler.lambda_handler"
+
+
+def test_sigterm_stops_the_stack_cleanly(tmp_path: Path) -> None:
+    stack = start_stack(tmp_path)
+    before_ready = stack.health_answers[:-1]
+
+    started = time.monotonic()
+    code = stop_stack(stack)
+
+    assert code == 0, stack.log_tail()
+    assert time.monotonic() - started < 5
+    assert all(status == 503 and b'"starting"' in body for status, body in before_ready)
+    assert not stack.log_file.read_text().count("Traceback"), stack.log_tail()
