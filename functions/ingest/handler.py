@@ -12,6 +12,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ingest import logic
+from theeye.api_models import ErrorBody
 from theeye.clock import Clock, format_timestamp, utc_now
 from theeye.config import get_settings
 from theeye.errors import InvalidRequest
@@ -24,6 +25,7 @@ from theeye.queue import EventQueue, SqsEventQueue
 
 app = APIGatewayHttpResolver()
 register_error_handlers(app)
+_ERROR: dict[str, Any] = {"application/json": {"model": ErrorBody}}
 
 
 @dataclass
@@ -45,8 +47,22 @@ def dependencies() -> Dependencies:
     )
 
 
-@app.post("/events")
+@app.post(
+    "/events",
+    summary="Send one event or an array of 1-500 (scope ingest)",
+    responses={
+        400: {"description": "Not JSON, empty, over 500 events, or every event rejected", "content": _ERROR},
+        401: {"description": "Missing or unknown API key", "content": _ERROR},
+        403: {"description": "The key lacks the ingest scope", "content": _ERROR},
+        413: {"description": "Body over 1 MiB", "content": _ERROR},
+        503: {
+            "description": "The queue cannot take events now; nothing was accepted, retry",
+            "content": _ERROR,
+        },
+    },
+)
 def post_events() -> Response[str]:
+    """Checked envelopes are queued before the answer; payloads are validated asynchronously."""
     deps = dependencies()
     request = app.current_event
     received_at = format_timestamp(deps.clock())

@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from processor import logic
 from theeye.clock import format_timestamp, utc_now
 from theeye.config import get_settings
+from theeye.counters import DynamoCounters
 from theeye.error_store import DynamoErrorStore
 from theeye.event_store import DynamoEventStore
 from theeye.observability import logger, metrics, tracer
@@ -33,6 +34,7 @@ def dependencies() -> logic.Processor:
     return logic.Processor(
         events=DynamoEventStore(settings.events_table, settings.index_shards),
         errors=DynamoErrorStore(settings.errors_table, settings.index_shards, settings.error_retention_days),
+        categories=DynamoCounters(settings.counters_table),
         schemas=schemas,
         rules=logic.Rules(
             max_clock_skew=timedelta(seconds=settings.max_clock_skew_seconds),

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal, TypeVar
 
+from theeye import layout
 from theeye.clock import parse_timestamp
+from theeye.counters import CategoryRegistry
 from theeye.error_store import ErrorRecord, ErrorStore, derive_error_id
 from theeye.event_store import EventRecord, EventStore, WriteOutcome
 from theeye.events import FieldError
@@ -37,6 +39,7 @@ class Rules:
 class Processor:
     events: EventStore
     errors: ErrorStore
+    categories: CategoryRegistry
     schemas: SchemaRegistry
     rules: Rules
     executor: Executor
@@ -71,6 +74,12 @@ def process_message(body: str, processor: Processor) -> Outcome:
         else:
             errors.append(problem)
             outcome.invalid[problem.type] += 1
+
+    # Register categories before their events exist, so a time-range query never misses one.
+    days: dict[str, set[str]] = {}
+    for record in to_store:
+        days.setdefault(layout.day_of(record.event.timestamp), set()).add(record.event.category)
+    processor.categories.register(days)
 
     for record, written in zip(
         to_store, _all(processor.executor, processor.events.put, to_store), strict=True

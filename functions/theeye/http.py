@@ -41,20 +41,22 @@ def error_response(
     )
 
 
+def domain_error_response(exc: TheEyeError) -> Response[str]:
+    """The answer to a domain error: its status, code, message and details."""
+    headers: dict[str, str] = {}
+    if isinstance(exc, ServiceUnavailable):
+        headers["Retry-After"] = str(exc.retry_after_seconds)
+    outcome = "ClientErrors" if exc.status < 500 else "ServerErrors"
+    metrics.add_metric(name=outcome, unit=MetricUnit.Count, value=1)
+    if exc.status >= 500:
+        logger.warning("request failed", extra={"code": exc.code, "reason": exc.message})
+    return error_response(exc.status, exc.code, exc.message, exc.details, headers)
+
+
 def register_error_handlers(app: ApiGatewayResolver) -> None:
     """Map every exception a route can raise to the contract's error body."""
 
-    @app.exception_handler(TheEyeError)
-    def _domain_error(exc: TheEyeError) -> Response[str]:
-        headers: dict[str, str] = {}
-        if isinstance(exc, ServiceUnavailable):
-            headers["Retry-After"] = str(exc.retry_after_seconds)
-        metrics.add_metric(
-            name="ClientErrors" if exc.status < 500 else "ServerErrors", unit=MetricUnit.Count, value=1
-        )
-        if exc.status >= 500:
-            logger.warning("request failed", extra={"code": exc.code, "reason": exc.message})
-        return error_response(exc.status, exc.code, exc.message, exc.details, headers)
+    app.exception_handler(TheEyeError)(domain_error_response)
 
     @app.not_found
     def _no_route(exc: NotFoundError) -> Response[str]:

@@ -13,6 +13,7 @@ import pytest
 from moto import mock_aws
 
 from theeye.config import get_settings
+from theeye_local.lambdas import function_environment
 from theeye_local.resources import create_resources
 
 ROOT = Path(__file__).parents[2]
@@ -47,9 +48,10 @@ def sample(name: str) -> dict[str, Any]:
     return json.loads((EVENTS / name).read_text())
 
 
-def _clear_caches() -> None:
+def clear_caches() -> None:
     from ingest import handler as ingest_handler
     from processor import handler as processor_handler
+    from query import handler as query_handler
     from theeye import aws
 
     get_settings.cache_clear()
@@ -57,6 +59,7 @@ def _clear_caches() -> None:
     aws.table.cache_clear()
     ingest_handler.dependencies.cache_clear()
     processor_handler.dependencies.cache_clear()
+    query_handler.dependencies.cache_clear()
 
 
 @pytest.fixture
@@ -72,20 +75,17 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     with mock_aws():
         session = boto3.session.Session(region_name="us-east-1")
         refs = create_resources(session)
-        env = {
-            "EVENTS_TABLE": refs["EventsTable"],
-            "ERRORS_TABLE": refs["ErrorsTable"],
-            "KEYS_TABLE": refs["ApiKeysTable"],
-            "COUNTERS_TABLE": refs["CountersTable"],
-            "QUEUE_URL": refs["EventsQueue"],
-            "DLQ_URL": refs["DeadLetterQueue"],
-            "SCHEMAS_DIR": str(ROOT / "schemas"),
-        }
+        # The union of the functions' environments, exactly as template.yaml gives them
+        # (POWERTOOLS_SERVICE_NAME differs per function and is read at import: left out).
+        env: dict[str, str] = {}
+        for function_id in ("IngestFunction", "ProcessorFunction", "QueryFunction"):
+            env.update(function_environment(function_id, refs))
+        env.pop("POWERTOOLS_SERVICE_NAME", None)
         for name, value in env.items():
             monkeypatch.setenv(name, value)
-        _clear_caches()
+        clear_caches()
         yield Aws(refs, session)
-        _clear_caches()
+        clear_caches()
 
 
 @pytest.fixture

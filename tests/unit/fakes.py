@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Set
 
 from theeye.error_store import ErrorRecord
 from theeye.errors import RetryableStoreError
@@ -46,3 +46,15 @@ class MemoryErrorStore:
                 return False
             self.errors[record.error_id] = record
             return True
+
+
+class MemoryCategoryRegistry:
+    def __init__(self) -> None:
+        self.days: dict[str, set[str]] = {}
+
+    def register(self, categories_by_day: Mapping[str, Set[str]]) -> None:
+        for day, names in categories_by_day.items():
+            self.days.setdefault(day, set()).update(names)
+
+    def categories(self, day: str) -> set[str]:
+        return set(self.days.get(day, set()))

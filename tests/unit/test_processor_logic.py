@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from processor.logic import Processor, Rules, process_message
-from tests.unit.fakes import MemoryErrorStore, MemoryEventStore
+from tests.unit.fakes import MemoryCategoryRegistry, MemoryErrorStore, MemoryEventStore
 from theeye.errors import RetryableStoreError
 from theeye.events import Event, validate_event
 from theeye.messages import Origin, QueuedEvent, QueueMessage, Rejection
@@ -21,6 +21,7 @@ def processor(events: MemoryEventStore | None = None, **rules: Any) -> Processor
     return Processor(
         events=events or MemoryEventStore(),
         errors=MemoryErrorStore(),
+        categories=MemoryCategoryRegistry(),
         schemas=SCHEMAS,
         rules=Rules(**rules),
         executor=ThreadPoolExecutor(4),
@@ -174,3 +175,11 @@ def test_ingest_rejections_become_error_records_with_the_payload() -> None:
     assert outcome.invalid == {"invalid_json": 1}
     (error,) = errors_of(p)
     assert (error.source, error.payload, error.event_id) == ("ingest", "{nope", None)
+
+
+def test_categories_are_registered_per_day_of_their_events() -> None:
+    p = processor()
+    late = ev("submit", "form interaction", timestamp="2026-11-22T23:00:00Z", data={**HOST, "form": {}})
+    process_message(message(ev(), late), p)
+    assert isinstance(p.categories, MemoryCategoryRegistry)
+    assert p.categories.days == {"2026-11-23": {"page interaction"}, "2026-11-22": {"form interaction"}}

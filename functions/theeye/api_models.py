@@ -1,0 +1,121 @@
+"""The API's shapes as pydantic models: they type the routes and generate ``/openapi.json``."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class EventIn(BaseModel):
+    """One event as an application sends it (``POST /events`` takes one, or an array of 1-500)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    session_id: str = Field(min_length=1, max_length=128, description="Chosen by the application.")
+    category: str = Field(min_length=1, max_length=128, examples=["page interaction"])
+    name: str = Field(min_length=1, max_length=128, examples=["pageview"])
+    data: dict[str, Any] = Field(description="Free-form; validated later against the schema of its type.")
+    timestamp: str = Field(
+        description="ISO-8601; without a zone it is UTC; offsets are converted to UTC.",
+        examples=["2021-01-01 09:15:27.243860"],
+    )
+    event_id: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9._:-]{1,64}$",
+        description="Idempotency key. Absent: derived from the content, so a retried request stores nothing twice.",
+    )
+
+
+class FieldProblem(BaseModel):
+    field: str
+    message: str
+
+
+class Rejected(BaseModel):
+    index: int | None
+    errors: list[FieldProblem]
+
+
+class Accepted(BaseModel):
+    accepted: int
+    event_ids: list[str] = Field(description="The accepted events' ids, in request order.")
+    rejected: list[Rejected]
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(examples=["invalid_request"])
+    message: str
+    details: list[Any]
+
+
+class ErrorBody(BaseModel):
+    """The body of every 4xx and 5xx answer."""
+
+    error: ErrorDetail
+
+
+class EventOut(BaseModel):
+    event_id: str
+    application_id: str
+    session_id: str
+    category: str
+    name: str
+    data: dict[str, Any]
+    timestamp: str = Field(examples=["2021-01-01T09:15:27.243860Z"])
+    received_at: str = Field(examples=["2021-01-01T09:15:28.001234Z"])
+
+
+class EventPage(BaseModel):
+    items: list[EventOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` with the same filters for the next page.")
+
+
+class ErrorOut(BaseModel):
+    error_id: str
+    type: Literal[
+        "invalid_json",
+        "invalid_envelope",
+        "schema_violation",
+        "future_timestamp",
+        "unknown_event_type",
+        "event_id_conflict",
+    ]
+    source: Literal["ingest", "processor"]
+    application_id: str
+    received_at: str
+    event_id: str | None
+    details: list[FieldProblem]
+    payload: Any = Field(
+        description="What was sent (JSON, or the raw text when it was not JSON), cut to 32 KiB."
+    )
+
+
+class ErrorPage(BaseModel):
+    items: list[ErrorOut]
+    next_cursor: str | None
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
+    400: {
+        "description": "A malformed filter, cursor or limit",
+        "content": {"application/json": {"model": ErrorBody}},
+    },
+    401: {"description": "Missing or unknown API key", "content": {"application/json": {"model": ErrorBody}}},
+    403: {
+        "description": "The key lacks the route's scope",
+        "content": {"application/json": {"model": ErrorBody}},
+    },
+}
+
+
+def not_found(what: str) -> dict[int, OpenAPIResponse]:
+    return {
+        **ERROR_RESPONSES,
+        404: {"description": f"No such {what}", "content": {"application/json": {"model": ErrorBody}}},
+    }

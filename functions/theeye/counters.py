@@ -1,0 +1,59 @@
+"""DynamoDB adapter for the counters table: what the pipeline aggregates per batch.
+
+The category registry (``pk = "categories"``, ``sk = day``) lists the categories that had
+events on a day; a time-range query without a category reads it to know which index
+partitions to visit. Adding to a string set is idempotent, so redeliveries are harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Set
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from theeye import aws, layout
+from theeye.errors import RetryableStoreError
+
+
+class CategoryRegistry(Protocol):
+    def register(self, categories_by_day: Mapping[str, Set[str]]) -> None: ...
+
+    def categories(self, day: str) -> set[str]: ...
+
+
+@dataclass
+class DynamoCounters:
+    table_name: str
+    client: Any = None
+
+    def _ddb(self) -> Any:
+        return self.client or aws.client("dynamodb")
+
+    def register(self, categories_by_day: Mapping[str, Set[str]]) -> None:
+        ddb = self._ddb()
+        for day, names in categories_by_day.items():
+            if not names:
+                continue
+            try:
+                ddb.update_item(
+                    TableName=self.table_name,
+                    Key={"pk": {"S": layout.CATEGORY_REGISTRY_PK}, "sk": {"S": day}},
+                    UpdateExpression="ADD #names :names",
+                    ExpressionAttributeNames={"#names": "names"},
+                    ExpressionAttributeValues={":names": {"SS": sorted(names)}},
+                )
+            except (ClientError, BotoCoreError) as exc:
+                raise RetryableStoreError(f"counters unavailable: {aws.error_code(exc) or exc}") from exc
+
+    def categories(self, day: str) -> set[str]:
+        item = (
+            self._ddb()
+            .get_item(
+                TableName=self.table_name,
+                Key={"pk": {"S": layout.CATEGORY_REGISTRY_PK}, "sk": {"S": day}},
+            )
+            .get("Item")
+        )
+        return set(item["names"]["SS"]) if item else set()

@@ -1,0 +1,262 @@
+"""The query routes through the real handler against moto, on data the real pipeline stored."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import pytest
+
+from ingest.handler import lambda_handler as ingest_handler
+from processor.handler import lambda_handler as processor_handler
+from query.handler import lambda_handler as query_handler
+from tests.integration.conftest import Aws, clear_caches, sample
+from tests.integration.test_delivery_guarantees import EventSource
+from theeye.key_store import DynamoKeyStore
+from theeye.keys import new_api_key
+
+SESSION = "e6fa79ca-d142-4046-a134-5134f16a0b5e"
+
+
+@pytest.fixture
+def query_key(aws: Aws) -> str:
+    raw, record = new_api_key("analysts", ["query"])
+    DynamoKeyStore(aws.refs["ApiKeysTable"]).put(record)
+    return raw
+
+
+def get(path: str, context: Any, key: str | None, **params: Any) -> tuple[int, Any]:
+    event = sample("apigw_get_health.json")
+    query = {k: str(v) for k, v in params.items() if v is not None}
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    event["routeKey"] = event["requestContext"]["routeKey"] = "$default"
+    event["rawQueryString"] = urlencode(query)
+    if query:
+        event["queryStringParameters"] = query
+    if key:
+        event["headers"]["authorization"] = f"Bearer {key}"
+    response = query_handler(event, context)
+    body = response["body"]
+    is_json = response.get("headers", {}).get("Content-Type", "").startswith("application/json")
+    return response["statusCode"], json.loads(body) if is_json else body
+
+
+def ingest(events: list[dict[str, Any]], context: Any) -> list[str]:
+    ids: list[str] = []
+    for start in range(0, len(events), 500):
+        request = sample("apigw_post_events_batch.json")
+        request["body"] = json.dumps(events[start : start + 500])
+        answer = json.loads(ingest_handler(request, context)["body"])
+        ids.extend(answer["event_ids"])
+    return ids
+
+
+@pytest.fixture
+def briefing(aws: Aws, ingest_key: str, lambda_context: Any) -> list[str]:
+    ids = ingest(sample("briefing_events.json"), lambda_context)
+    EventSource(aws, lambda_context).drain(processor_handler)
+    return ids
+
+
+def ids_of(body: dict[str, Any]) -> list[str]:
+    return [i["event_id"] for i in body["items"]]
+
+
+def walk(path: str, context: Any, key: str, **params: Any) -> tuple[list[str], int]:
+    seen: list[str] = []
+    pages = 0
+    cursor = None
+    while True:
+        status, body = get(path, context, key, cursor=cursor, **params)
+        assert status == 200, body
+        pages += 1
+        seen.extend(ids_of(body))
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return seen, pages
+        assert pages < 1000
+
+
+def test_the_briefing_events_come_back_by_session_in_order(
+    briefing: list[str], query_key: str, lambda_context: Any
+) -> None:
+    expected = sorted(briefing)  # one shared timestamp: ties are broken by event id
+    status, body = get("/events", lambda_context, query_key, session_id=SESSION)
+    assert status == 200
+    assert ids_of(body) == expected and body["next_cursor"] is None
+    first = body["items"][0]
+    assert set(first) == {
+        "event_id",
+        "application_id",
+        "session_id",
+        "category",
+        "name",
+        "data",
+        "timestamp",
+        "received_at",
+    }
+    assert first["timestamp"] == "2021-01-01T09:15:27.243860Z"
+    status, body = get(f"/sessions/{SESSION}/events", lambda_context, query_key)
+    assert ids_of(body) == expected
+    status, body = get(f"/sessions/{SESSION}/events", lambda_context, query_key, order="desc")
+    assert ids_of(body) == list(reversed(expected))
+
+
+def test_category_name_and_time_range_queries(
+    briefing: list[str], query_key: str, lambda_context: Any
+) -> None:
+    day = {"from": "2021-01-01", "to": "2021-01-02"}
+    _, body = get("/events", lambda_context, query_key, category="page interaction", **day)
+    assert {i["name"] for i in body["items"]} == {"pageview", "cta click"}
+    _, body = get("/events", lambda_context, query_key, category="page interaction", name="cta click", **day)
+    assert [i["name"] for i in body["items"]] == ["cta click"]
+    _, body = get("/events", lambda_context, query_key, **day)
+    assert sorted(ids_of(body)) == sorted(briefing)
+    _, body = get("/events", lambda_context, query_key, name="submit", **day)
+    assert [i["category"] for i in body["items"]] == ["form interaction"]
+    # outside the window, and the default 24 hours: nothing from 2021
+    _, body = get(
+        "/events", lambda_context, query_key, **{"from": "2021-01-01T09:15:27.243861Z", "to": "2021-01-02"}
+    )
+    assert body["items"] == []
+    _, body = get("/events", lambda_context, query_key, category="page interaction")
+    assert body["items"] == []
+
+
+def test_paging_one_at_a_time_visits_every_event_once(
+    briefing: list[str], query_key: str, lambda_context: Any
+) -> None:
+    seen, pages = walk("/events", lambda_context, query_key, session_id=SESSION, limit=1)
+    assert seen == sorted(briefing) and pages == 3
+    seen, _ = walk("/events", lambda_context, query_key, limit=1, order="desc", **{"from": "2021-01-01"})
+    assert seen == sorted(briefing, reverse=True)
+
+
+def test_single_event_and_unknown_ids(briefing: list[str], query_key: str, lambda_context: Any) -> None:
+    status, body = get(f"/events/{briefing[1]}", lambda_context, query_key)
+    assert status == 200 and body["event_id"] == briefing[1] and body["name"] == "cta click"
+    status, body = get("/events/no-such-event", lambda_context, query_key)
+    assert status == 404 and body["error"]["code"] == "not_found"
+    status, body = get("/errors/err-nope", lambda_context, query_key)
+    assert status == 404
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"limit": 0},
+        {"limit": 1001},
+        {"limit": "ten"},
+        {"order": "sideways"},
+        {"from": "yesterday"},
+        {"from": "2021-01-02", "to": "2021-01-01"},
+        {"cursor": "forged.cursor"},
+        {"session_id": "x" * 129},
+    ],
+)
+def test_malformed_parameters_are_400_with_the_error_shape(
+    aws: Aws, query_key: str, lambda_context: Any, params: dict[str, Any]
+) -> None:
+    status, body = get("/events", lambda_context, query_key, **params)
+    assert status == 400, body
+    assert set(body["error"]) == {"code", "message", "details"}
+    assert body["error"]["details"]
+
+
+def test_a_cursor_used_with_other_filters_is_400(
+    briefing: list[str], query_key: str, lambda_context: Any
+) -> None:
+    _, body = get("/events", lambda_context, query_key, session_id=SESSION, limit=1)
+    status, answer = get(
+        "/events", lambda_context, query_key, session_id="other", limit=1, cursor=body["next_cursor"]
+    )
+    assert status == 400 and answer["error"]["code"] == "invalid_cursor"
+
+
+def test_keys_and_scopes_are_enforced_before_parameters(
+    aws: Aws, ingest_key: str, query_key: str, lambda_context: Any
+) -> None:
+    assert get("/events", lambda_context, None)[0] == 401
+    assert get("/events", lambda_context, None, limit=0)[0] == 401
+    assert get("/errors", lambda_context, "eye_unknown-00000000000000000000000")[0] == 401
+    assert get("/events", lambda_context, ingest_key)[0] == 403
+    assert get("/events", lambda_context, ingest_key, limit=0)[0] == 403
+
+
+def test_public_routes_need_no_key(aws: Aws, lambda_context: Any) -> None:
+    assert get("/health", lambda_context, None) == (200, {"status": "ok"})
+    status, document = get("/openapi.json", lambda_context, None)
+    assert status == 200 and document["openapi"].startswith("3.")
+    status, page = get("/docs", lambda_context, None)
+    assert status == 200 and "swagger" in page.lower()
+
+
+def test_errors_are_listed_newest_first_filtered_and_fetched_by_id(
+    aws: Aws, ingest_key: str, query_key: str, lambda_context: Any
+) -> None:
+    events = sample("briefing_events.json")
+    ingest([{**events[1], "data": {"host": "h", "path": "/"}}], lambda_context)  # schema_violation
+    ingest([{**events[0], "timestamp": "nope"}, events[0]], lambda_context)  # invalid_envelope
+    EventSource(aws, lambda_context).drain(processor_handler)
+    status, body = get("/errors", lambda_context, query_key)
+    assert status == 200
+    assert [e["type"] for e in body["items"]] == ["invalid_envelope", "schema_violation"]
+    _, body = get("/errors", lambda_context, query_key, type="schema_violation")
+    (violation,) = body["items"]
+    assert violation["details"] == [{"field": "data.element", "message": "is required"}]
+    assert violation["source"] == "processor" and violation["payload"]["name"] == "cta click"
+    _, body = get("/errors", lambda_context, query_key, source="ingest", order="asc")
+    assert [e["type"] for e in body["items"]] == ["invalid_envelope"]
+    status, one = get(f"/errors/{quote(violation['error_id'])}", lambda_context, query_key)
+    assert status == 200 and one == violation
+
+
+def test_many_events_across_days_and_shards_page_completely_in_both_orders(
+    aws: Aws, ingest_key: str, query_key: str, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INDEX_SHARDS", "4")  # fewer partitions, same merge: keeps the test quick
+    clear_caches()
+    # Given 260 events over three days, two categories, many sessions (so every shard has some)
+    events = []
+    for n in range(260):
+        day = 1 + n % 3
+        category, name = ("page interaction", "pageview") if n % 4 else ("form interaction", "submit")
+        data = {"host": "h", "path": "/"} if n % 4 else {"host": "h", "path": "/", "form": {}}
+        stamp = f"2021-03-0{day}T{n % 24:02d}:{n % 60:02d}:00.{n:06d}Z"
+        events.append(
+            {
+                "session_id": f"s{n % 7}",
+                "category": category,
+                "name": name,
+                "data": data,
+                "timestamp": stamp,
+                "event_id": f"ev-{n:03d}",
+            }
+        )
+    ingest(events, lambda_context)
+    EventSource(aws, lambda_context).drain(processor_handler)
+    by_time = [e["event_id"] for e in sorted(events, key=lambda e: (e["timestamp"], e["event_id"]))]
+    window = {"from": "2021-03-01", "to": "2021-03-04"}
+    # When every page is walked, then each event comes once, in order, whatever the page size
+    for limit in (7, 100):
+        seen, pages = walk("/events", lambda_context, query_key, limit=limit, **window)
+        assert seen == by_time and pages >= 260 // limit
+        seen, _ = walk("/events", lambda_context, query_key, limit=limit, order="desc", **window)
+        assert seen == list(reversed(by_time))
+    pageviews = [i for i in by_time if int(i[3:]) % 4]
+    seen, _ = walk("/events", lambda_context, query_key, limit=9, category="page interaction", **window)
+    assert seen == pageviews
+    seen, _ = walk(
+        "/events", lambda_context, query_key, limit=9, category="page interaction", name="pageview", **window
+    )
+    assert seen == pageviews
+    seen, _ = walk("/events", lambda_context, query_key, limit=11, name="submit", **window)
+    assert seen == [i for i in by_time if not int(i[3:]) % 4]
+    session = [
+        e["event_id"]
+        for e in sorted(events, key=lambda e: (e["timestamp"], e["event_id"]))
+        if e["session_id"] == "s3"
+    ]
+    seen, _ = walk("/sessions/s3/events", lambda_context, query_key, limit=5)
+    assert seen == session
