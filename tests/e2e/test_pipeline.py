@@ -1,0 +1,113 @@
+"""The briefing, end to end through `make run`'s stack: ingest over HTTP, the real SQS poll
+loop and processor, then the query API. Each test uses its own session ids."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import pytest
+
+from tests.e2e.local_stack import LocalStackHandle
+
+pytestmark = pytest.mark.e2e
+BRIEFING = json.loads((Path(__file__).parents[2] / "events" / "briefing_events.json").read_text())
+
+
+def post(stack: LocalStackHandle, events: Any) -> dict[str, Any]:
+    answer = stack.request(
+        "POST", "/events", body=events, headers={"Authorization": f"Bearer {stack.ingest_key}"}
+    )
+    assert answer.status == 202, answer.body
+    return dict(answer.json())
+
+
+def get(stack: LocalStackHandle, path: str, **params: Any) -> Any:
+    query = f"?{urlencode(params)}" if params else ""
+    answer = stack.request("GET", path + query, headers={"Authorization": f"Bearer {stack.query_key}"})
+    assert answer.status == 200, answer.body
+    return answer.json()
+
+
+def eventually(check: Callable[[], Any], seconds: float = 15.0) -> Any:
+    """Poll until ``check`` returns something truthy (processing is asynchronous)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(0.2)
+
+
+def session_events(stack: LocalStackHandle, session: str, expected: int) -> list[dict[str, Any]]:
+    def found() -> list[dict[str, Any]] | None:
+        items: list[dict[str, Any]] = get(stack, f"/sessions/{quote(session)}/events")["items"]
+        return items if len(items) >= expected else None
+
+    return eventually(found) or []
+
+
+def errors_for(stack: LocalStackHandle, event_ids: set[str], expected: int) -> list[dict[str, Any]]:
+    def found() -> list[dict[str, Any]] | None:
+        items = get(stack, "/errors", limit=1000)["items"]
+        mine = [e for e in items if e["event_id"] in event_ids]
+        return mine if len(mine) >= expected else None
+
+    return eventually(found) or []
+
+
+def test_the_briefing_events_are_stored_and_queryable(local_stack: LocalStackHandle) -> None:
+    session = f"briefing-{uuid.uuid4()}"
+    events = [{**e, "session_id": session} for e in BRIEFING]
+    ids = post(local_stack, events)["event_ids"]
+    stored = session_events(local_stack, session, 3)
+    assert sorted(e["event_id"] for e in stored) == sorted(ids)
+    assert [e["timestamp"] for e in stored] == ["2021-01-01T09:15:27.243860Z"] * 3
+    by_category = get(
+        local_stack, "/events", category="form interaction", **{"from": "2021-01-01", "to": "2021-01-02"}
+    )
+    assert ids[2] in [e["event_id"] for e in by_category["items"]]
+    one = get(local_stack, f"/events/{ids[1]}")
+    assert one["data"] == {"host": "www.example.com", "path": "/", "element": "chat bubble"}
+
+
+def test_invalid_payloads_future_timestamps_and_conflicts_become_errors_not_events(
+    local_stack: LocalStackHandle,
+) -> None:
+    session = f"invalid-{uuid.uuid4()}"
+    pageview, cta, submit = ({**e, "session_id": session} for e in BRIEFING)
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    first = {**pageview, "event_id": f"{session}-reused"}
+    sent = {
+        "cta": {**cta, "event_id": f"{session}-cta", "data": {"host": "www.example.com", "path": "/"}},
+        "form": {
+            **submit,
+            "event_id": f"{session}-form",
+            "data": {"host": "www.example.com", "path": "/", "form": {"first_name": 7, "last_name": "Doe"}},
+        },
+        "future": {**pageview, "event_id": f"{session}-future", "timestamp": tomorrow},
+    }
+    post(local_stack, [first, *sent.values()])
+    assert [e["event_id"] for e in session_events(local_stack, session, 1)] == [first["event_id"]]
+    post(local_stack, {**first, "data": {"host": "www.example.com", "path": "/elsewhere"}})
+
+    errors = errors_for(local_stack, {e["event_id"] for e in sent.values()} | {first["event_id"]}, 4)
+    by_event = {e["event_id"]: e for e in errors}
+    assert by_event[sent["cta"]["event_id"]]["type"] == "schema_violation"
+    assert by_event[sent["cta"]["event_id"]]["details"] == [
+        {"field": "data.element", "message": "is required"}
+    ]
+    form_error = by_event[sent["form"]["event_id"]]
+    assert form_error["type"] == "schema_violation"
+    assert [d["field"] for d in form_error["details"]] == ["data.form.first_name"]
+    assert by_event[sent["future"]["event_id"]]["type"] == "future_timestamp"
+    assert by_event[first["event_id"]]["type"] == "event_id_conflict"
+    # the first version of the reused id stays; none of the invalid events is stored
+    stored = get(local_stack, f"/sessions/{quote(session)}/events")["items"]
+    assert [(e["event_id"], e["data"]["path"]) for e in stored] == [(first["event_id"], "/")]
