@@ -62,6 +62,10 @@ format: $(VENV)/.installed ## Apply ruff's formatting and safe fixes
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+.PHONY: openapi
+openapi: $(VENV)/.installed ## Regenerate docs/openapi.json from the route definitions
+	$(PY) tools/openapi.py
+
 .PHONY: build
 build: $(SAM_VENV)/.installed ## sam build (python3.11, arm64 wheels; no Docker)
 	$(SAM) build --template template.yaml --cached --parallel

@@ -76,6 +76,7 @@ def _secure(document: dict[str, Any]) -> None:
     public = {"/health"}
     for path, operations in document["paths"].items():
         for operation in operations.values():
+            operation["responses"].pop("422", None)  # validation failures are answered 400
             if path not in public:
                 operation["security"] = [{"bearer": []}, {"apiKey": []}]
 

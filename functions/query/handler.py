@@ -19,13 +19,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from query import docs, logic
 from theeye import aws
 from theeye.api_models import (
-    ERROR_RESPONSES,
     ErrorOut,
     ErrorPage,
     EventOut,
     EventPage,
     Health,
-    not_found,
+    responses,
 )
 from theeye.clock import Clock, parse_timestamp, utc_now
 from theeye.config import get_settings
@@ -172,7 +171,9 @@ def _events(route: str, **query: Any) -> dict[str, Any]:
     return _page(page, logic.event_view, route, filters)
 
 
-@app.get("/events", summary="Events by session, category, name and time range", responses=ERROR_RESPONSES)
+@app.get(
+    "/events", summary="Events by session, category, name and time range", responses=responses(EventPage)
+)
 def list_events(
     session_id: Text = None,
     category: Text = None,
@@ -201,7 +202,7 @@ def list_events(
 @app.get(
     "/sessions/<session_id>/events",
     summary="A session's events in the order they occurred",
-    responses=ERROR_RESPONSES,
+    responses=responses(EventPage),
 )
 def session_events(
     session_id: Annotated[str, Path(min_length=1, max_length=128)],
@@ -228,13 +229,13 @@ def session_events(
 @app.get(
     "/events/<event_id>",
     summary="One event",
-    responses=not_found("event"),
+    responses=responses(EventOut, missing="event"),
 )
 def get_event(event_id: Annotated[str, Path(min_length=1, max_length=64)]) -> EventOut:
     return EventOut.model_validate(logic.event_view(dependencies().events.get(event_id)))
 
 
-@app.get("/errors", summary="Recorded errors, newest first", responses=ERROR_RESPONSES)
+@app.get("/errors", summary="Recorded errors, newest first", responses=responses(ErrorPage))
 def list_errors(
     type: Annotated[
         Literal[
@@ -286,7 +287,7 @@ def list_errors(
 @app.get(
     "/errors/<error_id>",
     summary="One recorded error",
-    responses=not_found("error"),
+    responses=responses(ErrorOut, missing="error"),
 )
 def get_error(error_id: Annotated[str, Path(min_length=1, max_length=64)]) -> ErrorOut:
     return ErrorOut.model_validate(logic.error_view(dependencies().errors.get(error_id)))

@@ -101,21 +101,18 @@ class Health(BaseModel):
     status: Literal["ok"]
 
 
-ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
-    400: {
-        "description": "A malformed filter, cursor or limit",
-        "content": {"application/json": {"model": ErrorBody}},
-    },
-    401: {"description": "Missing or unknown API key", "content": {"application/json": {"model": ErrorBody}}},
-    403: {
-        "description": "The key lacks the route's scope",
-        "content": {"application/json": {"model": ErrorBody}},
-    },
-}
+def _error(description: str) -> OpenAPIResponse:
+    return {"description": description, "content": {"application/json": {"model": ErrorBody}}}
 
 
-def not_found(what: str) -> dict[int, OpenAPIResponse]:
-    return {
-        **ERROR_RESPONSES,
-        404: {"description": f"No such {what}", "content": {"application/json": {"model": ErrorBody}}},
+def responses(ok: type[BaseModel], *, missing: str | None = None) -> dict[int, OpenAPIResponse]:
+    """A GET route's documented answers: the page or item, and every error it can give."""
+    answers: dict[int, OpenAPIResponse] = {
+        200: {"description": "Success", "content": {"application/json": {"model": ok}}},
+        400: _error("A malformed filter, cursor or limit"),
+        401: _error("Missing or unknown API key"),
+        403: _error("The key lacks the query scope"),
     }
+    if missing:
+        answers[404] = _error(f"No such {missing}")
+    return answers

@@ -111,3 +111,42 @@ def test_invalid_payloads_future_timestamps_and_conflicts_become_errors_not_even
     # the first version of the reused id stays; none of the invalid events is stored
     stored = get(local_stack, f"/sessions/{quote(session)}/events")["items"]
     assert [(e["event_id"], e["data"]["path"]) for e in stored] == [(first["event_id"], "/")]
+
+
+def test_the_query_api_answers_every_question_about_the_briefing(local_stack: LocalStackHandle) -> None:
+    session = f"queries-{uuid.uuid4()}"
+    # A day of its own, so the category and time-range answers hold only this test's events
+    day = datetime(2020, 2, 29, tzinfo=UTC) - timedelta(days=uuid.uuid4().int % 3000)
+    stamp = day.replace(hour=9, minute=15, second=27, microsecond=243860).isoformat()
+    window = {"from": day.date().isoformat(), "to": (day + timedelta(days=1)).date().isoformat()}
+    ids = post(local_stack, [{**e, "session_id": session, "timestamp": stamp} for e in BRIEFING])["event_ids"]
+    in_order = sorted(ids)  # one shared timestamp: ties are ordered by event id
+    assert [e["event_id"] for e in session_events(local_stack, session, 3)] == in_order
+
+    def ids_of(path: str, **params: Any) -> list[str]:
+        return [e["event_id"] for e in get(local_stack, path, **params)["items"]]
+
+    assert ids_of("/events", session_id=session) == in_order
+    assert ids_of("/events", session_id=session, order="desc") == in_order[::-1]
+    assert sorted(ids_of("/events", category="page interaction", **window)) == sorted(ids[:2])
+    assert ids_of("/events", category="page interaction", name="cta click", **window) == [ids[1]]
+    assert ids_of("/events", **window) == in_order
+    assert ids_of("/events", **{**window, "from": stamp.replace("27.243860", "27.243861")}) == []
+
+    seen: list[str] = []
+    cursor: str | None = None
+    for _ in range(5):
+        page = get(
+            local_stack, "/events", session_id=session, limit=1, **({"cursor": cursor} if cursor else {})
+        )
+        seen += [e["event_id"] for e in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == in_order and cursor is None
+
+    assert get(local_stack, f"/events/{ids[0]}")["name"] == "pageview"
+    missing = local_stack.request("GET", "/events/nope", headers={"X-Api-Key": local_stack.query_key})
+    assert missing.status == 404 and missing.json()["error"]["code"] == "not_found"
+    bad = local_stack.request("GET", "/events?limit=0", headers={"X-Api-Key": local_stack.query_key})
+    assert bad.status == 400 and bad.json()["error"]["details"]
