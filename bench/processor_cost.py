@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
 
 from processor.logic import Processor, Rules, process_message  # noqa: E402
-from tests.unit.fakes import MemoryCategoryRegistry, MemoryErrorStore, MemoryEventStore  # noqa: E402
+from tests.unit.fakes import MemoryCategoryRegistry, MemoryErrorStore, MemoryEventStore, MemoryLedger  # noqa: E402
 from theeye.event_store import EventRecord, event_item, guard_item  # noqa: E402
 from theeye.events import Event, validate_event  # noqa: E402
 from theeye.messages import Origin, QueuedEvent, QueueMessage  # noqa: E402
@@ -65,6 +65,7 @@ def cpu_per_event(repeats: int) -> float:
             events=MemoryEventStore(),
             errors=MemoryErrorStore(),
             categories=MemoryCategoryRegistry(),
+            ledger=MemoryLedger(),
             schemas=schemas,
             rules=Rules(),
             executor=ThreadPoolExecutor(16),

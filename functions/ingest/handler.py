@@ -19,6 +19,7 @@ from theeye.errors import InvalidRequest
 from theeye.http import json_response, register_error_handlers
 from theeye.key_store import DynamoKeyStore
 from theeye.keys import Authenticator, presented_key
+from theeye.ledger import DynamoLedger
 from theeye.messages import Origin
 from theeye.observability import logger, metrics, tracer
 from theeye.queue import EventQueue, SqsEventQueue
@@ -32,6 +33,7 @@ _ERROR: dict[str, Any] = {"application/json": {"model": ErrorBody}}
 class Dependencies:
     authenticator: Authenticator
     queue: EventQueue
+    ledger: logic.IngestLedger
     clock: Clock = utc_now
 
 
@@ -44,6 +46,7 @@ def dependencies() -> Dependencies:
             DynamoKeyStore(settings.keys_table).get, ttl_seconds=settings.key_cache_seconds
         ),
         queue=SqsEventQueue(settings.queue_url),
+        ledger=DynamoLedger(settings.counters_table),
     )
 
 
@@ -79,7 +82,7 @@ def post_events() -> Response[str]:
     logger.append_keys(application_id=caller.application_id, key_id=caller.key_id)
     try:
         raw = logic.decode_body(request.body, bool(request.is_base64_encoded))
-        result = logic.ingest(raw, origin=origin, queue=deps.queue)
+        result = logic.ingest(raw, origin=origin, queue=deps.queue, ledger=deps.ledger)
     except InvalidRequest as exc:
         metrics.add_metric(name="RequestsRejected", unit=MetricUnit.Count, value=1)
         logger.info("request rejected", extra={"code": exc.code})

@@ -18,7 +18,10 @@ from theeye.clock import format_timestamp, utc_now
 from theeye.config import get_settings
 from theeye.counters import DynamoCounters
 from theeye.error_store import DynamoErrorStore
+from theeye.errors import TheEyeError
 from theeye.event_store import DynamoEventStore
+from theeye.ledger import DynamoLedger, message_key
+from theeye.messages import QueueMessage
 from theeye.observability import logger, metrics, tracer
 from theeye.schemas import SchemaRegistry
 
@@ -35,6 +38,7 @@ def dependencies() -> logic.Processor:
         events=DynamoEventStore(settings.events_table, settings.index_shards),
         errors=DynamoErrorStore(settings.errors_table, settings.index_shards, settings.error_retention_days),
         categories=DynamoCounters(settings.counters_table),
+        ledger=DynamoLedger(settings.counters_table),
         schemas=schemas,
         rules=logic.Rules(
             max_clock_skew=timedelta(seconds=settings.max_clock_skew_seconds),
@@ -43,6 +47,11 @@ def dependencies() -> logic.Processor:
         ),
         executor=ThreadPoolExecutor(max_workers=16, thread_name_prefix="writer"),
     )
+
+
+@lru_cache(maxsize=1)
+def dead_letter_ledger() -> DynamoLedger:
+    return DynamoLedger(get_settings().counters_table)
 
 
 def record_handler(record: SQSRecord) -> None:
@@ -72,8 +81,31 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
     response = process_partial_response(
         event=event, record_handler=record_handler, processor=batch, context=context
     )
-    failed = len(response.get("batchItemFailures", []))
-    metrics.add_metric(name="MessagesFailed", unit=MetricUnit.Count, value=failed)
-    if failed:
-        logger.warning("messages failed and will be retried", extra={"failed": failed})
+    failed_ids = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+    metrics.add_metric(name="MessagesFailed", unit=MetricUnit.Count, value=len(failed_ids))
+    if failed_ids:
+        logger.warning("messages failed and will be retried", extra={"failed": len(failed_ids)})
+        count_dead_letters([r for r in event.get("Records", []) if r.get("messageId") in failed_ids])
     return response
+
+
+def count_dead_letters(failed: list[dict[str, Any]]) -> None:
+    """Messages that failed their last delivery go to the DLQ next: put them in the ledger."""
+    limit = get_settings().max_receive_count
+    for record in failed:
+        if int(record.get("attributes", {}).get("ApproximateReceiveCount", "1")) < limit:
+            continue
+        body = str(record.get("body", ""))
+        try:
+            events = len(QueueMessage.from_body(body).events)
+        except (ValueError, KeyError, TypeError):
+            events = 0  # unreadable: counted as a dead-lettered message, carrying no known event
+        try:
+            dead_letter_ledger().count_dead_letter(message_key(body), events)
+        except TheEyeError:
+            logger.exception("could not count a dead letter", extra={"message_id": record.get("messageId")})
+        metrics.add_metric(name="MessagesDeadLettered", unit=MetricUnit.Count, value=1)
+        logger.error(
+            "message goes to the dead-letter queue",
+            extra={"message_id": record.get("messageId"), "events": events},
+        )

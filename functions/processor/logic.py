@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Literal, TypeVar
+from typing import Literal, Protocol, TypeVar
 
 from theeye import layout
 from theeye.clock import parse_timestamp
@@ -21,6 +21,7 @@ from theeye.counters import CategoryRegistry
 from theeye.error_store import ErrorRecord, ErrorStore, derive_error_id
 from theeye.event_store import EventRecord, EventStore, WriteOutcome
 from theeye.events import FieldError
+from theeye.ledger import PROCESSOR_INVALID, MessageTally, message_key
 from theeye.messages import Origin, QueuedEvent, QueueMessage, Rejection
 from theeye.schemas import SchemaRegistry
 
@@ -35,11 +36,16 @@ class Rules:
     event_retention_days: int = 0
 
 
+class Ledger(Protocol):
+    def commit_message(self, key: str, tally: MessageTally) -> bool: ...
+
+
 @dataclass
 class Processor:
     events: EventStore
     errors: ErrorStore
     categories: CategoryRegistry
+    ledger: Ledger
     schemas: SchemaRegistry
     rules: Rules
     executor: Executor
@@ -95,6 +101,14 @@ def process_message(body: str, processor: Processor) -> Outcome:
             errors.append(conflict_error(record, message.origin))
 
     _all(processor.executor, processor.errors.put, errors)
+    # Last: counted once per message, only after everything it says has been written.
+    tally = MessageTally(
+        stored=outcome.stored,
+        duplicates=outcome.duplicates,
+        invalid={k: v for k, v in outcome.invalid.items() if k in PROCESSOR_INVALID},
+        stored_by_minute=outcome.stored_by_category,
+    )
+    processor.ledger.commit_message(message_key(body), tally)
     return outcome
 
 

@@ -23,7 +23,9 @@ from theeye.api_models import (
     ErrorPage,
     EventOut,
     EventPage,
+    EventStats,
     Health,
+    Status,
     responses,
 )
 from theeye.clock import Clock, parse_timestamp, utc_now
@@ -34,6 +36,7 @@ from theeye.errors import InvalidRequest, TheEyeError
 from theeye.http import domain_error_response, error_response, register_error_handlers
 from theeye.key_store import DynamoKeyStore
 from theeye.keys import Authenticator, presented_key
+from theeye.ledger import DynamoLedger
 from theeye.observability import logger, metrics, tracer
 from theeye.paging import Page
 from theeye.reader import DynamoReader
@@ -72,6 +75,7 @@ class Dependencies:
     events: logic.EventQueries
     errors: logic.ErrorQueries
     cursors: CursorCodec
+    dashboards: logic.Dashboards
     clock: Clock = utc_now
 
 
@@ -97,6 +101,13 @@ def dependencies() -> Dependencies:
         events=logic.EventQueries(reader, DynamoCounters(settings.counters_table), tables, executor),
         errors=logic.ErrorQueries(reader, tables, executor),
         cursors=CursorCodec(secret.encode("utf-8")),
+        dashboards=logic.Dashboards(
+            DynamoLedger(settings.counters_table),
+            DynamoCounters(settings.counters_table),
+            aws.client("sqs"),
+            settings.queue_url,
+            settings.dlq_url,
+        ),
     )
 
 
@@ -291,6 +302,34 @@ def list_errors(
 )
 def get_error(error_id: Annotated[str, Path(min_length=1, max_length=64)]) -> ErrorOut:
     return ErrorOut.model_validate(logic.error_view(dependencies().errors.get(error_id)))
+
+
+@app.get(
+    "/stats/events",
+    summary="Stored events per category and minute, hour or day (by event timestamp)",
+    responses=responses(EventStats),
+)
+def event_stats(
+    start: From = None,
+    end: To = None,
+    interval: Annotated[Literal["minute", "hour", "day"], Query()] = "hour",
+    category: Text = None,
+) -> EventStats:
+    """Maintained by the processor per batch (never by scanning events); empty buckets are omitted."""
+    deps = dependencies()
+    body = deps.dashboards.event_stats(
+        start=_time(start, "from"),
+        end=_time(end, "to"),
+        interval=interval,
+        category=category,
+        now=deps.clock(),
+    )
+    return EventStats.model_validate(body)
+
+
+@app.get("/status", summary="The ledger: where every accepted event is", responses=responses(Status))
+def status() -> Status:
+    return Status.model_validate(dependencies().dashboards.status())
 
 
 @app.get("/health", summary="Readiness", security=[])

@@ -21,10 +21,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from theeye import layout
 from theeye.clock import format_timestamp
-from theeye.counters import CategoryRegistry
-from theeye.errors import InvalidRequest, NotFound
+from theeye.counters import CategoryRegistry, DynamoCounters
+from theeye.errors import InvalidRequest, NotFound, ServiceUnavailable
+from theeye.ledger import INGEST_REJECTED, PROCESSOR_INVALID, DynamoLedger, Interval
 from theeye.paging import Fetch, Item, Page, merge_pages
 from theeye.reader import HIGHEST_KEY, LOWEST_KEY, DynamoReader, Partition
 
@@ -262,3 +265,91 @@ def error_view(item: Item) -> dict[str, Any]:
         "details": json.loads(item["details"]),
         "payload": json.loads(item["payload"]),
     }
+
+
+STATS_LIMITS = {"minute": timedelta(days=2), "hour": timedelta(days=93), "day": timedelta(days=3 * 366)}
+
+
+@dataclass
+class Dashboards:
+    """The ledger and the per-category counts, as the processor aggregated them per batch."""
+
+    ledger: DynamoLedger
+    registry: DynamoCounters
+    sqs: Any
+    queue_url: str
+    dlq_url: str
+
+    def status(self) -> dict[str, Any]:
+        totals = self.ledger.totals()
+        invalid = {t: totals[f"invalid_{t}"] for t in PROCESSOR_INVALID}
+        rejected = {t: totals[f"rejected_{t}"] for t in INGEST_REJECTED}
+        accepted, stored, duplicates = totals["accepted"], totals["stored"], totals["duplicates"]
+        dead_lettered = totals["dead_lettered"]
+        queued = accepted - stored - duplicates - sum(invalid.values()) - dead_lettered
+        queue, dlq = self._depth(self.queue_url), self._depth(self.dlq_url)
+        waiting = queue["messages"] + queue["in_flight"]
+        return {
+            "accepted": accepted,
+            "stored": stored,
+            "duplicates": duplicates,
+            "invalid": invalid,
+            "queued": queued,
+            "dead_lettered": dead_lettered,
+            "balanced": queued >= 0 and (queued == 0 or waiting > 0),
+            "rejected": rejected,
+            "queue": queue,
+            "dead_letter_queue": dlq,
+        }
+
+    def event_stats(
+        self,
+        *,
+        start: datetime | None,
+        end: datetime | None,
+        interval: Interval,
+        category: str | None,
+        now: datetime,
+    ) -> dict[str, Any]:
+        end = end or now
+        start = start or end - DEFAULT_WINDOW
+        check_range(start, end)
+        if end - start > STATS_LIMITS[interval]:
+            raise InvalidRequest(
+                f"a range of at most {STATS_LIMITS[interval].days} days can be shown by {interval}",
+                details=[{"field": "interval", "message": "choose a coarser interval or a shorter range"}],
+            )
+        first, last = format_timestamp(start), format_timestamp(end)
+        if category is not None:
+            categories = [category]
+        else:
+            window = Window(start, end, False, None)
+            categories = sorted(self.registry.categories_between(window.days()))
+        series = []
+        for name in categories:
+            counts = self.ledger.buckets(interval, name, first, last)
+            points = [{"t": b + _BUCKET_SUFFIX[interval], "count": n} for b, n in sorted(counts.items()) if n]
+            if points:
+                series.append({"category": name, "points": points})
+        return {"interval": interval, "series": series}
+
+    def _depth(self, url: str) -> dict[str, int]:
+        try:
+            attributes = self.sqs.get_queue_attributes(
+                QueueUrl=url,
+                AttributeNames=[
+                    "ApproximateNumberOfMessages",
+                    "ApproximateNumberOfMessagesNotVisible",
+                    "ApproximateNumberOfMessagesDelayed",
+                ],
+            )["Attributes"]
+        except (ClientError, BotoCoreError) as exc:
+            raise ServiceUnavailable("the queue cannot be read right now") from exc
+        return {
+            "messages": int(attributes.get("ApproximateNumberOfMessages", 0))
+            + int(attributes.get("ApproximateNumberOfMessagesDelayed", 0)),
+            "in_flight": int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0)),
+        }
+
+
+_BUCKET_SUFFIX = {"minute": ":00Z", "hour": ":00:00Z", "day": "T00:00:00Z"}

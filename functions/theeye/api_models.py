@@ -97,6 +97,44 @@ class ErrorPage(BaseModel):
     next_cursor: str | None
 
 
+class Point(BaseModel):
+    t: str = Field(description="Start of the bucket (UTC).", examples=["2021-01-01T09:00:00Z"])
+    count: int
+
+
+class Series(BaseModel):
+    category: str
+    points: list[Point]
+
+
+class EventStats(BaseModel):
+    interval: Literal["minute", "hour", "day"]
+    series: list[Series]
+
+
+class QueueDepth(BaseModel):
+    messages: int = Field(description="Visible and delayed messages (approximate).")
+    in_flight: int = Field(description="Messages being processed now (approximate).")
+
+
+class Status(BaseModel):
+    """The ledger: where every accepted event is. Balanced when nothing is unaccounted for."""
+
+    accepted: int = Field(description="Events accepted at ingest (202).")
+    stored: int
+    duplicates: int = Field(description="Events whose id was already stored with the same content.")
+    invalid: dict[str, int] = Field(description="Accepted events the processor refused, by error type.")
+    queued: int = Field(description="Accepted events not yet processed.")
+    dead_lettered: int = Field(description="Accepted events in the dead-letter queue.")
+    balanced: bool = Field(
+        description="accepted = stored + duplicates + invalid + queued + dead_lettered, with queued "
+        "never negative and zero whenever the queue is empty."
+    )
+    rejected: dict[str, int] = Field(description="Events refused at ingest (never accepted), by error type.")
+    queue: QueueDepth
+    dead_letter_queue: QueueDepth
+
+
 class Health(BaseModel):
     status: Literal["ok"]
 

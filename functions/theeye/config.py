@@ -30,6 +30,7 @@ class Settings(BaseModel):
     event_retention_days: int = Field(default=0, ge=0)
     error_retention_days: int = Field(default=30, ge=1)
     key_cache_seconds: float = Field(default=60.0, ge=0, le=60)
+    max_receive_count: int = Field(default=5, ge=1)
 
 
 @lru_cache(maxsize=1)

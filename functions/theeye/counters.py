@@ -47,6 +47,21 @@ class DynamoCounters:
             except (ClientError, BotoCoreError) as exc:
                 raise RetryableStoreError(f"counters unavailable: {aws.error_code(exc) or exc}") from exc
 
+    def categories_between(self, days: list[str]) -> set[str]:
+        """Every category registered on any of ``days`` (batched reads, 100 days a call)."""
+        names: set[str] = set()
+        for start in range(0, len(days), 100):
+            keys = [
+                {"pk": {"S": layout.CATEGORY_REGISTRY_PK}, "sk": {"S": d}} for d in days[start : start + 100]
+            ]
+            request: dict[str, Any] = {self.table_name: {"Keys": keys}}
+            while request:
+                answer = self._ddb().batch_get_item(RequestItems=request)
+                for item in answer.get("Responses", {}).get(self.table_name, []):
+                    names.update(item["names"]["SS"])
+                request = answer.get("UnprocessedKeys") or {}
+        return names
+
     def categories(self, day: str) -> set[str]:
         item = (
             self._ddb()

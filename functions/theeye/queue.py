@@ -13,9 +13,17 @@ from theeye.errors import ServiceUnavailable
 from theeye.messages import QueueMessage
 
 
+class QueueUnavailable(ServiceUnavailable):
+    """The queue did not take every message; ``delivered`` lists those it did take."""
+
+    def __init__(self, delivered: list[QueueMessage]) -> None:
+        super().__init__("the event queue cannot take events right now; retry shortly", retry_after_seconds=2)
+        self.delivered = delivered
+
+
 class EventQueue(Protocol):
     def send(self, messages: list[QueueMessage]) -> None:
-        """Durably enqueue every message, or raise ``ServiceUnavailable``."""
+        """Durably enqueue every message, or raise ``QueueUnavailable``."""
 
 
 @dataclass
@@ -27,20 +35,19 @@ class SqsEventQueue:
         if not messages:
             return
         sqs = self.sqs or aws.client("sqs")
-        bodies = [m.to_body() for m in messages]
-        try:
-            if len(bodies) == 1:
-                sqs.send_message(QueueUrl=self.queue_url, MessageBody=bodies[0])
-                return
+
+        def one(message: QueueMessage) -> bool:
+            try:
+                sqs.send_message(QueueUrl=self.queue_url, MessageBody=message.to_body())
+            except (ClientError, BotoCoreError):
+                return False
+            return True
+
+        if len(messages) == 1:
+            delivered = [one(messages[0])]
+        else:
             # A large request packs into a few messages; send them side by side.
-            with ThreadPoolExecutor(max_workers=min(len(bodies), 8)) as pool:
-                futures = [
-                    pool.submit(sqs.send_message, QueueUrl=self.queue_url, MessageBody=body)
-                    for body in bodies
-                ]
-                for future in futures:
-                    future.result()
-        except (ClientError, BotoCoreError) as exc:
-            raise ServiceUnavailable(
-                "the event queue cannot take events right now; retry shortly", retry_after_seconds=2
-            ) from exc
+            with ThreadPoolExecutor(max_workers=min(len(messages), 8)) as pool:
+                delivered = list(pool.map(one, messages))
+        if not all(delivered):
+            raise QueueUnavailable([m for m, ok in zip(messages, delivered, strict=True) if ok])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from processor.handler import lambda_handler as processor_handler
 from tests.integration.conftest import Aws, sample
 from tests.integration.test_processor_handler import items, sqs_event
 from theeye import aws as theeye_aws
+from theeye.ledger import PROCESSOR_INVALID, DynamoLedger
 from theeye.messages import QueueMessage
 
 
@@ -113,6 +115,7 @@ def send_load(context: Any, requests: int, per_request: int, *, invalid_every: i
                 event["data"] = {"host": "example.com"}  # no path: a schema violation
             batch.append(event)
         request = sample("apigw_post_events_batch.json")
+        request["requestContext"]["requestId"] = f"req-{uuid.uuid4()}"  # unique, as API Gateway's are
         request["body"] = json.dumps(batch)
         answer = json.loads(ingest_handler(request, context)["body"])
         accepted.extend(answer["event_ids"])
@@ -135,6 +138,15 @@ def ledger(aws: Aws) -> tuple[Counter[str], set[str], set[str]]:
             in_dlq.update(q.event.event_id for q in QueueMessage.from_body(message["Body"]).events)
             sqs.delete_message(QueueUrl=aws.refs["DeadLetterQueue"], ReceiptHandle=message["ReceiptHandle"])
     return stored, errored, in_dlq
+
+
+def ledger_balances(aws: Aws, requests_accepted: int) -> Counter[str]:
+    """The pipeline's own ledger agrees with what the tables and the DLQ hold."""
+    totals = DynamoLedger(aws.refs["CountersTable"]).totals()
+    invalid = sum(totals[f"invalid_{t}"] for t in PROCESSOR_INVALID)
+    assert totals["accepted"] == requests_accepted
+    assert totals["accepted"] == totals["stored"] + totals["duplicates"] + invalid + totals["dead_lettered"]
+    return totals
 
 
 def assert_balanced(accepted: list[str], stored: Counter[str], errored: set[str], in_dlq: set[str]) -> None:
@@ -164,6 +176,8 @@ def test_a_clean_run_stores_every_valid_event_once_and_records_every_invalid_one
     stored, errored, in_dlq = ledger(aws)
     assert_balanced(accepted, stored, errored, in_dlq)
     assert (len(stored), len(errored), len(in_dlq)) == (171, 29, 0)
+    totals = ledger_balances(aws, len(accepted))
+    assert (totals["stored"], totals["invalid_schema_violation"]) == (171, 29)
 
 
 def test_throttling_on_a_share_of_writes_loses_and_doubles_nothing(
@@ -176,6 +190,7 @@ def test_throttling_on_a_share_of_writes_loses_and_doubles_nothing(
     stored, errored, in_dlq = ledger(aws)
     assert injected.throttled > 0 and source.redelivered > 0
     assert_balanced(accepted, stored, errored, in_dlq)
+    ledger_balances(aws, len(accepted))
 
 
 def test_a_processor_killed_mid_batch_is_finished_by_the_redelivery(
@@ -190,6 +205,7 @@ def test_a_processor_killed_mid_batch_is_finished_by_the_redelivery(
     assert_balanced(accepted, stored, errored, in_dlq)
     assert in_dlq == set()
     assert len(stored) + len(errored) == len(accepted)
+    ledger_balances(aws, len(accepted))
 
 
 def test_messages_that_always_fail_end_in_the_dlq_with_their_events(
@@ -204,6 +220,8 @@ def test_messages_that_always_fail_end_in_the_dlq_with_their_events(
     assert_balanced(accepted, stored, errored, in_dlq)
     # every message was tried MaxReceiveCount (5) times before the redrive
     assert source.redelivered == 3 * 5
+    totals = ledger_balances(aws, len(accepted))
+    assert (totals["dead_lettered"], totals["dead_lettered_messages"]) == (30, 3)
 
 
 def test_duplicate_deliveries_and_client_retries_store_each_event_once(
@@ -222,3 +240,6 @@ def test_duplicate_deliveries_and_client_retries_store_each_event_once(
     stored, errored, in_dlq = ledger(aws)
     assert_balanced(first, stored, errored, in_dlq)
     assert len(stored) + len(errored) == 50
+    totals = ledger_balances(aws, 100)
+    # the retried request's valid events are duplicates; its invalid ones are invalid again
+    assert totals["duplicates"] == len(stored) == 50 - totals["invalid_schema_violation"] // 2

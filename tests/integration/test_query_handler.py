@@ -260,3 +260,48 @@ def test_many_events_across_days_and_shards_page_completely_in_both_orders(
     ]
     seen, _ = walk("/sessions/s3/events", lambda_context, query_key, limit=5)
     assert seen == session
+
+
+def test_status_balances_after_a_mixed_load_and_stats_count_by_category(
+    aws: Aws, ingest_key: str, query_key: str, lambda_context: Any
+) -> None:
+    events = sample("briefing_events.json")
+    ingest(events, lambda_context)  # 3 stored
+    ingest([{**events[1], "data": {"host": "h", "path": "/"}}], lambda_context)  # 1 schema_violation
+    ingest([{**events[0], "timestamp": "nope"}, events[0]], lambda_context)  # 1 rejected, 1 duplicate
+    status, before = get("/status", lambda_context, query_key)
+    assert status == 200 and before["queued"] == 5 and before["balanced"] is True
+    EventSource(aws, lambda_context).drain(processor_handler)
+    _, ledger = get("/status", lambda_context, query_key)
+    assert ledger["accepted"] == 5
+    assert (ledger["stored"], ledger["duplicates"], ledger["queued"], ledger["dead_lettered"]) == (3, 1, 0, 0)
+    assert ledger["invalid"]["schema_violation"] == 1 and ledger["rejected"]["invalid_envelope"] == 1
+    assert ledger["balanced"] is True
+    window = {"from": "2021-01-01T00:00:00Z", "to": "2021-01-02T00:00:00Z"}
+    _, stats = get("/stats/events", lambda_context, query_key, interval="hour", **window)
+    assert stats == {
+        "interval": "hour",
+        "series": [
+            {"category": "form interaction", "points": [{"t": "2021-01-01T09:00:00Z", "count": 1}]},
+            {"category": "page interaction", "points": [{"t": "2021-01-01T09:00:00Z", "count": 2}]},
+        ],
+    }
+    _, by_minute = get(
+        "/stats/events", lambda_context, query_key, interval="minute", category="page interaction", **window
+    )
+    assert by_minute["series"] == [
+        {"category": "page interaction", "points": [{"t": "2021-01-01T09:15:00Z", "count": 2}]}
+    ]
+    _, by_day = get("/stats/events", lambda_context, query_key, interval="day", **window)
+    assert [s["points"] for s in by_day["series"]] == [
+        [{"t": "2021-01-01T00:00:00Z", "count": 1}],
+        [{"t": "2021-01-01T00:00:00Z", "count": 2}],
+    ]
+    status, refused = get(
+        "/stats/events",
+        lambda_context,
+        query_key,
+        interval="minute",
+        **{"from": "2021-01-01", "to": "2021-02-01"},
+    )
+    assert status == 400 and refused["error"]["details"][0]["field"] == "interval"

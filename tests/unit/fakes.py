@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Set
 from theeye.error_store import ErrorRecord
 from theeye.errors import RetryableStoreError
 from theeye.event_store import EventRecord, WriteOutcome
+from theeye.ledger import MessageTally
 
 
 class MemoryEventStore:
@@ -58,3 +59,19 @@ class MemoryCategoryRegistry:
 
     def categories(self, day: str) -> set[str]:
         return set(self.days.get(day, set()))
+
+
+class MemoryLedger:
+    """Exactly-once counting per message key, like ``DynamoLedger``."""
+
+    def __init__(self) -> None:
+        self.committed: dict[str, MessageTally] = {}
+
+    def commit_message(self, key: str, tally: MessageTally) -> bool:
+        if key in self.committed:
+            return False
+        self.committed[key] = tally
+        return True
+
+    def total(self, field: str) -> int:
+        return sum(int(getattr(t, field)) for t in self.committed.values())

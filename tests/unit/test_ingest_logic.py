@@ -1,5 +1,7 @@
 import base64
 import json
+from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -8,18 +10,23 @@ from ingest.logic import decode_body, ingest
 from theeye.errors import InvalidRequest, PayloadTooLarge, ServiceUnavailable
 from theeye.events import MAX_BODY_BYTES
 from theeye.messages import MAX_MESSAGE_BYTES, Origin, QueueMessage
+from theeye.queue import QueueUnavailable
 
 ORIGIN = Origin("app-1", "key-1", "2026-11-23T10:00:00.000000Z", "req-1")
 
 
 class FakeQueue:
-    def __init__(self, fail: bool = False) -> None:
+    def __init__(self, fail: bool = False, take: int | None = None) -> None:
         self.sent: list[QueueMessage] = []
         self.fail = fail
+        self.take = take  # take only this many messages, then fail
 
     def send(self, messages: list[QueueMessage]) -> None:
         if self.fail:
-            raise ServiceUnavailable("queue down")
+            raise QueueUnavailable([])
+        if self.take is not None and len(messages) > self.take:
+            self.send(messages[: self.take])
+            raise QueueUnavailable(messages[: self.take])
         for m in messages:  # what SQS would store: the body, parsed back
             assert len(m.to_body().encode()) <= 256 * 1024
             self.sent.append(QueueMessage.from_body(m.to_body()))
@@ -171,3 +178,32 @@ def test_base64_bodies_are_decoded_and_bad_base64_is_400() -> None:
     assert decode_body(base64.b64encode(b'{"a":1}').decode(), True) == b'{"a":1}'
     with pytest.raises(InvalidRequest):
         decode_body("!!!not base64", True)
+
+
+class FakeLedger:
+    def __init__(self) -> None:
+        self.accepted = 0
+        self.rejected: Counter[str] = Counter()
+
+    def count_ingest(self, accepted: int, rejected: Mapping[str, int]) -> None:
+        self.accepted += accepted
+        self.rejected.update(rejected)
+
+
+def test_the_ledger_counts_what_reached_the_queue() -> None:
+    ledger = FakeLedger()
+    ingest(body([event(0), event(1, timestamp="no")]), origin=ORIGIN, queue=FakeQueue(), ledger=ledger)
+    with pytest.raises(InvalidRequest):
+        ingest(b"{", origin=ORIGIN, queue=FakeQueue(), ledger=ledger)
+    assert (ledger.accepted, dict(ledger.rejected)) == (1, {"invalid_envelope": 1, "invalid_json": 1})
+
+
+def test_a_partly_delivered_request_is_503_and_counts_only_what_got_in() -> None:
+    # Given a request packed into several messages, of which the queue takes only the first
+    ledger = FakeLedger()
+    queue = FakeQueue(take=1)
+    events = [event(i, data={"host": "example.com", "path": "/", "pad": "x" * 1900}) for i in range(500)]
+    with pytest.raises(ServiceUnavailable):
+        ingest(body(events), origin=ORIGIN, queue=queue, ledger=ledger)
+    # Then the ledger holds the events that are queued (a retry will find them duplicates)
+    assert ledger.accepted == len(queue.events) > 0

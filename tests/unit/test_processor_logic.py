@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from processor.logic import Processor, Rules, process_message
-from tests.unit.fakes import MemoryCategoryRegistry, MemoryErrorStore, MemoryEventStore
+from tests.unit.fakes import MemoryCategoryRegistry, MemoryErrorStore, MemoryEventStore, MemoryLedger
 from theeye.errors import RetryableStoreError
 from theeye.events import Event, validate_event
 from theeye.messages import Origin, QueuedEvent, QueueMessage, Rejection
@@ -22,6 +22,7 @@ def processor(events: MemoryEventStore | None = None, **rules: Any) -> Processor
         events=events or MemoryEventStore(),
         errors=MemoryErrorStore(),
         categories=MemoryCategoryRegistry(),
+        ledger=MemoryLedger(),
         schemas=SCHEMAS,
         rules=Rules(**rules),
         executor=ThreadPoolExecutor(4),
@@ -183,3 +184,15 @@ def test_categories_are_registered_per_day_of_their_events() -> None:
     process_message(message(ev(), late), p)
     assert isinstance(p.categories, MemoryCategoryRegistry)
     assert p.categories.days == {"2026-11-23": {"page interaction"}, "2026-11-22": {"form interaction"}}
+
+
+def test_each_message_is_counted_once_however_often_it_is_delivered() -> None:
+    p = processor()
+    body = message(ev(), ev("cta click"), rejections=(Rejection(2, "invalid_envelope", [], {}),))
+    process_message(body, p)
+    process_message(body, p)
+    assert isinstance(p.ledger, MemoryLedger)
+    (tally,) = p.ledger.committed.values()
+    # ingest rejections were counted by ingest; the processor counts what it decided
+    assert (tally.stored, tally.duplicates, dict(tally.invalid)) == (1, 0, {"schema_violation": 1})
+    assert dict(tally.stored_by_minute) == {("page interaction", "2026-11-23T09:59"): 1}
