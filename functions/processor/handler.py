@@ -63,6 +63,10 @@ def record_handler(record: SQSRecord) -> None:
     if outcome.stored:
         lag = logic.lag_seconds(outcome, format_timestamp(utc_now()))
         metrics.add_metric(name="EndToEndLagSeconds", unit=MetricUnit.Seconds, value=lag)
+    for error_type, event_id, error_id in outcome.recorded:
+        logger.info(
+            "event not stored", extra={"type": error_type, "event_id": event_id, "error_id": error_id}
+        )
     logger.info(
         "message processed",
         extra={

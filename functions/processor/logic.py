@@ -60,6 +60,7 @@ class Outcome:
     invalid: Counter[str] = field(default_factory=Counter)
     stored_by_category: Counter[tuple[str, str]] = field(default_factory=Counter)  # (category, minute)
     received_at: str = ""
+    recorded: list[tuple[str, str | None, str]] = field(default_factory=list)  # (type, event id, error id)
 
     @property
     def total(self) -> int:
@@ -101,6 +102,7 @@ def process_message(body: str, processor: Processor) -> Outcome:
             errors.append(conflict_error(record, message.origin))
 
     _all(processor.executor, processor.errors.put, errors)
+    outcome.recorded = [(e.type, e.event_id, e.error_id) for e in errors]
     # Last: counted once per message, only after everything it says has been written.
     tally = MessageTally(
         stored=outcome.stored,
