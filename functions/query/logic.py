@@ -21,13 +21,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from theeye import layout
 from theeye.clock import format_timestamp
 from theeye.counters import CategoryRegistry, DynamoCounters
-from theeye.errors import InvalidRequest, NotFound, ServiceUnavailable
-from theeye.ledger import INGEST_REJECTED, PROCESSOR_INVALID, DynamoLedger, Interval
+from theeye.errors import InvalidRequest, NotFound
+from theeye.ledger import DynamoLedger, Interval, ledger_status
 from theeye.paging import Fetch, Item, Page, merge_pages
 from theeye.reader import HIGHEST_KEY, LOWEST_KEY, DynamoReader, Partition
 
@@ -281,26 +279,7 @@ class Dashboards:
     dlq_url: str
 
     def status(self) -> dict[str, Any]:
-        totals = self.ledger.totals()
-        invalid = {t: totals[f"invalid_{t}"] for t in PROCESSOR_INVALID}
-        rejected = {t: totals[f"rejected_{t}"] for t in INGEST_REJECTED}
-        accepted, stored, duplicates = totals["accepted"], totals["stored"], totals["duplicates"]
-        dead_lettered = totals["dead_lettered"]
-        queued = accepted - stored - duplicates - sum(invalid.values()) - dead_lettered
-        queue, dlq = self._depth(self.queue_url), self._depth(self.dlq_url)
-        waiting = queue["messages"] + queue["in_flight"]
-        return {
-            "accepted": accepted,
-            "stored": stored,
-            "duplicates": duplicates,
-            "invalid": invalid,
-            "queued": queued,
-            "dead_lettered": dead_lettered,
-            "balanced": queued >= 0 and (queued == 0 or waiting > 0),
-            "rejected": rejected,
-            "queue": queue,
-            "dead_letter_queue": dlq,
-        }
+        return ledger_status(self.ledger, self.sqs, self.queue_url, self.dlq_url)
 
     def event_stats(
         self,
@@ -332,24 +311,6 @@ class Dashboards:
             if points:
                 series.append({"category": name, "points": points})
         return {"interval": interval, "series": series}
-
-    def _depth(self, url: str) -> dict[str, int]:
-        try:
-            attributes = self.sqs.get_queue_attributes(
-                QueueUrl=url,
-                AttributeNames=[
-                    "ApproximateNumberOfMessages",
-                    "ApproximateNumberOfMessagesNotVisible",
-                    "ApproximateNumberOfMessagesDelayed",
-                ],
-            )["Attributes"]
-        except (ClientError, BotoCoreError) as exc:
-            raise ServiceUnavailable("the queue cannot be read right now") from exc
-        return {
-            "messages": int(attributes.get("ApproximateNumberOfMessages", 0))
-            + int(attributes.get("ApproximateNumberOfMessagesDelayed", 0)),
-            "in_flight": int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0)),
-        }
 
 
 _BUCKET_SUFFIX = {"minute": ":00Z", "hour": ":00:00Z", "day": "T00:00:00Z"}

@@ -30,7 +30,7 @@ from typing import Any, Literal
 from botocore.exceptions import BotoCoreError, ClientError
 
 from theeye import aws
-from theeye.errors import RetryableStoreError
+from theeye.errors import RetryableStoreError, ServiceUnavailable
 from theeye.paging import Item
 from theeye.reader import DynamoReader, Partition
 
@@ -241,6 +241,55 @@ class DynamoLedger:
                     raise RetryableStoreError(f"counters unavailable: {exc}") from exc
             time.sleep(random.uniform(0, 0.05 * 2**attempt))
         return False
+
+
+def ledger_status(ledger: DynamoLedger, sqs: Any, queue_url: str, dlq_url: str) -> dict[str, Any]:
+    """Where every accepted event is, and whether the books balance (``GET /status``, ``theeye status``).
+
+    ``queued`` is what was accepted and not yet accounted for. The ledger balances when it is
+    never negative and is zero whenever the queue holds no message (messages can carry only
+    rejections, so a non-empty queue with nothing queued is fine).
+    """
+    totals = ledger.totals()
+    invalid = {t: totals[f"invalid_{t}"] for t in PROCESSOR_INVALID}
+    rejected = {t: totals[f"rejected_{t}"] for t in INGEST_REJECTED}
+    accepted, stored, duplicates = totals["accepted"], totals["stored"], totals["duplicates"]
+    dead_lettered = totals["dead_lettered"]
+    queued = accepted - stored - duplicates - sum(invalid.values()) - dead_lettered
+    queue, dlq = queue_depth(sqs, queue_url), queue_depth(sqs, dlq_url)
+    waiting = queue["messages"] + queue["in_flight"]
+    return {
+        "accepted": accepted,
+        "stored": stored,
+        "duplicates": duplicates,
+        "invalid": invalid,
+        "queued": queued,
+        "dead_lettered": dead_lettered,
+        "balanced": queued >= 0 and (queued == 0 or waiting > 0),
+        "rejected": rejected,
+        "queue": queue,
+        "dead_letter_queue": dlq,
+    }
+
+
+def queue_depth(sqs: Any, url: str) -> dict[str, int]:
+    """Approximate messages waiting (visible + delayed) and in flight in one queue."""
+    try:
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=url,
+            AttributeNames=[
+                "ApproximateNumberOfMessages",
+                "ApproximateNumberOfMessagesNotVisible",
+                "ApproximateNumberOfMessagesDelayed",
+            ],
+        )["Attributes"]
+    except (ClientError, BotoCoreError) as exc:
+        raise ServiceUnavailable("the queue cannot be read right now") from exc
+    return {
+        "messages": int(attributes.get("ApproximateNumberOfMessages", 0))
+        + int(attributes.get("ApproximateNumberOfMessagesDelayed", 0)),
+        "in_flight": int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0)),
+    }
 
 
 def _partitions(first: str, last: str, chars: int) -> list[str]:
