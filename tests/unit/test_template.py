@@ -122,3 +122,20 @@ def test_outputs_name_everything_a_test_or_operator_needs() -> None:
         "QueueUrl",
         "DeadLetterQueueUrl",
     } <= outputs
+
+
+def test_the_dashboard_shows_what_operators_watch_and_alarms_notify_the_topic() -> None:
+    (dashboard,) = of_type("AWS::CloudWatch::Dashboard").values()
+    body = dashboard["Properties"]["DashboardBody"]["Fn::Sub"][0]
+    for metric in (
+        "EventsAccepted",
+        "EndToEndLagSeconds",
+        "Invalid_schema_violation",
+        "ApproximateNumberOfMessagesVisible",
+        '"Errors"',
+    ):
+        assert metric in body
+    for alarm in of_type("AWS::CloudWatch::Alarm").values():
+        assert alarm["Properties"]["AlarmActions"] == {
+            "Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]
+        }
