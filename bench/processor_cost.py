@@ -26,12 +26,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
 
-from processor.logic import Processor, Rules, process_message  # noqa: E402
-from tests.unit.fakes import MemoryCategoryRegistry, MemoryErrorStore, MemoryEventStore, MemoryLedger  # noqa: E402
-from theeye.event_store import EventRecord, event_item, guard_item  # noqa: E402
-from theeye.events import Event, validate_event  # noqa: E402
-from theeye.messages import Origin, QueuedEvent, QueueMessage  # noqa: E402
-from theeye.schemas import SchemaRegistry  # noqa: E402
+from processor.logic import Processor, Rules, process_message
+from tests.unit.fakes import MemoryCategoryRegistry, MemoryErrorStore, MemoryEventStore, MemoryLedger
+from theeye.event_store import EventRecord, event_item, guard_item
+from theeye.events import Event, validate_event
+from theeye.messages import Origin, QueuedEvent, QueueMessage
+from theeye.schemas import SchemaRegistry
 
 BRIEFING = json.loads((ROOT / "events" / "briefing_events.json").read_text())
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse, PartialItemFailures
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -54,8 +54,12 @@ def dead_letter_ledger() -> DynamoLedger:
     return DynamoLedger(get_settings().counters_table)
 
 
+_processed: dict[str, logic.Outcome] = {}  # this invocation's successful messages, by message id
+
+
 def record_handler(record: SQSRecord) -> None:
     outcome = logic.process_message(record.body, dependencies())
+    _processed[record.message_id] = outcome
     metrics.add_metric(name="EventsStored", unit=MetricUnit.Count, value=outcome.stored)
     metrics.add_metric(name="DuplicatesDropped", unit=MetricUnit.Count, value=outcome.duplicates)
     for error_type, count in outcome.invalid.items():
@@ -82,9 +86,18 @@ def record_handler(record: SQSRecord) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    _processed.clear()
     response = process_partial_response(
         event=event, record_handler=record_handler, processor=batch, context=context
     )
+    try:
+        logic.commit(dependencies(), list(_processed.values()))
+    except TheEyeError:
+        # Uncounted messages are delivered again; their writes are idempotent, their counts not yet made.
+        logger.exception("could not count the batch; its messages will be retried")
+        response["batchItemFailures"] = [PartialItemFailures(itemIdentifier=i) for i in _processed] + [
+            f for f in response.get("batchItemFailures", []) if f["itemIdentifier"] not in _processed
+        ]
     failed_ids = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
     metrics.add_metric(name="MessagesFailed", unit=MetricUnit.Count, value=len(failed_ids))
     if failed_ids:

@@ -37,7 +37,7 @@ class Rules:
 
 
 class Ledger(Protocol):
-    def commit_message(self, key: str, tally: MessageTally) -> bool: ...
+    def commit_batch(self, entries: list[tuple[str, MessageTally]]) -> None: ...
 
 
 @dataclass
@@ -61,6 +61,16 @@ class Outcome:
     stored_by_category: Counter[tuple[str, str]] = field(default_factory=Counter)  # (category, minute)
     received_at: str = ""
     recorded: list[tuple[str, str | None, str]] = field(default_factory=list)  # (type, event id, error id)
+    key: str = ""  # the message's ledger key (stable across redeliveries)
+
+    def tally(self) -> MessageTally:
+        """What this message adds to the ledger (ingest rejections were counted by ingest)."""
+        return MessageTally(
+            stored=self.stored,
+            duplicates=self.duplicates,
+            invalid={k: v for k, v in self.invalid.items() if k in PROCESSOR_INVALID},
+            stored_by_minute=self.stored_by_category,
+        )
 
     @property
     def total(self) -> int:
@@ -103,15 +113,14 @@ def process_message(body: str, processor: Processor) -> Outcome:
 
     _all(processor.executor, processor.errors.put, errors)
     outcome.recorded = [(e.type, e.event_id, e.error_id) for e in errors]
-    # Last: counted once per message, only after everything it says has been written.
-    tally = MessageTally(
-        stored=outcome.stored,
-        duplicates=outcome.duplicates,
-        invalid={k: v for k, v in outcome.invalid.items() if k in PROCESSOR_INVALID},
-        stored_by_minute=outcome.stored_by_category,
-    )
-    processor.ledger.commit_message(message_key(body), tally)
+    outcome.key = message_key(body)
     return outcome
+
+
+def commit(processor: Processor, outcomes: list[Outcome]) -> None:
+    """Count a batch's messages in the ledger, once each, after all they say has been written."""
+    if outcomes:
+        processor.ledger.commit_batch([(o.key, o.tally()) for o in outcomes])
 
 
 def check(queued: QueuedEvent, origin: Origin, processor: Processor) -> ErrorRecord | None:

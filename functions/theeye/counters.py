@@ -8,7 +8,7 @@ partitions to visit. Adding to a string set is idempotent, so redeliveries are h
 from __future__ import annotations
 
 from collections.abc import Mapping, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -27,13 +27,16 @@ class CategoryRegistry(Protocol):
 class DynamoCounters:
     table_name: str
     client: Any = None
+    _registered: set[tuple[str, str]] = field(default_factory=set, repr=False)  # (day, category) written
 
     def _ddb(self) -> Any:
         return self.client or aws.client("dynamodb")
 
     def register(self, categories_by_day: Mapping[str, Set[str]]) -> None:
+        """Record categories per day; what this container registered before is not written again."""
         ddb = self._ddb()
-        for day, names in categories_by_day.items():
+        for day, all_names in categories_by_day.items():
+            names = {n for n in all_names if (day, n) not in self._registered}
             if not names:
                 continue
             try:
@@ -46,6 +49,7 @@ class DynamoCounters:
                 )
             except (ClientError, BotoCoreError) as exc:
                 raise RetryableStoreError(f"counters unavailable: {aws.error_code(exc) or exc}") from exc
+            self._registered.update((day, n) for n in names)
 
     def categories_between(self, days: list[str]) -> set[str]:
         """Every category registered on any of ``days`` (batched reads, 100 days a call)."""

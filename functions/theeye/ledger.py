@@ -114,6 +114,62 @@ class DynamoLedger:
             fresh = self._transact(items) or fresh
         return fresh
 
+    def commit_batch(self, entries: list[tuple[str, MessageTally]], now: float | None = None) -> None:
+        """Add a whole batch's counts in one transaction: a marker per message, one ledger update
+        and one update per category bucket, so a batch of many messages costs a few writes.
+
+        Messages whose marker already exists (counted by an earlier delivery) are left out and
+        the rest retried; a batch too large for one transaction is committed message by message.
+        """
+        pending = list(entries)
+        expires = int(now if now is not None else time.time()) + MARKER_DAYS * 86400
+        while pending:
+            items = self._batch_items(pending, expires)
+            if len(items) > MAX_TRANSACTION_ITEMS:
+                for key, tally in pending:
+                    self.commit_message(key, tally, now)
+                return
+            counted = self._transact_markers(items, len(pending))
+            if counted is None:
+                return
+            pending = [entry for i, entry in enumerate(pending) if i not in counted]
+
+    def _batch_items(self, entries: list[tuple[str, MessageTally]], expires: int) -> list[dict[str, Any]]:
+        counts: Counter[str] = Counter()
+        by_minute: Counter[tuple[str, str]] = Counter()
+        for _key, tally in entries:
+            counts.update({"stored": tally.stored, "duplicates": tally.duplicates})
+            counts.update({f"invalid_{k}": v for k, v in tally.invalid.items()})
+            by_minute.update(tally.stored_by_minute)
+        shard = int(entries[0][0][:8], 16)
+        items = [self._marker(key, expires) for key, _tally in entries]
+        items.append(
+            self._update_item(LEDGER_PK, f"processor#{shard % LEDGER_SHARDS:02d}", +counts or {"stored": 0})
+        )
+        return items + self._stats_updates(by_minute, shard % STATS_SHARDS)
+
+    def _transact_markers(self, items: list[dict[str, Any]], markers: int) -> set[int] | None:
+        """Run the transaction: None when done, else the indexes of markers that already exist."""
+        for attempt in range(self.attempts):
+            try:
+                self._ddb().transact_write_items(TransactItems=items)
+                return None
+            except ClientError as exc:
+                reasons = [r.get("Code", "") for r in exc.response.get("CancellationReasons", [])]
+                counted = {i for i, code in enumerate(reasons[:markers]) if code == "ConditionalCheckFailed"}
+                if counted:
+                    return counted
+                retryable = aws.error_code(exc) in aws.THROTTLING_CODES or "TransactionConflict" in reasons
+                if not retryable or attempt == self.attempts - 1:
+                    raise RetryableStoreError(
+                        f"counters unavailable: {aws.error_code(exc)} {reasons}"
+                    ) from exc
+            except BotoCoreError as exc:
+                if attempt == self.attempts - 1:
+                    raise RetryableStoreError(f"counters unavailable: {exc}") from exc
+            time.sleep(random.uniform(0, 0.05 * 2**attempt))
+        return None
+
     def count_dead_letter(self, key: str, events: int, now: float | None = None) -> bool:
         """A message failed its last delivery: its events now sit in the dead-letter queue."""
         expires = int(now if now is not None else time.time()) + MARKER_DAYS * 86400

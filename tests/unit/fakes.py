@@ -67,11 +67,9 @@ class MemoryLedger:
     def __init__(self) -> None:
         self.committed: dict[str, MessageTally] = {}
 
-    def commit_message(self, key: str, tally: MessageTally) -> bool:
-        if key in self.committed:
-            return False
-        self.committed[key] = tally
-        return True
+    def commit_batch(self, entries: list[tuple[str, MessageTally]]) -> None:
+        for key, tally in entries:
+            self.committed.setdefault(key, tally)
 
     def total(self, field: str) -> int:
         return sum(int(getattr(t, field)) for t in self.committed.values())

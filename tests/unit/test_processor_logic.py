@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from processor.logic import Processor, Rules, process_message
+from processor.logic import Processor, Rules, commit, process_message
 from tests.unit.fakes import MemoryCategoryRegistry, MemoryErrorStore, MemoryEventStore, MemoryLedger
 from theeye.errors import RetryableStoreError
 from theeye.events import Event, validate_event
@@ -189,8 +189,8 @@ def test_categories_are_registered_per_day_of_their_events() -> None:
 def test_each_message_is_counted_once_however_often_it_is_delivered() -> None:
     p = processor()
     body = message(ev(), ev("cta click"), rejections=(Rejection(2, "invalid_envelope", [], {}),))
-    process_message(body, p)
-    process_message(body, p)
+    commit(p, [process_message(body, p)])
+    commit(p, [process_message(body, p)])
     assert isinstance(p.ledger, MemoryLedger)
     (tally,) = p.ledger.committed.values()
     # ingest rejections were counted by ingest; the processor counts what it decided

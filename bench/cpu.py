@@ -1,0 +1,185 @@
+"""Our own CPU per event: every AWS call answered by an in-memory stand-in, so only our code
+(handler, validation, packing, serialisation, logging) is timed.
+
+    .venv/bin/python -m bench.cpu [--repeats 7]
+
+* ingest: the real ``lambda_handler`` (Powertools resolver, auth cache hit, envelope checks,
+  packing, JSON, the INFO log line and metrics) for 1-event and 100-event requests;
+* processor: ``process_message`` over a batch of 10 messages x 100 events;
+* query: the real ``lambda_handler`` answering ``GET /events?session_id=`` with a page of 100.
+
+Each figure is the median over ``--repeats`` rounds of CPU time (``time.process_time``).
+Handler output (logs, metrics) goes to /dev/null, as it would to CloudWatch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "TheEye")
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+from bench.common import ROOT, machine, median
+from theeye.keys import Authenticator, new_api_key
+
+BRIEFING = json.loads((ROOT / "events" / "briefing_events.json").read_text())
+KEY, RECORD = new_api_key("bench", ["ingest", "query"])
+
+
+class Context:
+    function_name = "bench"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
+    aws_request_id = "00000000-0000-0000-0000-000000000000"
+    log_group_name = "/aws/lambda/bench"
+    log_stream_name = "s"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 30_000
+
+
+class NullQueue:
+    def send(self, messages: list[Any]) -> None:
+        for message in messages:
+            message.to_body()
+
+
+class NullLedger:
+    def count_ingest(self, accepted: int, rejected: Any) -> None:
+        return None
+
+
+def cpu_of(call: Callable[[], Any], rounds: int, per_round: int) -> float:
+    samples = []
+    sink = io.StringIO()
+    for _ in range(rounds):
+        with contextlib.redirect_stdout(sink):
+            started = time.process_time()
+            for _ in range(per_round):
+                call()
+            samples.append((time.process_time() - started) / per_round)
+        sink.seek(0)
+        sink.truncate()
+    return median(samples)
+
+
+def ingest(rounds: int) -> dict[str, float]:
+    from ingest import handler
+
+    handler.dependencies.cache_clear()
+    deps = handler.Dependencies(Authenticator(lambda _h: RECORD), NullQueue(), NullLedger())  # type: ignore[arg-type]
+    handler.dependencies = lambda: deps  # type: ignore[assignment]
+    request = json.loads((ROOT / "events" / "apigw_post_events_single.json").read_text())
+    request["headers"]["x-api-key"] = KEY
+    results = {}
+    for count in (1, 100):
+        events = [dict(BRIEFING[i % 3], session_id=f"s-{i}") for i in range(count)]
+        request["body"] = json.dumps(events[0] if count == 1 else events)
+        answer = handler.lambda_handler(request, Context())
+        assert answer["statusCode"] == 202, answer
+        per_request = cpu_of(
+            lambda: handler.lambda_handler(request, Context()), rounds, 200 if count == 1 else 20
+        )
+        results[f"ingest, {count}-event request"] = per_request / count
+    return results
+
+
+def processor(rounds: int) -> dict[str, float]:
+    from bench.processor_cost import batch
+    from processor.logic import Processor, Rules, process_message
+    from tests.unit.fakes import MemoryCategoryRegistry, MemoryErrorStore, MemoryEventStore, MemoryLedger
+    from theeye.schemas import SchemaRegistry
+
+    schemas = SchemaRegistry.from_directory(ROOT / "schemas")
+    schemas.compile_all()
+    bodies = batch()
+    executor = ThreadPoolExecutor(16)
+
+    def run() -> None:
+        p = Processor(
+            MemoryEventStore(),
+            MemoryErrorStore(),
+            MemoryCategoryRegistry(),
+            MemoryLedger(),
+            schemas,
+            Rules(),
+            executor,
+        )
+        for body in bodies:
+            process_message(body, p)
+
+    return {"processor, batch of 10 x 100": cpu_of(run, rounds, 1) / 1000}
+
+
+def query(rounds: int) -> dict[str, float]:
+    from query import handler, logic
+    from theeye.cursor import CursorCodec
+    from theeye.paging import Page
+
+    items = [
+        {
+            "sk": f"2021-01-01T09:15:27.{i:06d}Z#ev-{i}",
+            "event_id": f"ev-{i}",
+            "application_id": "bench",
+            "session_id": "s-1",
+            "category": "page interaction",
+            "name": "pageview",
+            "data": json.dumps({"host": "www.example.com", "path": f"/{i}"}),
+            "timestamp": f"2021-01-01T09:15:27.{i:06d}Z",
+            "received_at": "2021-01-01T09:15:28.000000Z",
+        }
+        for i in range(100)
+    ]
+
+    class Events:
+        def list(self, **_: Any) -> Page:
+            return Page(items, items[-1]["sk"], 1)
+
+    deps = handler.Dependencies(
+        Authenticator(lambda _h: RECORD),
+        Events(),
+        None,
+        CursorCodec(b"k" * 32),
+        None,  # type: ignore[arg-type]
+    )
+    handler.dependencies = lambda: deps  # type: ignore[assignment]
+    request = json.loads((ROOT / "events" / "apigw_get_health.json").read_text())
+    request["rawPath"] = request["requestContext"]["http"]["path"] = "/events"
+    request["headers"]["authorization"] = f"Bearer {KEY}"
+    request["queryStringParameters"] = {"session_id": "s-1", "limit": "100"}
+    answer = handler.lambda_handler(request, Context())
+    assert answer["statusCode"] == 200, answer
+    _ = logic
+    return {
+        "query, page of 100": cpu_of(lambda: handler.lambda_handler(request, Context()), rounds, 20) / 100
+    }
+
+
+def measure(rounds: int) -> dict[str, Any]:
+    per_event = {**ingest(rounds), **processor(rounds), **query(rounds)}
+    return {
+        "machine": machine(),
+        "rounds": rounds,
+        "cpu_us_per_event": {k: v * 1e6 for k, v in per_event.items()},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    print(json.dumps(measure(parser.parse_args().repeats), indent=2))
+
+
+if __name__ == "__main__":
+    main()
