@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import pathlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -345,6 +347,66 @@ def openapi_json() -> Response[str]:
 @app.get("/docs", include_in_schema=False)
 def swagger() -> Response[str]:
     return Response(200, "text/html; charset=utf-8", docs.swagger_html(), compress=True)
+
+
+CONSOLE_DIR = pathlib.Path(__file__).resolve().parent / "console"
+CONSOLE_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".svg": "image/svg+xml",
+}
+CONSOLE_HEADERS = {
+    "Cache-Control": "no-cache",
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+@dataclass(frozen=True)
+class ConsoleFile:
+    content_type: str
+    body: str
+    etag: str
+
+
+@lru_cache(maxsize=1)
+def console_files() -> dict[str, ConsoleFile]:
+    """The console's static files by name, read once per container. Only these are ever served."""
+    files: dict[str, ConsoleFile] = {}
+    for path in sorted(CONSOLE_DIR.iterdir()) if CONSOLE_DIR.is_dir() else []:
+        content_type = CONSOLE_TYPES.get(path.suffix)
+        if content_type and path.is_file() and not path.is_symlink():
+            body = path.read_text(encoding="utf-8")
+            digest = hashlib.sha256(body.encode("utf-8")).hexdigest()[:32]
+            files[path.name] = ConsoleFile(content_type, body, f'"{digest}"')
+    return files
+
+
+def _console_file(name: str) -> Response[str]:
+    file = console_files().get(name)
+    if file is None:
+        return error_response(404, "not_found", "no such console file")
+    headers = {**CONSOLE_HEADERS, "ETag": file.etag}
+    if_none_match = {k.lower(): v for k, v in (app.current_event.headers or {}).items()}.get("if-none-match")
+    if if_none_match and file.etag in (tag.strip() for tag in if_none_match.split(",")):
+        return Response(304, None, "", headers=headers)
+    return Response(200, file.content_type, file.body, headers=headers, compress=True)
+
+
+@app.get("/console", include_in_schema=False)
+def console() -> Response[str]:
+    """The web console (static; the browser asks for a query key and calls the routes above)."""
+    return _console_file("index.html")
+
+
+@app.get("/console/<asset>", include_in_schema=False)
+def console_asset(asset: str) -> Response[str]:
+    return _console_file(asset)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -1,0 +1,387 @@
+"""The browser snippet and the console, end to end, in headless Chromium against the local stack.
+
+A page on another origin loads ``snippet/theeye.js``; it is viewed, a call to action is clicked
+and a form is submitted. Those three events travel by ``fetch`` (CORS, bearer key) and by
+``sendBeacon`` (``?key=``) while the page goes away. The console, opened at ``/console`` with
+the query key typed into its prompt, must then show them in every view, with a broken event
+in the errors view, and the browser must log no error. Screenshots go to test-output/console/.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from tests.browser.conftest import Site
+from tests.browser.webdriver import Browser
+from tests.e2e.local_stack import LocalStackHandle
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]  # a first run may install Chromium
+
+ROOT = Path(__file__).resolve().parents[2]
+SNIPPET = ROOT / "snippet"
+OUTPUT = ROOT / "test-output" / "console"
+SESSION = "browser-e2e-session-0001"
+LAPTOP = (1280, 900)
+PHONE = (390, 844)
+
+PAGE = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>Test shop</title>
+  <link rel="icon" href="data:,">
+  <script src="{script}"></script>
+  <script>theeye.init({{key: {key}, endpoint: {endpoint}, session: {session}}});</script>
+</head>
+<body>
+  <h1>Test shop</h1>
+  <button id="chat" type="button" data-theeye-cta="chat bubble">Chat with us</button>
+  <form id="signup" action="thanks.html" method="get" data-theeye-form-values>
+    <label for="first_name">First name</label> <input id="first_name" name="first_name">
+    <label for="plan">Plan</label>
+    <select id="plan" name="plan"><option>free</option><option>pro</option></select>
+    <label for="secret">Password</label> <input id="secret" name="secret" type="password">
+    <button id="send" type="submit">Sign up</button>
+  </form>
+</body>
+</html>
+"""
+THANKS = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Thanks</title><link rel="icon" href="data:,"></head>
+<body><p>Thanks!</p></body></html>
+"""
+
+
+def api(stack: LocalStackHandle, path: str) -> Any:
+    answer = stack.request("GET", path, headers={"Authorization": f"Bearer {stack.query_key}"})
+    assert answer.status == 200, answer.body
+    return answer.json()
+
+
+def eventually(description: str, check: Callable[[], Any], seconds: float = 20.0) -> Any:
+    deadline = time.monotonic() + seconds
+    while True:
+        found = check()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {description}")
+        time.sleep(0.2)
+
+
+def stored(stack: LocalStackHandle, session: str, count: int) -> list[dict[str, Any]]:
+    def check() -> list[dict[str, Any]] | None:
+        items: list[dict[str, Any]] = api(stack, f"/sessions/{quote(session)}/events")["items"]
+        return items if len(items) >= count else None
+
+    return list(eventually(f"{count} stored events of session {session}", check))
+
+
+def write_page(site: Site, name: str, script: str, stack: LocalStackHandle, session: str) -> str:
+    (site.root / name).write_text(
+        PAGE.format(
+            script=script,
+            key=json.dumps(stack.ingest_key),
+            endpoint=json.dumps(stack.base_url),
+            session=json.dumps(session),
+        )
+    )
+    return f"{site.url}/{name}"
+
+
+def shot(browser: Browser, name: str) -> None:
+    browser.screenshot(OUTPUT / f"{name}.png")
+
+
+def open_view(browser: Browser, view: str) -> None:
+    browser.click(f'#nav a[data-view="{view}"]')
+    browser.wait_script(f"the {view} view", f"return !document.getElementById('view-{view}').hidden")
+
+
+def loaded(browser: Browser, result_id: str) -> None:
+    """Wait until a view's result no longer says Loading…"""
+    browser.wait_script(
+        f"#{result_id} to load",
+        "const el = document.getElementById(arguments[0]);"
+        "return el.firstChild !== null && !el.textContent.startsWith('Loading');",
+        result_id,
+    )
+
+
+@pytest.fixture(scope="module")
+def journey(local_stack: LocalStackHandle, site: Site, browser: Browser) -> dict[str, Any]:
+    """A visitor's journey on another origin, plus one broken event sent directly to the API."""
+    shutil.rmtree(OUTPUT, ignore_errors=True)
+    OUTPUT.mkdir(parents=True)
+    shutil.copy(SNIPPET / "theeye.js", site.root / "theeye.js")
+    shutil.copy(SNIPPET / "theeye.min.js", site.root / "theeye.min.js")
+    (site.root / "thanks.html").write_text(THANKS)
+    browser.resize(*LAPTOP)
+
+    browser.get(write_page(site, "page.html", "theeye.js", local_stack, SESSION))
+    assert browser.execute("return theeye.session()") == SESSION
+    browser.click("#chat")
+    # Both wait in the snippet's batch and leave by fetch (keepalive, bearer key, CORS preflight).
+    stored(local_stack, SESSION, 2)
+    initiators = browser.execute(
+        "return performance.getEntriesByType('resource')"
+        ".filter(e => e.name.startsWith(arguments[0])).map(e => e.initiatorType)",
+        f"{local_stack.base_url}/events",
+    )
+    assert "fetch" in initiators
+    shot(browser, "00-test-page")
+
+    browser.type("#first_name", "Ada")
+    browser.select("#plan", "pro")
+    browser.type("#secret", "hunter2")
+    browser.click("#send")  # navigates away: the submit event leaves by sendBeacon on pagehide
+    browser.wait_script("the thanks page", "return document.title === 'Thanks'")
+    events = stored(local_stack, SESSION, 3)
+    page_errors = [e for e in browser.read_console() if e.get("level") == "SEVERE"]
+
+    broken = {
+        "session_id": SESSION,
+        "category": "page interaction",
+        "name": "cta click",
+        "data": {"host": "127.0.0.1", "path": "/page.html"},  # no element: breaks the schema
+        "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "event_id": "browser-e2e-broken-0001",
+    }
+    answer = local_stack.request(
+        "POST", "/events", body=broken, headers={"Authorization": f"Bearer {local_stack.ingest_key}"}
+    )
+    assert answer.status == 202, answer.body
+
+    def broken_recorded() -> Any:
+        page = api(local_stack, "/errors?type=schema_violation")
+        return [e for e in page["items"] if e["event_id"] == broken["event_id"]]
+
+    error = eventually("the broken event's error", broken_recorded)[0]
+    return {"events": events, "error": error, "page_errors": page_errors}
+
+
+@pytest.fixture(scope="module")
+def console(journey: dict[str, Any], local_stack: LocalStackHandle, browser: Browser) -> Browser:
+    """The console in the same browser, signed in by typing the query key into its prompt."""
+    browser.get(f"{local_stack.base_url}/console")
+    browser.wait_script("the console to load", "return document.readyState === 'complete'")
+    timing = browser.execute("return performance.getEntriesByType('navigation')[0].toJSON()")
+    resources = browser.execute(
+        "return performance.getEntriesByType('resource').map(e => "
+        "({name: e.name, duration: e.duration, transferSize: e.transferSize}))"
+    )
+    (OUTPUT / "navigation-timing.json").write_text(
+        json.dumps({"navigation": timing, "resources": resources}, indent=2)
+    )
+    print(
+        f"\nconsole first load: DOMContentLoaded {timing['domContentLoadedEventEnd']:.0f} ms, "
+        f"load {timing['loadEventEnd']:.0f} ms, {timing['transferSize']} bytes transferred for the page"
+    )
+    assert browser.execute("return document.getElementById('view-key').hidden") is False
+    assert browser.execute("return document.getElementById('nav').hidden") is True
+    shot(browser, "01-key-prompt")
+
+    browser.type("#key-input", local_stack.query_key)
+    browser.click("#key-form button[type=submit]")
+    browser.wait_script("the signed-in console", "return !document.getElementById('nav').hidden")
+    return browser
+
+
+def test_the_query_key_is_kept_only_in_session_storage(
+    console: Browser, local_stack: LocalStackHandle
+) -> None:
+    kept = console.execute(
+        "return {session: sessionStorage.getItem('theeye.console.queryKey'),"
+        " local: localStorage.length, cookie: document.cookie}"
+    )
+    assert kept == {"session": local_stack.query_key, "local": 0, "cookie": ""}
+
+
+def test_the_snippet_sent_what_the_visitor_did(journey: dict[str, Any]) -> None:
+    events = journey["events"]
+    assert [(e["category"], e["name"]) for e in events] == [
+        ("page interaction", "pageview"),
+        ("page interaction", "cta click"),
+        ("form interaction", "submit"),
+    ]
+    assert events[0]["data"] == {"host": "127.0.0.1", "path": "/page.html"}
+    assert events[1]["data"] == {"host": "127.0.0.1", "path": "/page.html", "element": "chat bubble"}
+    # opted in: field values as strings; never a password
+    assert events[2]["data"] == {
+        "host": "127.0.0.1",
+        "path": "/page.html",
+        "form": {"first_name": "Ada", "plan": "pro"},
+    }
+    assert all(len(e["event_id"]) == 36 for e in events)  # crypto.randomUUID
+    assert journey["page_errors"] == []
+
+
+def test_the_timeline_shows_the_session_in_order(console: Browser, journey: dict[str, Any]) -> None:
+    open_view(console, "timeline")
+    console.type("#timeline-session", SESSION)
+    console.click("#timeline-form button[type=submit]")
+    console.wait_script(
+        "three events in the timeline",
+        "return document.querySelectorAll('#timeline-events .event').length === 3",
+    )
+    assert console.texts("#timeline-events .event .what") == [
+        "page interaction · pageview",
+        "page interaction · cta click",
+        "form interaction · submit",
+    ]
+    ids = console.execute(
+        "return [...document.querySelectorAll('#timeline-events .event')].map(e => e.dataset.eventId)"
+    )
+    assert ids == [e["event_id"] for e in journey["events"]]
+    assert len(console.find_all("#timeline-events .gap")) == 2  # the time between events is shown
+    assert console.text("#timeline-count") == "3"
+
+    summaries = console.find_all("#timeline-events .event details > summary")
+    console.command("POST", f"/element/{summaries[2]}/click")  # expand the submit's payload
+    payload = console.texts("#timeline-events .event details[open] pre")[0]
+    assert '"first_name": "Ada"' in payload and "hunter2" not in payload
+    shot(console, "02-timeline")
+
+    console.resize(*PHONE)
+    shot(console, "02-timeline-phone")
+    width = console.execute("return document.documentElement.scrollWidth <= window.innerWidth + 1")
+    console.resize(*LAPTOP)
+    assert width, "the timeline scrolls sideways on a phone"
+
+
+def test_the_explorer_filters_pages_and_links(console: Browser, journey: dict[str, Any]) -> None:
+    open_view(console, "explorer")
+    console.type("#explorer-session", SESSION)
+    console.select("#explorer-limit", "25")
+    console.click("#explorer-form button[type=submit]")
+    loaded(console, "explorer-result")
+    ids = console.execute(
+        "return [...document.querySelectorAll('#explorer-table tbody tr')].map(r => r.dataset.eventId)"
+    )
+    assert ids == [e["event_id"] for e in journey["events"]][::-1]  # newest first by default
+    hrefs = console.execute(
+        "return [...document.querySelectorAll('#explorer-table tbody a')].map(a => a.getAttribute('href'))"
+    )
+    assert f"#timeline?session={SESSION}" in hrefs
+    assert all(f"#event/{i}" in hrefs for i in ids)
+
+    console.select("#explorer-limit", "25")
+    console.type("#explorer-category", "page interaction")
+    console.click("#explorer-form button[type=submit]")
+    console.wait_script(
+        "two page interactions", "return document.querySelectorAll('#explorer-table tbody tr').length === 2"
+    )
+    shot(console, "03-explorer")
+
+    # paging with next_cursor: one event per page
+    console.execute(
+        "location.hash = '#explorer?session_id=' + encodeURIComponent(arguments[0]) + '&limit=1&order=asc'",
+        SESSION,
+    )
+    seen = []
+    for _ in range(3):
+        loaded(console, "explorer-result")
+        seen += console.execute(
+            "return [...document.querySelectorAll('#explorer-table tbody tr')].map(r => r.dataset.eventId)"
+        )
+        if not console.find_all("#explorer-next"):
+            break
+        console.click("#explorer-next")
+        console.wait_script(
+            "the next page",
+            "return !document.querySelector('#explorer-table tbody tr') ||"
+            " document.querySelector('#explorer-table tbody tr').dataset.eventId !== arguments[0]",
+            seen[-1],
+        )
+    assert seen == [e["event_id"] for e in journey["events"]]
+
+    console.click("#explorer-table tbody a[href^='#event/']")
+    console.wait_script("the event view", "return !!document.getElementById('event-detail')")
+    assert SESSION in console.text("#event-detail")
+    shot(console, "04-event")
+
+
+def test_the_volume_chart_counts_the_events(console: Browser) -> None:
+    open_view(console, "volume")
+    loaded(console, "volume-result")
+    totals = console.execute(
+        "return Object.fromEntries([...document.querySelectorAll('#volume-legend li')]"
+        ".map(li => [li.dataset.category, Number(li.dataset.total)]))"
+    )
+    assert totals == {"form interaction": 1, "page interaction": 2}  # the broken event is not stored
+    assert console.text("#volume-total").startswith("3 stored events")
+    assert len(console.find_all("#volume-chart rect.bar")) >= 2
+    shot(console, "05-volume")
+
+    console.select("#volume-interval", "minute")
+    console.click("#volume-form button[type=submit]")
+    console.wait_script(
+        "minute buckets",
+        "return (document.getElementById('volume-total') || {}).textContent === '3 stored events by minute'",
+    )
+    console.resize(*PHONE)
+    console.wait_script(
+        "the chart redrawn for a phone",
+        "return document.getElementById('volume-chart').width.baseVal.value < 400",
+    )
+    console.execute("document.getElementById('volume-legend').scrollIntoView()")
+    shot(console, "05-volume-phone")
+    console.resize(*LAPTOP)
+
+
+def test_the_errors_view_shows_the_broken_event(console: Browser, journey: dict[str, Any]) -> None:
+    open_view(console, "errors")
+    console.select("#errors-type", "schema_violation")
+    console.select("#errors-source", "processor")
+    console.click("#errors-form button[type=submit]")
+    loaded(console, "errors-result")
+    error_id = journey["error"]["error_id"]
+    card = f'#errors-list .card[data-error-id="{error_id}"]'
+    text = console.text(card)
+    assert "schema_violation" in text and "data.element" in text and SESSION in text
+    console.command("POST", f"/element/{console.find(card + ' details > summary')}/click")
+    assert '"cta click"' in console.text(card + " details pre")
+    shot(console, "06-errors")
+
+    console.click(card + " a[href^='#error/']")
+    console.wait_script("the error view", "return !!document.getElementById('error-detail')")
+    assert "is required" in console.text("#error-detail")
+    shot(console, "07-error")
+
+
+def test_the_health_panel_shows_a_balanced_ledger(console: Browser) -> None:
+    open_view(console, "health")
+    loaded(console, "health-result")
+    assert console.text("#health-balanced") == "✓ balanced"
+    assert console.text("#health-accepted").split()[-1] == "4"
+    assert console.text("#health-stored").split()[-1] == "3"
+    assert console.text("#health-invalid").split()[-1] == "1"
+    assert "0" in console.text("#health-dlq .big")
+    shot(console, "08-health")
+    console.resize(*PHONE)
+    shot(console, "08-health-phone")
+    console.resize(*LAPTOP)
+
+
+def test_the_minified_snippet_works_too(console: Browser, local_stack: LocalStackHandle, site: Site) -> None:
+    session = f"{SESSION}-min"
+    console.get(write_page(site, "min.html", "theeye.min.js", local_stack, session))
+    console.click("#chat")
+    console.get(f"{site.url}/thanks.html")  # leaving the page sends the batch by sendBeacon
+    events = stored(local_stack, session, 2)
+    assert [e["name"] for e in events] == ["pageview", "cta click"]
+
+
+def test_the_browser_logged_no_errors(console: Browser) -> None:
+    errors = console.console_errors()
+    (OUTPUT / "browser-console.json").write_text(json.dumps(console.console, indent=2))
+    assert errors == []

@@ -1,0 +1,176 @@
+"""The browser snippet on its own, in headless Chromium, with ``fetch`` and ``sendBeacon`` stubbed.
+
+What leaves the page is recorded instead of sent, so batching, retries, the beacon fallback,
+ids without ``crypto.randomUUID``, the per-tab session and the form opt-in are checked exactly.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import Site
+from tests.browser.webdriver import Browser
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]  # a first run may install Chromium
+
+ROOT = Path(__file__).resolve().parents[2]
+ENDPOINT = "https://api.example"
+EVENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+HARNESS = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>Snippet harness</title>
+  <link rel="icon" href="data:,">
+  <script>
+    // Record what would leave the page. fetch answers with the statuses queued in `answers`.
+    window.sent = [];
+    window.answers = [];
+    Crypto.prototype.randomUUID = undefined; // the fallback id generator must do
+    navigator.sendBeacon = function (url, blob) {
+      sent.push(blob.text().then(function (body) {
+        return {via: "beacon", url: url, type: blob.type, events: JSON.parse(body)};
+      }));
+      return true;
+    };
+    window.fetch = function (url, options) {
+      sent.push(Promise.resolve({via: "fetch", url: url, keepalive: options.keepalive,
+        headers: options.headers, events: JSON.parse(options.body)}));
+      return Promise.resolve({status: answers.shift() || 202});
+    };
+  </script>
+  <script src="theeye.js"></script>
+</head>
+<body>
+  <a id="cta" href="#" data-theeye-cta>  Book a   demo </a>
+  <form id="some" onsubmit="return false" data-theeye-form-values="first_name plan">
+    <input name="first_name" value="Ada"> <input name="last_name" value="Lovelace">
+    <select name="plan"><option>free</option><option selected>pro</option></select>
+  </form>
+  <form id="all" onsubmit="return false" data-theeye-form-values>
+    <input name="first_name" value="Grace"> <input name="secret" type="password" value="hunter2">
+    <input name="token" type="hidden" value="csrf"> <input name="news" type="checkbox" value="yes">
+    <input name="terms" type="checkbox" value="ok" checked>
+    <select name="tags" multiple><option selected>a</option><option>b</option><option selected>c</option></select>
+  </form>
+  <form id="none" onsubmit="return false"><input name="email" value="ada@example.com"></form>
+</body>
+</html>
+"""
+
+SENT = "return Promise.all(window.sent)"
+
+
+@pytest.fixture
+def harness(browser: Browser, site: Site) -> Browser:
+    shutil.copy(ROOT / "snippet" / "theeye.js", site.root / "theeye.js")
+    (site.root / "harness.html").write_text(HARNESS)
+    browser.get(f"{site.url}/harness.html")
+    browser.execute("sessionStorage.clear()")  # a new tab's storage; the snippet reads it at init
+    return browser
+
+
+def sent(browser: Browser, count: int) -> list[dict[str, Any]]:
+    return list(
+        browser.wait_for(
+            f"{count} requests", lambda: (found := browser.execute(SENT)) and len(found) >= count and found
+        )
+    )
+
+
+def events_sent(browser: Browser, count: int) -> list[dict[str, Any]]:
+    def check() -> list[dict[str, Any]] | None:
+        events = [e for request in browser.execute(SENT) for e in request["events"]]
+        return events if len(events) >= count else None
+
+    return list(browser.wait_for(f"{count} events sent", check))
+
+
+def init(browser: Browser, **options: Any) -> str:
+    return str(
+        browser.execute(
+            "return theeye.init(Object.assign({key: 'eye_k', endpoint: arguments[0] + '/'}, arguments[1]))",
+            ENDPOINT,
+            options,
+        )
+    )
+
+
+def test_events_are_batched_and_sent_by_fetch_with_the_bearer_key(harness: Browser) -> None:
+    harness.execute("theeye.track('early', 'tracked before init', {n: 1})")
+    session = init(harness, flushInterval=50)
+    harness.execute("theeye.track('shop', 'added to cart', {sku: 'A-1', qty: 2})")
+    [request] = sent(harness, 1)
+    assert request["via"] == "fetch" and request["url"] == f"{ENDPOINT}/events"
+    assert request["keepalive"] is True
+    assert request["headers"] == {"Authorization": "Bearer eye_k", "Content-Type": "application/json"}
+    events = request["events"]
+    assert [(e["category"], e["name"]) for e in events] == [
+        ("early", "tracked before init"),
+        ("page interaction", "pageview"),
+        ("shop", "added to cart"),
+    ]
+    assert events[1]["data"] == {"host": "127.0.0.1", "path": "/harness.html"}
+    assert events[2]["data"] == {"sku": "A-1", "qty": 2}
+    for event in events:
+        assert event["session_id"] == session
+        assert EVENT_ID.match(event["event_id"]) and TIMESTAMP.match(event["timestamp"])
+    assert len({e["event_id"] for e in events}) == 3
+    # one session per tab: kept in sessionStorage, and the same after a reload
+    assert harness.execute("return sessionStorage.getItem('theeye.session')") == session
+    harness.execute("location.reload()")
+    harness.wait_script("the reloaded harness", "return !!window.theeye && window.sent.length === 0")
+    assert init(harness, pageview=False) == session
+
+
+def test_a_failed_batch_is_sent_again_with_the_same_ids_and_a_refused_one_is_not(harness: Browser) -> None:
+    harness.execute("window.answers.push(503)")
+    init(harness, flushInterval=0, pageview=False)
+    harness.execute("theeye.track('a', 'b', {})")
+    first, again = sent(harness, 2)  # the retry waits a second
+    assert [e["event_id"] for e in again["events"]] == [e["event_id"] for e in first["events"]]
+
+    harness.execute("window.answers.push(400); theeye.track('a', 'c', {})")
+    sent(harness, 3)
+    harness.execute("return new Promise(r => setTimeout(r, 1500))")
+    assert len(harness.execute(SENT)) == 3  # a 400 is final: never resent
+
+
+def test_leaving_the_page_sends_by_beacon_with_the_key_in_the_url(harness: Browser) -> None:
+    init(harness, flushInterval=60_000)  # nothing leaves by timer
+    harness.execute("theeye.track('a', 'b', {})")
+    harness.execute(
+        "Object.defineProperty(document, 'visibilityState', {value: 'hidden', configurable: true});"
+        "document.dispatchEvent(new Event('visibilitychange'))"
+    )
+    [request] = sent(harness, 1)
+    assert request["via"] == "beacon"
+    assert request["url"] == f"{ENDPOINT}/events?key=eye_k"
+    assert request["type"] == "text/plain"
+    assert [e["name"] for e in request["events"]] == ["pageview", "b"]
+
+
+def test_calls_to_action_and_forms_are_tracked_and_only_opted_in_values_sent(harness: Browser) -> None:
+    init(harness, flushInterval=0, pageview=False)
+    harness.click("#cta")
+    for form in ("some", "all", "none"):
+        harness.execute(f"document.getElementById('{form}').requestSubmit()")
+    events = events_sent(harness, 4)
+    place = {"host": "127.0.0.1", "path": "/harness.html"}
+    assert [(e["category"], e["name"], e["data"]) for e in events] == [
+        ("page interaction", "cta click", {**place, "element": "Book a demo"}),
+        ("form interaction", "submit", {**place, "form": {"first_name": "Ada", "plan": "pro"}}),
+        (
+            "form interaction",
+            "submit",
+            {**place, "form": {"first_name": "Grace", "terms": "ok", "tags": "a,c"}},
+        ),
+        ("form interaction", "submit", {**place, "form": {}}),
+    ]
