@@ -125,7 +125,8 @@ def ingest(
     for index, item in enumerate(items):
         outcome = validate_event(item, origin.application_id)
         if isinstance(outcome, Event):
-            result.events.append(QueuedEvent(index, outcome))
+            sent = item.get("timestamp")
+            result.events.append(QueuedEvent(index, outcome, sent if sent != outcome.timestamp else None))
         else:
             errors = [e.to_dict() for e in outcome]
             result.rejections.append(Rejection(index, "invalid_envelope", errors, cut_payload(item)))

@@ -189,7 +189,7 @@ def event_error(
         received_at=origin.received_at,
         event_id=event.event_id,
         details=[p.to_dict() for p in problems],
-        payload=event.to_dict(),
+        payload=queued.as_sent(),
         key_id=origin.key_id,
         request_id=origin.request_id,
     )

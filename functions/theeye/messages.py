@@ -86,9 +86,18 @@ class QueuedEvent:
 
     index: int
     event: Event
+    sent_timestamp: str | None = None  # the timestamp as the client wrote it, when not normalised already
 
     def to_dict(self) -> dict[str, Any]:
-        return {"index": self.index, **self.event.to_dict()}
+        extra = {"sent_timestamp": self.sent_timestamp} if self.sent_timestamp is not None else {}
+        return {"index": self.index, **self.event.to_dict(), **extra}
+
+    def as_sent(self) -> dict[str, Any]:
+        """The event as the application sent it (for error records), its id included."""
+        sent = self.event.to_dict()
+        if self.sent_timestamp is not None:
+            sent["timestamp"] = self.sent_timestamp
+        return sent
 
 
 @dataclass(slots=True)
@@ -120,7 +129,10 @@ class QueueMessage:
         )
         return cls(
             origin=origin,
-            events=[QueuedEvent(int(e["index"]), Event.from_dict(e)) for e in value.get("events") or []],
+            events=[
+                QueuedEvent(int(e["index"]), Event.from_dict(e), e.get("sent_timestamp"))
+                for e in value.get("events") or []
+            ],
             rejections=[Rejection.from_dict(r) for r in value.get("rejections") or []],
         )
 

@@ -196,3 +196,13 @@ def test_each_message_is_counted_once_however_often_it_is_delivered() -> None:
     # ingest rejections were counted by ingest; the processor counts what it decided
     assert (tally.stored, tally.duplicates, dict(tally.invalid)) == (1, 0, {"schema_violation": 1})
     assert dict(tally.stored_by_minute) == {("page interaction", "2026-11-23T09:59"): 1}
+
+
+def test_error_payloads_keep_the_timestamp_as_the_client_wrote_it() -> None:
+    p = processor()
+    event = ev("cta click", timestamp="2026-11-23T10:59:00.5+01:00")
+    origin = Origin("app-1", "key-1", RECEIVED, "req-9")
+    body = QueueMessage(origin, [QueuedEvent(0, event, "2026-11-23T10:59:00.5+01:00")]).to_body()
+    process_message(body, p)
+    (error,) = errors_of(p)
+    assert error.payload["timestamp"] == "2026-11-23T10:59:00.5+01:00"
