@@ -121,7 +121,8 @@ class DynamoLedger:
         Messages whose marker already exists (counted by an earlier delivery) are left out and
         the rest retried; a batch too large for one transaction is committed message by message.
         """
-        pending = list(entries)
+        # Copies of one message (a duplicate delivery, a redrive after a crash) are one message.
+        pending = list({key: (key, tally) for key, tally in reversed(entries)}.values())[::-1]
         expires = int(now if now is not None else time.time()) + MARKER_DAYS * 86400
         while pending:
             items = self._batch_items(pending, expires)

@@ -40,3 +40,9 @@ def test_dead_letters_are_counted_once_and_undone_by_a_redrive(aws: Aws) -> None
     assert ledger.undo_dead_letter("c" * 40, 7) is True
     assert ledger.undo_dead_letter("c" * 40, 7) is False
     assert ledger.totals()["dead_lettered"] == 0
+
+
+def test_two_copies_of_one_message_in_a_batch_are_counted_once(aws: Aws) -> None:
+    ledger = DynamoLedger(aws.refs["CountersTable"])
+    ledger.commit_batch([("d" * 40, tally(2)), ("e" * 40, tally(1)), ("d" * 40, tally(2))])
+    assert ledger.totals()["stored"] == 3

@@ -1,0 +1,319 @@
+"""The ``theeye`` command: parse, pick the target, run one command, report.
+
+Exit codes: 0 success; 1 failure (one line on stderr: missing state file, unknown id, AWS
+error...); 2 bad usage; 3 ``status`` found the ledger NOT BALANCED; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from theeye.error_store import ERROR_SOURCES, ERROR_TYPES
+from theeye.errors import NotFound, TheEyeError
+from theeye.keys import SCOPES
+from theeye_cli import dlq, error_records, keys, status
+from theeye_cli.output import parse_since, write_json
+from theeye_cli.target import Target, TargetError, local_target, stack_target
+
+INTERRUPTED_EXIT = 130
+
+
+class CliError(Exception):
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+Handler = Callable[[argparse.Namespace, Target, TextIO], int]
+
+
+def _since(text: str) -> datetime:
+    try:
+        return parse_since(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _target_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """Target and output options; accepted before and after the command name."""
+
+    def default(value: Any) -> Any:
+        # On subcommands SUPPRESS keeps a value given before the command from being reset.
+        return argparse.SUPPRESS if suppress else value
+
+    group = parser.add_argument_group("target (one is required)")
+    group.add_argument(
+        "--local",
+        action="store_true",
+        default=default(False),
+        help="the local stack started by 'make run' (reads its state file)",
+    )
+    group.add_argument(
+        "--state",
+        type=Path,
+        metavar="PATH",
+        default=default(None),
+        help="state file of the local stack (default: $THEEYE_STATE_FILE or .theeye/local.json)",
+    )
+    group.add_argument(
+        "--stack",
+        metavar="NAME",
+        default=default(None),
+        help="a deployed stack, found through its CloudFormation outputs",
+    )
+    group.add_argument("--region", default=default(None), help="AWS region of --stack")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        default=default(False),
+        help="print JSON for scripts instead of a table",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="theeye",
+        description="Operate The Eye: API keys, recorded errors, the dead-letter queue and the ledger.",
+        epilog="Exit codes: 0 ok, 1 failure, 2 bad usage, 3 ledger not balanced (status), 130 interrupted. "
+        "Guide: docs/OPERATING.md",
+    )
+    _target_options(parser, suppress=False)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def leaf(group: Any, name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+        sub: argparse.ArgumentParser = group.add_parser(name, help=help_text, description=help_text)
+        _target_options(sub, suppress=True)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    # keys
+    keys_parser = commands.add_parser("keys", help="issue, list and revoke API keys")
+    keys_commands = keys_parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    create = leaf(keys_commands, "create", _keys_create, "issue a key (shown once; only its hash is stored)")
+    create.add_argument("--app", required=True, help="application id the key's events are attributed to")
+    create.add_argument(
+        "--scope", required=True, action="append", choices=SCOPES, help="ingest or query; repeat for both"
+    )
+    create.add_argument("--description", default="", help="free text, e.g. who holds the key")
+    listing = leaf(keys_commands, "list", _keys_list, "list keys (never the keys themselves)")
+    listing.add_argument("--app", help="only this application's keys")
+    listing.add_argument("--active", action="store_true", help="hide revoked keys")
+    revoke = leaf(keys_commands, "revoke", _keys_revoke, "revoke a key (effective within 60 s)")
+    revoke.add_argument("key_id", metavar="ID", help="the key's id (key-...), as 'keys list' shows it")
+
+    # errors
+    errors_parser = commands.add_parser("errors", help="recorded errors: invalid events, conflicts...")
+    errors_commands = errors_parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    errors_list = leaf(errors_commands, "list", _errors_list, "recorded errors, newest first")
+    errors_list.add_argument("--type", choices=ERROR_TYPES, help="only this error type")
+    errors_list.add_argument(
+        "--source", choices=ERROR_SOURCES, help="only errors found by ingest or processor"
+    )
+    errors_list.add_argument("--app", help="only this application's errors")
+    errors_list.add_argument(
+        "--since", type=_since, default="24h", help="ISO-8601 time or age such as 30m, 12h, 7d (default 24h)"
+    )
+    errors_list.add_argument("--limit", type=_positive, default=50, help="at most this many (default 50)")
+    show = leaf(errors_commands, "show", _errors_show, "one error with its details and payload")
+    show.add_argument("error_id", metavar="ID")
+    errors_stats = leaf(errors_commands, "stats", _errors_stats, "errors counted by type and application")
+    errors_stats.add_argument("--since", type=_since, default="24h", help="window start (default 24h)")
+
+    # dlq
+    dlq_parser = commands.add_parser("dlq", help="the dead-letter queue: stats, peek, redrive")
+    dlq_commands = dlq_parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    leaf(dlq_commands, "stats", _dlq_stats, "depth and age of the oldest message")
+    peek = leaf(dlq_commands, "peek", _dlq_peek, "show messages without consuming them")
+    peek.add_argument("-n", type=_positive, default=10, dest="count", help="how many (default 10)")
+    redrive = leaf(dlq_commands, "redrive", _dlq_redrive, "move messages back to the events queue")
+    redrive.add_argument(
+        "--max", type=_positive, dest="limit", metavar="N", help="move at most this many (copy loop)"
+    )
+    redrive.add_argument(
+        "--method",
+        choices=("auto", "copy", "move-task"),
+        default="auto",
+        help="copy loop (keeps the ledger exact, interruptible) or SQS's message-move task (AWS only); "
+        "auto: see docs/OPERATING.md",
+    )
+
+    leaf(commands, "status", _status, "the ledger: where every accepted event is; exit 3 when not balanced")
+    return parser
+
+
+# -- commands -----------------------------------------------------------------------------------
+
+
+def _keys_create(args: argparse.Namespace, target: Target, out: TextIO) -> int:
+    try:
+        view = keys.create(target, application_id=args.app, scopes=args.scope, description=args.description)
+    except ValueError as exc:
+        raise CliError(str(exc), 2) from None
+    _emit(args, out, view, keys.render_created)
+    return 0
+
+
+def _keys_list(args: argparse.Namespace, target: Target, out: TextIO) -> int:
+    views = keys.list_keys(target, application_id=args.app, active_only=args.active)
+    _emit(args, out, views, keys.render_list)
+    return 0
+
+
+def _keys_revoke(args: argparse.Namespace, target: Target, out: TextIO) -> int:
+    _emit(args, out, keys.revoke(target, args.key_id), keys.render_revoked)
+    return 0
+
+
+def _window(args: argparse.Namespace) -> error_records.Window:
+    window = error_records.Window(args.since, datetime.now(UTC))
+    if window.since >= window.until:
+        raise CliError("--since must be in the past", 2)
+    try:
+        window.days()
+    except ValueError as exc:
+        raise CliError(str(exc), 2) from None
+    return window
+
+
+def _errors_list(args: argparse.Namespace, target: Target, out: TextIO) -> int:
+    window = _window(args)
+    items = error_records.list_errors(
+        target,
+        window=window,
+        error_type=args.type,
+        source=args.source,
+        application_id=args.app,
+        limit=args.limit,
+    )
+    views = [error_records.error_view(i) for i in items]
+    _emit(args, out, views, lambda v: error_records.render_list(v, window))
+    return 0
+
+
+def _errors_show(args: argparse.Namespace, target: Target, out: TextIO) -> int:
+    view = error_records.error_view(error_records.get_error(target, args.error_id))
+    _emit(args, out, view, error_records.render_one)
+    return 0
+
+
+def _errors_stats(args: argparse.Namespace, target: Target, out: TextIO) -> int:
+    _emit(args, out, error_records.error_stats(target, window=_window(args)), error_records.render_stats)
+    return 0
+
+
+def _dlq_stats(args: argparse.Namespace, target: Target, out: TextIO) -> int:
+    _emit(args, out, dlq.stats(target), dlq.render_stats)
+    return 0
+
+
+def _dlq_peek(args: argparse.Namespace, target: Target, out: TextIO) -> int:
+    _emit(args, out, dlq.peek(target, args.count), dlq.render_peek)
+    return 0
+
+
+def _dlq_redrive(args: argparse.Namespace, target: Target, out: TextIO) -> int:
+    try:
+        result = dlq.redrive(target, method=args.method, limit=args.limit)
+    except ValueError as exc:
+        raise CliError(str(exc), 2) from None
+    except dlq.RedriveInterrupted as stop:
+        done = stop.result
+        interrupted = isinstance(stop.cause, KeyboardInterrupt)
+        why = "interrupted" if interrupted else f"stopped: {_reason(stop.cause)}"
+        notes = "".join(f"; {note}" for note in done.notes)
+        raise CliError(
+            f"redrive {why} after moving {done.moved} message(s); nothing was lost: the rest are still "
+            f"in the dead-letter queue (a message may also have been copied once) - run it again to finish{notes}",
+            INTERRUPTED_EXIT if interrupted else 1,
+        ) from None
+    _emit(args, out, result.view(), lambda _: dlq.render_redrive(result))
+    return 0
+
+
+def _status(args: argparse.Namespace, target: Target, out: TextIO) -> int:
+    view = status.status(target)
+    _emit(args, out, view, status.render)
+    return 0 if view["balanced"] else status.NOT_BALANCED_EXIT
+
+
+def _emit(args: argparse.Namespace, out: TextIO, value: Any, render: Callable[[Any], str]) -> None:
+    if args.json:
+        write_json(out, value)
+    else:
+        out.write(render(value) + "\n")
+
+
+# -- entry point --------------------------------------------------------------------------------
+
+
+def resolve_target(args: argparse.Namespace) -> Target:
+    if args.local and args.stack:
+        raise CliError("choose one target: --local or --stack NAME", 2)
+    if args.stack:
+        return stack_target(args.stack, args.region)
+    if args.local or args.state is not None:
+        return local_target(args.state)
+    raise CliError("choose a target: --local (the stack of 'make run') or --stack NAME (a deployed stack)", 2)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        operation = getattr(exc, "operation_name", "")
+        return f"AWS {operation}: {error.get('Code', '?')}: {error.get('Message', '')}".strip()
+    if isinstance(exc, TheEyeError):
+        return exc.message
+    return str(exc) or type(exc).__name__
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    target: Target | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    """Run one command; ``target`` replaces ``--local``/``--stack`` (tests pass a mocked one)."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    args = build_parser().parse_args(argv)
+    try:
+        chosen = target or resolve_target(args)
+        code: int = args.handler(args, chosen, out)
+        return code
+    except CliError as exc:
+        print(f"theeye: {exc}", file=err)
+        return exc.exit_code
+    except TargetError as exc:
+        print(f"theeye: {exc}", file=err)
+        return 1
+    except NotFound as exc:
+        print(f"theeye: {exc.message}", file=err)
+        return 1
+    except (TheEyeError, ClientError, BotoCoreError) as exc:
+        print(f"theeye: {_reason(exc)}", file=err)
+        return 1
+    except KeyboardInterrupt:
+        print("theeye: interrupted", file=err)
+        return INTERRUPTED_EXIT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""``theeye keys``: issue, list and revoke API keys with the domain's own key code.
+
+Keys are made by ``theeye.keys.new_api_key`` and stored by ``theeye.key_store.DynamoKeyStore``
+(only the SHA-256 hash is stored; the key is shown once). A revoked key stops working within
+60 s: the ingest and query functions cache a key for at most that long per container.
+
+The Eye does not record when a key was last used (the functions only read the keys table), so
+``last_used_at`` is always empty; docs/OPERATING.md shows how to find it in the logs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from theeye.clock import format_timestamp, utc_now
+from theeye.key_store import DynamoKeyStore
+from theeye.keys import ApiKey, new_api_key
+from theeye_cli.output import fields, table
+from theeye_cli.target import Target
+
+REVOCATION_DELAY_SECONDS = 60
+
+
+@dataclass
+class TargetKeyStore(DynamoKeyStore):
+    """``DynamoKeyStore`` on the target's DynamoDB resource rather than the process default."""
+
+    resource: Any = None
+
+    @property
+    def _table(self) -> Any:
+        return self.resource.Table(self.table_name)
+
+
+def store(target: Target) -> TargetKeyStore:
+    return TargetKeyStore(target.keys_table, resource=target.dynamodb())
+
+
+def key_view(record: ApiKey) -> dict[str, Any]:
+    return {
+        "key_id": record.key_id,
+        "application_id": record.application_id,
+        "scopes": sorted(record.scopes),
+        "created_at": record.created_at,
+        "last_used_at": None,  # not recorded by The Eye (see the module docstring)
+        "revoked_at": record.revoked_at,
+        "description": record.description,
+    }
+
+
+def create(target: Target, *, application_id: str, scopes: list[str], description: str) -> dict[str, Any]:
+    """Store a new key; the answer is the only place the raw key ever appears."""
+    raw, record = new_api_key(application_id, scopes, description=description)
+    store(target).put(record)
+    return {"key": raw, **key_view(record)}
+
+
+def list_keys(target: Target, *, application_id: str | None, active_only: bool) -> list[dict[str, Any]]:
+    records = store(target).list()
+    return [
+        key_view(r)
+        for r in records
+        if (application_id is None or r.application_id == application_id) and (r.active or not active_only)
+    ]
+
+
+def revoke(target: Target, key_id: str) -> dict[str, Any]:
+    """Revoke a key (raises ``theeye.errors.NotFound``); revoking twice keeps the first time."""
+    started = format_timestamp(utc_now())
+    record = store(target).revoke(key_id)
+    already = record.revoked_at is not None and record.revoked_at < started
+    return {
+        **key_view(record),
+        "already_revoked": already,
+        "effective_within_seconds": REVOCATION_DELAY_SECONDS,
+    }
+
+
+def render_created(view: dict[str, Any]) -> str:
+    return "\n".join(
+        [
+            f"Created {view['key_id']} for application {view['application_id']!r} "
+            f"(scopes: {', '.join(view['scopes'])}).",
+            "",
+            "    " + view["key"],
+            "",
+            "This is the only time the key is shown: only its hash is stored. Give it to the",
+            "application now; revoke it with 'theeye keys revoke " + view["key_id"] + "'.",
+        ]
+    )
+
+
+def render_list(views: list[dict[str, Any]]) -> str:
+    if not views:
+        return "No API keys."
+    rows = [
+        (
+            v["key_id"],
+            v["application_id"],
+            v["scopes"],
+            v["created_at"],
+            v["last_used_at"],
+            v["revoked_at"],
+            v["description"],
+        )
+        for v in views
+    ]
+    headers = ("KEY ID", "APPLICATION", "SCOPES", "CREATED", "LAST USED", "REVOKED", "DESCRIPTION")
+    return (
+        table(headers, rows) + "\n\nLAST USED is not recorded by The Eye; docs/OPERATING.md shows how to "
+        "find a key's last use in the ingest logs."
+    )
+
+
+def render_revoked(view: dict[str, Any]) -> str:
+    if view["already_revoked"]:
+        head = f"{view['key_id']} was already revoked at {view['revoked_at']}."
+    else:
+        head = (
+            f"Revoked {view['key_id']} (application {view['application_id']!r}) at {view['revoked_at']}; "
+            f"it stops working within {view['effective_within_seconds']} s."
+        )
+    return head + "\n" + fields([("scopes", view["scopes"]), ("created", view["created_at"])])
