@@ -167,7 +167,14 @@ def query(rounds: int) -> dict[str, float]:
 
 
 def measure(rounds: int) -> dict[str, Any]:
-    per_event = {**ingest(rounds), **processor(rounds), **query(rounds)}
+    from ingest import handler as ingest_handler
+    from query import handler as query_handler
+
+    originals = (ingest_handler.dependencies, query_handler.dependencies)
+    try:
+        per_event = {**ingest(rounds), **processor(rounds), **query(rounds)}
+    finally:  # put the production wiring back for whatever runs next in this process
+        ingest_handler.dependencies, query_handler.dependencies = originals  # type: ignore[assignment]
     return {
         "machine": machine(),
         "rounds": rounds,

@@ -21,7 +21,7 @@ from theeye.key_store import DynamoKeyStore
 from theeye.keys import Authenticator, presented_key
 from theeye.ledger import DynamoLedger
 from theeye.messages import Origin
-from theeye.observability import logger, metrics, tracer
+from theeye.observability import logger, metrics
 from theeye.queue import EventQueue, SqsEventQueue
 
 app = APIGatewayHttpResolver()
@@ -95,7 +95,6 @@ def post_events() -> Response[str]:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

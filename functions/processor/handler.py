@@ -22,7 +22,7 @@ from theeye.errors import TheEyeError
 from theeye.event_store import DynamoEventStore
 from theeye.ledger import DynamoLedger, message_key
 from theeye.messages import QueueMessage
-from theeye.observability import logger, metrics, tracer
+from theeye.observability import logger, metrics
 from theeye.schemas import SchemaRegistry
 
 batch = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -83,7 +83,6 @@ def record_handler(record: SQSRecord) -> None:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     _processed.clear()

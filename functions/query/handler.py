@@ -39,7 +39,7 @@ from theeye.http import domain_error_response, error_response, register_error_ha
 from theeye.key_store import DynamoKeyStore
 from theeye.keys import Authenticator, presented_key
 from theeye.ledger import DynamoLedger
-from theeye.observability import logger, metrics, tracer
+from theeye.observability import logger, metrics
 from theeye.paging import Page
 from theeye.reader import DynamoReader
 
@@ -410,7 +410,6 @@ def console_asset(asset: str) -> Response[str]:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
