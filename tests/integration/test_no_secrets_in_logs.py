@@ -1,0 +1,48 @@
+"""Authentication never writes key material to the logs, whether it succeeds or fails."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+from ingest.handler import lambda_handler as ingest_handler
+from query.handler import lambda_handler as query_handler
+from tests.integration.conftest import Aws, sample
+from theeye.key_store import DynamoKeyStore
+from theeye.keys import hash_key, new_api_key
+from theeye.observability import logger
+
+
+def test_no_key_or_key_hash_appears_in_any_log_line(
+    aws: Aws, ingest_key: str, lambda_context: Any, capsys: Any
+) -> None:
+    raw_query, record = new_api_key("analysts", ["query"])
+    DynamoKeyStore(aws.refs["ApiKeysTable"]).put(record)
+    wrong = "eye_this-key-does-not-exist-0000000000000"
+    stream = io.StringIO()
+    previous = logger.registered_handler.setStream(stream)  # type: ignore[attr-defined]
+    try:
+        for key in (ingest_key, wrong, raw_query):
+            for header in ("authorization", "x-api-key"):
+                event = sample("apigw_post_events_single.json")
+                event["headers"].pop("x-api-key", None)
+                event["headers"][header] = f"Bearer {key}" if header == "authorization" else key
+                ingest_handler(event, lambda_context)
+            beacon = sample("apigw_post_events_beacon.json")
+            beacon["queryStringParameters"] = {"key": key}
+            beacon["rawQueryString"] = f"key={key}"
+            ingest_handler(beacon, lambda_context)
+            query = sample("apigw_get_health.json")
+            query["rawPath"] = query["requestContext"]["http"]["path"] = "/events"
+            query["headers"]["authorization"] = f"Bearer {key}"
+            query_handler(query, lambda_context)
+    finally:
+        logger.registered_handler.setStream(previous)  # type: ignore[attr-defined]
+    logged = stream.getvalue() + capsys.readouterr().out
+    assert logged.count("\n") >= 10  # the requests were logged...
+    for key in (ingest_key, wrong, raw_query):
+        assert key not in logged  # ...but never a key
+        assert hash_key(key) not in logged  # nor a hash that identifies one
+        assert key.split("_", 1)[1][:12] not in logged
+    assert all(json.loads(line) for line in stream.getvalue().splitlines())
