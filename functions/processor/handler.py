@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from functools import lru_cache
@@ -14,6 +15,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from processor import logic
+from theeye import layout
 from theeye.clock import format_timestamp, utc_now
 from theeye.config import get_settings
 from theeye.counters import DynamoCounters
@@ -36,7 +38,9 @@ def dependencies() -> logic.Processor:
     schemas.compile_all()
     return logic.Processor(
         events=DynamoEventStore(settings.events_table, settings.index_shards),
-        errors=DynamoErrorStore(settings.errors_table, settings.index_shards, settings.error_retention_days),
+        errors=DynamoErrorStore(
+            settings.errors_table, layout.ERROR_TIME_SHARDS, settings.error_retention_days
+        ),
         categories=DynamoCounters(settings.counters_table),
         ledger=DynamoLedger(settings.counters_table),
         schemas=schemas,
@@ -57,8 +61,23 @@ def dead_letter_ledger() -> DynamoLedger:
 _processed: dict[str, logic.Outcome] = {}  # this invocation's successful messages, by message id
 
 
-def record_handler(record: SQSRecord) -> None:
+class DeadlineNear(Exception):
+    """Too little time is left to process another message: leave it for the next delivery."""
+
+
+_slowest_ms = [0.0]  # the slowest message of this invocation, to judge whether another one fits
+
+
+def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = None) -> None:
+    if lambda_context is not None:
+        remaining = lambda_context.get_remaining_time_in_millis()
+        if remaining < max(3000.0, 2 * _slowest_ms[0]) + 1000:
+            # Timing out would fail the whole batch, processed messages included; instead the
+            # messages that do not fit fail alone and SQS delivers them again.
+            raise DeadlineNear(f"{remaining} ms left")
+    started = time.perf_counter()
     outcome = logic.process_message(record.body, dependencies())
+    _slowest_ms[0] = max(_slowest_ms[0], (time.perf_counter() - started) * 1000)
     _processed[record.message_id] = outcome
     metrics.add_metric(name="EventsStored", unit=MetricUnit.Count, value=outcome.stored)
     metrics.add_metric(name="DuplicatesDropped", unit=MetricUnit.Count, value=outcome.duplicates)
@@ -86,6 +105,7 @@ def record_handler(record: SQSRecord) -> None:
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     _processed.clear()
+    _slowest_ms[0] = 0.0
     response = process_partial_response(
         event=event, record_handler=record_handler, processor=batch, context=context
     )

@@ -15,7 +15,7 @@ errors) are DynamoDB filter expressions; the merge keeps paging correct when the
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,13 +26,12 @@ from theeye.clock import format_timestamp
 from theeye.counters import CategoryRegistry, DynamoCounters
 from theeye.errors import InvalidRequest, NotFound
 from theeye.ledger import DynamoLedger, Interval, ledger_status
-from theeye.paging import Fetch, Item, Page, merge_pages
+from theeye.paging import Group, Item, Page, merge_pages
 from theeye.reader import HIGHEST_KEY, LOWEST_KEY, DynamoReader, Partition
 
 Order = Literal["asc", "desc"]
 DEFAULT_WINDOW = timedelta(hours=24)
 MAX_DAYS = 400
-ERROR_TIME_SHARDS_MAX = 64
 
 
 @dataclass(frozen=True)
@@ -66,6 +65,10 @@ class Window:
         if self.after is not None and self.descending:
             bound = min(bound, self.after)
         return bound
+
+    def floor(self, day: str) -> str:
+        """A position just before every key of ``day`` in reading order (cursors may carry it)."""
+        return day + "~" if self.descending else day
 
     def days(self) -> list[str]:
         """The UTC days the window touches, in reading order."""
@@ -135,7 +138,7 @@ class EventQueries:
 
     def _category_groups(
         self, window: Window, category: str | None, limit: int, filters: dict[str, str]
-    ) -> Iterator[Sequence[Fetch]]:
+    ) -> Iterator[Group]:
         for day in window.days():
             categories = [category] if category is not None else sorted(self.registry.categories(day))
             partitions = [
@@ -151,10 +154,13 @@ class EventQueries:
                 for shard in range(self.tables.shards)
             ]
             page_size = per_partition_page(limit, len(partitions))
-            yield [
-                self.reader.fetcher(p, descending=window.descending, page_size=page_size, filters=filters)
-                for p in partitions
-            ]
+            yield Group(
+                window.floor(day),
+                [
+                    self.reader.fetcher(p, descending=window.descending, page_size=page_size, filters=filters)
+                    for p in partitions
+                ],
+            )
 
     def get(self, event_id: str) -> Item:
         item = self.reader.event_by_id(self.tables.events, event_id)
@@ -194,7 +200,7 @@ class ErrorQueries:
 
     def _groups(
         self, window: Window, error_type: str | None, limit: int, filters: dict[str, str]
-    ) -> Iterator[Sequence[Fetch]]:
+    ) -> Iterator[Group]:
         for day in window.days():
             if error_type is not None:
                 partitions = [
@@ -217,13 +223,16 @@ class ErrorQueries:
                         window.lower,
                         window.upper,
                     )
-                    for shard in range(self.tables.shards)
+                    for shard in range(layout.ERROR_TIME_SHARDS)
                 ]
             page_size = per_partition_page(limit, len(partitions))
-            yield [
-                self.reader.fetcher(p, descending=window.descending, page_size=page_size, filters=filters)
-                for p in partitions
-            ]
+            yield Group(
+                window.floor(day),
+                [
+                    self.reader.fetcher(p, descending=window.descending, page_size=page_size, filters=filters)
+                    for p in partitions
+                ],
+            )
 
     def get(self, error_id: str) -> Item:
         item = self.reader.get(self.tables.errors, {"error_id": error_id})

@@ -15,6 +15,9 @@ CATEGORY_INDEX = "ByCategory"
 ERRORS_TIME_INDEX = "ByTime"
 ERRORS_TYPE_INDEX = "ByType"
 CATEGORY_REGISTRY_PK = "categories"
+# Errors are far fewer than events: 4 shards keep a flood of one bad application (4,000 error
+# writes/s) within partition limits while a 30-day listing reads at most 120 partitions.
+ERROR_TIME_SHARDS = 4
 
 
 def shard_of(identifier: str, shards: int) -> int:

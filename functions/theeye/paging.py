@@ -45,6 +45,14 @@ class _Reader:
             self.evaluated, self.token = continuation
 
 
+@dataclass(frozen=True)
+class Group:
+    """Partitions read together (one day), and a position before all of them in reading order."""
+
+    floor: str
+    fetches: Sequence[Fetch]
+
+
 @dataclass
 class Page:
     items: list[Item]
@@ -53,13 +61,13 @@ class Page:
 
 
 def merge_pages(
-    groups: Iterable[Sequence[Fetch]],
+    groups: Iterable[Sequence[Fetch] | Group],
     *,
     limit: int,
     descending: bool,
     after: str | None,
     executor: Executor,
-    max_requests: int = 64,
+    max_requests: int = 160,
 ) -> Page:
     """Up to ``limit`` items in sort-key order from every partition of every group.
 
@@ -67,7 +75,8 @@ def merge_pages(
     already bound their key condition by it). Every partition of a group is read at least
     once; after that, when ``max_requests`` DynamoDB calls are spent before the page is full
     (a filter that matches little), the page is returned short with a position that skips
-    nothing, so the client's next call goes on from there.
+    nothing, so the client's next call goes on from there. Groups that carry a ``floor`` are
+    not even opened once the budget is spent: a long quiet range costs bounded work per call.
     """
 
     def first(a: str, b: str) -> bool:
@@ -78,7 +87,11 @@ def merge_pages(
     remaining = iter(groups)
     group = next(remaining, None)
     while group is not None:
-        readers = [_Reader(fetch, after) for fetch in group]
+        floor, fetches = (group.floor, group.fetches) if isinstance(group, Group) else (None, group)
+        if floor is not None and requests and requests + len(fetches) > max_requests:
+            # Everything before this group has been read: the next call starts here.
+            return Page(items, str(items[-1]["sk"]) if items else floor, requests)
+        readers = [_Reader(fetch, after) for fetch in fetches]
         while len(items) < limit:
             empty = [r for r in readers if not r.buffer and not r.done]
             if empty:

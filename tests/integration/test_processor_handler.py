@@ -100,3 +100,25 @@ def test_the_sample_sqs_batches_give_their_expected_partial_batch_responses(
         assert processor_handler(event, lambda_context) == expected, name
     # and the valid sample recorded exactly its two invalid items: a schema violation and an ingest rejection
     assert sorted(e["type"] for e in items(aws, "ErrorsTable")) == ["invalid_envelope", "schema_violation"]
+
+
+def test_messages_that_no_longer_fit_before_the_timeout_fail_alone(
+    aws: Aws, ingest_key: str, lambda_context: Any
+) -> None:
+    # Given a batch of three messages and an invocation with little time left
+    for _ in range(3):
+        post(sample("briefing_events.json"), lambda_context)
+    messages = aws.drain()
+
+    class Hurried:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(lambda_context, name)
+
+        @staticmethod
+        def get_remaining_time_in_millis() -> int:
+            return 2500
+
+    # When the processor runs, then it processes nothing it cannot finish and fails those messages
+    result = processor_handler(sqs_event(aws, messages), Hurried())
+    assert len(result["batchItemFailures"]) == 3
+    assert [i for i in items(aws, "EventsTable") if i["pk"].startswith("S#")] == []

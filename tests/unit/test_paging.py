@@ -109,3 +109,41 @@ def test_the_last_page_says_there_is_nothing_more() -> None:
     fetches = [[partition(["a1", "a2"], descending=False, after=None, page=5)]]
     page = merge_pages(fetches, limit=2, descending=False, after=None, executor=POOL)
     assert ([i["sk"] for i in page.items], page.position) == (["a1", "a2"], None)
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_a_long_quiet_range_is_walked_in_bounded_steps_without_losing_anything(descending: bool) -> None:
+    from theeye.paging import Group
+
+    days = [f"2021-01-{d:02d}" for d in range(1, 29)]
+    data = {"2021-01-03": ["2021-01-03T01#a"], "2021-01-27": ["2021-01-27T05#b", "2021-01-27T06#c"]}
+    order = list(reversed(days)) if descending else days
+    seen: list[str] = []
+    after: str | None = None
+    calls = 0
+    while True:
+        groups = [
+            Group(
+                day + "~" if descending else day,
+                [
+                    partition(
+                        data.get(day, []) if shard == 0 else [], descending=descending, after=after, page=2
+                    )
+                    for shard in range(4)
+                ],
+            )
+            for day in order
+            if after is None or (day <= after[:10] if descending else day >= after[:10])
+        ]
+        page = merge_pages(
+            groups, limit=10, descending=descending, after=after, executor=POOL, max_requests=8
+        )
+        assert page.requests <= 8 + 4
+        seen += [i["sk"] for i in page.items]
+        calls += 1
+        if page.position is None:
+            break
+        after = page.position
+    expected = sorted((sk for sks in data.values() for sk in sks), reverse=descending)
+    assert seen == expected
+    assert calls > 3  # the range took several bounded calls, not one unbounded one
