@@ -11,11 +11,12 @@ CFN_LINT := $(SAM_VENV)/bin/cfn-lint
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-$(VENV)/.installed: requirements-dev.txt layers/runtime/requirements.txt pyproject.toml
+$(VENV)/.installed: requirements-dev.txt layers/runtime/requirements.txt pyproject.toml client/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m pip install --quiet --no-deps -e ./client
 	touch $@
 
 $(SAM_VENV)/.installed: requirements-sam.txt
@@ -61,6 +62,10 @@ lint: $(VENV)/.installed $(SAM_VENV)/.installed ## ruff (lint + format check), m
 format: $(VENV)/.installed ## Apply ruff's formatting and safe fixes
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+.PHONY: bench
+bench: $(VENV)/.installed ## Run the benchmarks and rewrite docs/PERFORMANCE.md (minutes; not part of make test)
+	$(PY) -m bench.run
 
 .PHONY: openapi
 openapi: $(VENV)/.installed ## Regenerate docs/openapi.json from the route definitions

@@ -1,0 +1,67 @@
+"""The Python client against the real local stack: 5,000 events in with ``Client``, exactly those
+5,000 out with ``QueryClient`` once the asynchronous pipeline has stored them."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from theeye_client import Client, DeliveryError, QueryClient, StoredEvent
+
+from tests.e2e.local_stack import LocalStackHandle
+
+pytestmark = pytest.mark.e2e
+COUNT = 5000
+SESSIONS = 4
+STORE_TIMEOUT_SECONDS = 120.0  # the local pipeline stores roughly 250-400 events/s
+
+
+def test_5000_events_sent_with_the_client_are_read_back_exactly(local_stack: LocalStackHandle) -> None:
+    run = uuid.uuid4().hex[:12]
+    sessions = [f"client-e2e-{run}-{number}" for number in range(SESSIONS)]
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    problems: list[tuple[DeliveryError, list[dict[str, Any]]]] = []
+    sent: dict[str, dict[str, Any]] = {}
+    with Client(
+        local_stack.ingest_key,
+        local_stack.base_url,
+        on_error=lambda exc, events: problems.append((exc, events)),
+    ) as eye:
+        for n in range(COUNT):
+            moment = start + timedelta(milliseconds=n)
+            session = sessions[n % SESSIONS]
+            event_id = eye.track(session, "client e2e", "tick", {"n": n, "run": run}, timestamp=moment)
+            sent[event_id] = {"session_id": session, "n": n, "timestamp": moment}
+        stats = eye.flush(timeout=120)
+    assert problems == []
+    assert (stats.queued, stats.sent, stats.rejected, stats.failed, stats.dropped) == (COUNT, COUNT, 0, 0, 0)
+    assert len(sent) == COUNT
+
+    reader = QueryClient(local_stack.query_key, local_stack.base_url)
+    found: dict[str, list[StoredEvent]] = {session: [] for session in sessions}
+    expected = {session: sum(1 for e in sent.values() if e["session_id"] == session) for session in sessions}
+    deadline = time.monotonic() + STORE_TIMEOUT_SECONDS
+    while True:  # re-read only the sessions still short: reads compete with the pipeline
+        for session in sessions:
+            if len(found[session]) < expected[session]:
+                found[session] = list(reader.session_events(session, page_size=1000))
+        if all(len(found[s]) >= expected[s] for s in sessions) or time.monotonic() > deadline:
+            break
+        time.sleep(3)
+    everything = [event for events in found.values() for event in events]
+    assert len(everything) == COUNT, (
+        f"{len(everything)} of {COUNT} stored within {STORE_TIMEOUT_SECONDS:.0f} s"
+    )
+    assert {e["event_id"] for e in everything} == set(sent)  # exactly those, none twice
+    for session, events in found.items():
+        assert [e["timestamp"] for e in events] == sorted(e["timestamp"] for e in events)
+        for event in events:
+            want = sent[event["event_id"]]
+            assert event["session_id"] == session == want["session_id"]
+            assert event["data"] == {"n": want["n"], "run": run}
+            assert event["timestamp"] == want["timestamp"].strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    one = next(iter(sent))
+    assert reader.event(one)["event_id"] == one
