@@ -151,7 +151,9 @@ def _time(value: str | None, field: str) -> datetime | None:
         return parse_timestamp(value)
     except ValueError as exc:
         raise InvalidRequest(
-            f"'{field}' is not a valid time", details=[{"field": field, "message": str(exc)}]
+            f"'{field}' is not a valid time",
+            code="invalid_parameter",
+            details=[{"field": field, "message": str(exc)}],
         ) from None
 
 

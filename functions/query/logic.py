@@ -86,11 +86,14 @@ class Window:
 def check_range(start: datetime | None, end: datetime | None) -> None:
     if start is not None and end is not None and start >= end:
         raise InvalidRequest(
-            "'from' must be earlier than 'to'", details=[{"field": "from", "message": "must be before 'to'"}]
+            "'from' must be earlier than 'to'",
+            code="invalid_parameter",
+            details=[{"field": "from", "message": "must be before 'to'"}],
         )
     if start is not None and end is not None and end - start > timedelta(days=MAX_DAYS):
         raise InvalidRequest(
             f"a time range may span at most {MAX_DAYS} days",
+            code="invalid_parameter",
             details=[{"field": "from", "message": f"more than {MAX_DAYS} days before 'to'"}],
         )
 
@@ -305,6 +308,7 @@ class Dashboards:
         if end - start > STATS_LIMITS[interval]:
             raise InvalidRequest(
                 f"a range of at most {STATS_LIMITS[interval].days} days can be shown by {interval}",
+                code="invalid_parameter",
                 details=[{"field": "interval", "message": "choose a coarser interval or a shorter range"}],
             )
         first, last = format_timestamp(start), format_timestamp(end)
