@@ -5,6 +5,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 SAM_VENV := .venv-sam
+CHECK_VENV := .venv-check
 PY := $(VENV)/bin/python
 SAM := $(SAM_VENV)/bin/sam
 CFN_LINT := $(SAM_VENV)/bin/cfn-lint
@@ -23,6 +24,12 @@ $(SAM_VENV)/.installed: requirements-sam.txt
 	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(SAM_VENV)/bin/python -m pip install --quiet -r requirements-sam.txt
+	touch $@
+
+$(CHECK_VENV)/.installed: requirements-check.txt
+	test -x $(CHECK_VENV)/bin/python || $(PYTHON) -m venv $(CHECK_VENV)
+	$(CHECK_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECK_VENV)/bin/python -m pip install --quiet -r requirements-check.txt
 	touch $@
 
 .PHONY: help
@@ -63,6 +70,12 @@ format: $(VENV)/.installed ## Apply ruff's formatting and safe fixes
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+.PHONY: check
+check: $(VENV)/.installed $(CHECK_VENV)/.installed ## Security scans and API fuzzing: checkov, pip-audit, schemathesis (minutes)
+	$(CHECK_VENV)/bin/checkov -f template.yaml --config-file .checkov.yaml
+	$(CHECK_VENV)/bin/pip-audit -r layers/runtime/requirements.txt -r requirements-dev.txt
+	$(PY) tools/fuzz.py
+
 .PHONY: bench
 bench: $(VENV)/.installed ## Run the benchmarks and rewrite docs/PERFORMANCE.md (minutes; not part of make test)
 	$(PY) -m bench.run
@@ -81,4 +94,4 @@ deploy: build ## sam deploy with samconfig.toml (first time: sam deploy --guided
 
 .PHONY: clean
 clean: ## Remove virtualenvs, build output and caches
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .theeye test-output
+	rm -rf $(VENV) $(SAM_VENV) $(CHECK_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .theeye test-output
