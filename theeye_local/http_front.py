@@ -229,6 +229,13 @@ class _Handler(BaseHTTPRequestHandler):
     # Every method goes through the gateway, as with API Gateway (no route: 404 there).
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _dispatch
 
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (TRACE, CONNECT, PROPFIND...) is routed like API Gateway does:
+        # no route matches it, so it gets the contract's 404 rather than the library's 501.
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
+
     def _declared_length(self) -> int:
         try:
             return int(self.headers.get("Content-Length") or 0)

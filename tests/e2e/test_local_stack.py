@@ -135,3 +135,10 @@ def test_sigterm_stops_the_stack_cleanly(tmp_path: Path) -> None:
     assert time.monotonic() - started < 5
     assert all(status == 503 and b'"starting"' in body for status, body in before_ready)
     assert not stack.log_file.read_text().count("Traceback"), stack.log_tail()
+
+
+def test_methods_no_route_serves_get_the_contract_404(local_stack: LocalStackHandle) -> None:
+    for method in ("TRACE", "PROPFIND", "PUT"):
+        answer = local_stack.request(method, "/events")
+        assert answer.status == 404, (method, answer.status)
+        assert answer.json()["error"]["code"] == "not_found"
