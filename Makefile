@@ -71,10 +71,11 @@ format: $(VENV)/.installed ## Apply ruff's formatting and safe fixes
 	$(VENV)/bin/ruff format .
 
 .PHONY: check
-check: $(VENV)/.installed $(CHECK_VENV)/.installed ## Security scans and API fuzzing: checkov, pip-audit, schemathesis (minutes)
+check: $(VENV)/.installed $(CHECK_VENV)/.installed ## Security scans, API fuzzing and a chaos run: checkov, pip-audit, schemathesis, tools/chaos.py (minutes)
 	$(CHECK_VENV)/bin/checkov -f template.yaml --config-file .checkov.yaml
 	$(CHECK_VENV)/bin/pip-audit -r layers/runtime/requirements.txt -r requirements-dev.txt
 	$(PY) tools/fuzz.py
+	$(PY) tools/chaos.py
 
 .PHONY: bench
 bench: $(VENV)/.installed ## Run the benchmarks and rewrite docs/PERFORMANCE.md (minutes; not part of make test)

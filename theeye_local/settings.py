@@ -19,6 +19,8 @@
 ``THEEYE_STATE_FILE``              where to write the state (default ``.theeye/local.json``
                                    next to the template)
 ``THEEYE_LOG_LEVEL``               the stack's own log level (default INFO)
+``THEEYE_FAULTS``                  chaos runs: fail a share of AWS calls in every function, e.g.
+                                   ``dynamodb.PutItem=0.05,sqs.SendMessage=0.1`` (theeye_local.faults)
 =================================  ========================================================
 
 Besides these, any variable of the shell whose name is one of a function's environment

@@ -292,4 +292,6 @@ def _runtime_environment(spec: FunctionSpec, aws: EmbeddedAws) -> dict[str, str]
         "TZ": "UTC",
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "POWERTOOLS_TRACE_DISABLED": "true",
+        # chaos runs only (theeye_local.faults); absent otherwise
+        **({"THEEYE_FAULTS": os.environ["THEEYE_FAULTS"]} if os.environ.get("THEEYE_FAULTS") else {}),
     }

@@ -16,6 +16,7 @@ cannot express fails here exactly as it would on AWS (``Runtime.MarshalError``).
 
 from __future__ import annotations
 
+import contextlib
 import decimal
 import importlib
 import io
@@ -29,6 +30,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any, Final
 
 INIT: Final = b"I"
@@ -73,6 +75,8 @@ def run_worker(connection: Connection, config: WorkerConfig) -> None:
     """Entry point of the child process: init, then serve invocations until the pipe closes."""
     # Ctrl-C reaches the whole process group; the parent decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(OSError):  # name the process after its function (ps, chaos runs)
+        Path("/proc/self/comm").write_text(config.function_id.removesuffix("Function")[:15])
     os.environ.clear()
     os.environ.update(config.environment)
     os.environ["AWS_LAMBDA_LOG_STREAM_NAME"] = _LOG_STREAM
@@ -83,6 +87,10 @@ def run_worker(connection: Connection, config: WorkerConfig) -> None:
 
     started = time.perf_counter()
     handler, init_error = _load_handler(config.handler)
+    if handler is not None and os.environ.get("THEEYE_FAULTS"):
+        from theeye_local.faults import install
+
+        install(os.environ["THEEYE_FAULTS"])
     init_ms = (time.perf_counter() - started) * 1000
     if init_error is not None:
         print(f"[ERROR] {init_error['errorType']}: {init_error['errorMessage']}", file=sys.stderr)
