@@ -33,6 +33,7 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 
 from bench import prices
 from bench.common import ROOT, machine
+from bench.cpu import Context
 from bench.processor_cost import item_bytes
 
 BRIEFING = json.loads((ROOT / "events" / "briefing_events.json").read_text())
@@ -134,7 +135,7 @@ def run(per_request: int) -> dict[str, Any]:
                 request["body"] = json.dumps(events)
                 request["requestContext"]["requestId"] = str(uuid.uuid4())
                 began = time.perf_counter()
-                answer = ingest_handler.lambda_handler(request, _Context())
+                answer = ingest_handler.lambda_handler(request, Context())
                 durations["ingest"] += time.perf_counter() - began
                 invocations["ingest"] += 1
                 assert answer["statusCode"] == 202, answer
@@ -158,7 +159,7 @@ def run(per_request: int) -> dict[str, Any]:
                     for m in messages
                 ]
                 began = time.perf_counter()
-                response = processor_handler.lambda_handler({"Records": records}, _Context())
+                response = processor_handler.lambda_handler({"Records": records}, Context())
                 durations["processor"] += time.perf_counter() - began
                 invocations["processor"] += 1
                 assert not response["batchItemFailures"], response
@@ -181,20 +182,6 @@ def run(per_request: int) -> dict[str, Any]:
             "log_bytes": len(logs.getvalue().encode()),
             "calls": dict(meter.calls),
         }
-
-
-class _Context:
-    function_name = "bench"
-    function_version = "$LATEST"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
-    aws_request_id = "00000000-0000-0000-0000-000000000000"
-    log_group_name = "/aws/lambda/bench"
-    log_stream_name = "s"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 30_000
 
 
 def dollars(work: dict[str, Any]) -> dict[str, float]:

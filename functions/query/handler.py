@@ -34,6 +34,7 @@ from theeye.clock import Clock, parse_timestamp, utc_now
 from theeye.config import get_settings
 from theeye.counters import DynamoCounters
 from theeye.cursor import CursorCodec, fingerprint
+from theeye.error_store import ErrorSource, ErrorType
 from theeye.errors import InvalidRequest, TheEyeError
 from theeye.http import domain_error_response, error_response, register_error_handlers
 from theeye.key_store import DynamoKeyStore
@@ -252,19 +253,8 @@ def get_event(event_id: Annotated[str, Path(min_length=1, max_length=64)]) -> Ev
 
 @app.get("/errors", summary="Recorded errors, newest first", responses=responses(ErrorPage))
 def list_errors(
-    type: Annotated[
-        Literal[
-            "invalid_json",
-            "invalid_envelope",
-            "schema_violation",
-            "future_timestamp",
-            "unknown_event_type",
-            "event_id_conflict",
-        ]
-        | None,
-        Query(),
-    ] = None,
-    source: Annotated[Literal["ingest", "processor"] | None, Query()] = None,
+    type: Annotated[ErrorType | None, Query()] = None,
+    source: Annotated[ErrorSource | None, Query()] = None,
     application_id: Text = None,
     start: From = None,
     end: To = None,

@@ -156,14 +156,7 @@ class EventQueries:
                 for c in categories
                 for shard in range(self.tables.shards)
             ]
-            page_size = per_partition_page(limit, len(partitions))
-            yield Group(
-                window.floor(day),
-                [
-                    self.reader.fetcher(p, descending=window.descending, page_size=page_size, filters=filters)
-                    for p in partitions
-                ],
-            )
+            yield day_group(self.reader, window, day, partitions, limit, filters)
 
     def get(self, event_id: str) -> Item:
         item = self.reader.event_by_id(self.tables.events, event_id)
@@ -228,20 +221,30 @@ class ErrorQueries:
                     )
                     for shard in range(layout.ERROR_TIME_SHARDS)
                 ]
-            page_size = per_partition_page(limit, len(partitions))
-            yield Group(
-                window.floor(day),
-                [
-                    self.reader.fetcher(p, descending=window.descending, page_size=page_size, filters=filters)
-                    for p in partitions
-                ],
-            )
+            yield day_group(self.reader, window, day, partitions, limit, filters)
 
     def get(self, error_id: str) -> Item:
         item = self.reader.get(self.tables.errors, {"error_id": error_id})
         if item is None:
             raise NotFound(f"no error with id {error_id!r}")
         return item
+
+
+def day_group(
+    reader: DynamoReader,
+    window: Window,
+    day: str,
+    partitions: list[Partition],
+    limit: int,
+    filters: dict[str, str],
+) -> Group:
+    """One day's partitions, read together and merged, each a lazy page-by-page reader."""
+    page_size = per_partition_page(limit, len(partitions))
+    fetches = [
+        reader.fetcher(p, descending=window.descending, page_size=page_size, filters=filters)
+        for p in partitions
+    ]
+    return Group(window.floor(day), fetches)
 
 
 def per_partition_page(limit: int, partitions: int) -> int:

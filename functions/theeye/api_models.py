@@ -7,6 +7,8 @@ from typing import Any, Literal
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from theeye.error_store import ErrorSource, ErrorType
+
 
 class EventIn(BaseModel):
     """One event as an application sends it (``POST /events`` takes one, or an array of 1-500)."""
@@ -74,15 +76,8 @@ class EventPage(BaseModel):
 
 class ErrorOut(BaseModel):
     error_id: str
-    type: Literal[
-        "invalid_json",
-        "invalid_envelope",
-        "schema_violation",
-        "future_timestamp",
-        "unknown_event_type",
-        "event_id_conflict",
-    ]
-    source: Literal["ingest", "processor"]
+    type: ErrorType
+    source: ErrorSource
     application_id: str
     received_at: str
     event_id: str | None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, get_args
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -26,15 +26,9 @@ ErrorType = Literal[
     "unknown_event_type",
     "event_id_conflict",
 ]
-ERROR_TYPES: tuple[str, ...] = (
-    "invalid_json",
-    "invalid_envelope",
-    "schema_violation",
-    "future_timestamp",
-    "unknown_event_type",
-    "event_id_conflict",
-)
-ERROR_SOURCES: tuple[str, ...] = ("ingest", "processor")
+ErrorSource = Literal["ingest", "processor"]
+ERROR_TYPES: tuple[str, ...] = get_args(ErrorType)
+ERROR_SOURCES: tuple[str, ...] = get_args(ErrorSource)
 
 
 def derive_error_id(*parts: str) -> str:

@@ -279,25 +279,8 @@ class DynamoLedger:
             raise RetryableStoreError(f"ledger unavailable: {aws.error_code(exc) or exc}") from exc
 
     def _transact(self, items: list[dict[str, Any]]) -> bool:
-        """Run a counting transaction; False when its marker says it already ran."""
-        for attempt in range(self.attempts):
-            try:
-                self._ddb().transact_write_items(TransactItems=items)
-                return True
-            except ClientError as exc:
-                reasons = [r.get("Code", "") for r in exc.response.get("CancellationReasons", [])]
-                if reasons and reasons[0] == "ConditionalCheckFailed":
-                    return False
-                retryable = aws.error_code(exc) in aws.THROTTLING_CODES or "TransactionConflict" in reasons
-                if not retryable or attempt == self.attempts - 1:
-                    raise RetryableStoreError(
-                        f"counters unavailable: {aws.error_code(exc)} {reasons}"
-                    ) from exc
-            except BotoCoreError as exc:
-                if attempt == self.attempts - 1:
-                    raise RetryableStoreError(f"counters unavailable: {exc}") from exc
-            time.sleep(random.uniform(0, 0.05 * 2**attempt))
-        return False
+        """Run a counting transaction whose first item is its marker; False when it already ran."""
+        return self._transact_markers(items, 1) is None
 
 
 def ledger_status(ledger: DynamoLedger, sqs: Any, queue_url: str, dlq_url: str) -> dict[str, Any]:
