@@ -63,7 +63,7 @@ def measure(runs: int) -> dict[str, Any]:
     import boto3
     from moto.server import ThreadedMotoServer
 
-    from theeye.key_store import DynamoKeyStore
+    from theeye.aws.keys import DynamoKeyStore
     from theeye.keys import new_api_key
     from theeye_local.resources import create_resources
 

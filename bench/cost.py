@@ -85,9 +85,9 @@ def run(per_request: int) -> dict[str, Any]:
 
     from ingest import handler as ingest_handler
     from processor import handler as processor_handler
-    from theeye import aws
+    from theeye import aws, wiring
+    from theeye.aws.keys import DynamoKeyStore
     from theeye.config import get_settings
-    from theeye.key_store import DynamoKeyStore
     from theeye.keys import new_api_key
     from theeye_local.lambdas import function_environment
     from theeye_local.resources import create_resources
@@ -100,14 +100,15 @@ def run(per_request: int) -> dict[str, Any]:
         refs = create_resources(boto3.session.Session(region_name="us-east-1"))
         for function_id in ("IngestFunction", "ProcessorFunction"):
             os.environ.update(function_environment(function_id, refs))
+        wiring.install(None)  # the AWS backend, here on moto
         for cached in (
             get_settings,
             aws.client,
-            aws.table,
             ingest_handler.dependencies,
             processor_handler.dependencies,
         ):
             cached.cache_clear()
+        wiring.reset()  # a new default backend from these settings and clients
         raw, record = new_api_key("bench", ["ingest"])
         DynamoKeyStore(refs["ApiKeysTable"]).put(record)
         meter = Meter()

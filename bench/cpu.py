@@ -29,7 +29,10 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 from bench.common import ROOT, machine, median
-from theeye.keys import Authenticator, new_api_key
+from tests.unit.fakes import MemoryBackend
+from theeye import wiring
+from theeye.keys import new_api_key
+from theeye.ports import Page, View, Window
 
 BRIEFING = json.loads((ROOT / "events" / "briefing_events.json").read_text())
 KEY, RECORD = new_api_key("bench", ["ingest", "query"])
@@ -49,15 +52,56 @@ class Context:
         return 30_000
 
 
-class NullQueue:
-    def send(self, messages: list[Any]) -> None:
-        for message in messages:
-            message.to_body()
+class CannedEvents:
+    """An event reader that answers every question with one page of 100 stored items (and a
+    position, so the handler signs a next cursor), turned into views as the DynamoDB reader does."""
 
+    def __init__(self) -> None:
+        from theeye.aws.reads import event_view
 
-class NullLedger:
-    def count_ingest(self, accepted: int, rejected: Any) -> None:
+        self.items = [
+            {
+                "sk": f"2021-01-01T09:15:27.{i:06d}Z#ev-{i}",
+                "event_id": f"ev-{i}",
+                "application_id": "bench",
+                "session_id": "s-1",
+                "category": "page interaction",
+                "name": "pageview",
+                "data": json.dumps({"host": "www.example.com", "path": f"/{i}"}),
+                "timestamp": f"2021-01-01T09:15:27.{i:06d}Z",
+                "received_at": "2021-01-01T09:15:28.000000Z",
+            }
+            for i in range(100)
+        ]
+        self.view = event_view
+
+    def page(self) -> Page:
+        return Page([self.view(i) for i in self.items], self.items[-1]["sk"], 1)
+
+    def by_session(self, session_id: str, window: Window, **_: Any) -> Page:
+        return self.page()
+
+    def by_category(self, category: str, window: Window, **_: Any) -> Page:
+        return self.page()
+
+    def by_range(self, window: Window, **_: Any) -> Page:
+        return self.page()
+
+    def get(self, event_id: str) -> View | None:
         return None
+
+
+class BenchBackend(MemoryBackend):
+    """AWS answered in memory: the in-memory backend, holding the bench key, whose event
+    reader serves the canned page above."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.key_store.put(RECORD)
+        self.canned = CannedEvents()
+
+    def event_reader(self) -> CannedEvents:  # type: ignore[override]
+        return self.canned
 
 
 def cpu_of(call: Callable[[], Any], rounds: int, per_round: int) -> float:
@@ -78,8 +122,6 @@ def ingest(rounds: int) -> dict[str, float]:
     from ingest import handler
 
     handler.dependencies.cache_clear()
-    deps = handler.Dependencies(Authenticator(lambda _h: RECORD), NullQueue(), NullLedger())  # type: ignore[arg-type]
-    handler.dependencies = lambda: deps  # type: ignore[assignment]
     request = json.loads((ROOT / "events" / "apigw_post_events_single.json").read_text())
     request["headers"]["x-api-key"] = KEY
     results = {}
@@ -98,7 +140,7 @@ def ingest(rounds: int) -> dict[str, float]:
 def processor(rounds: int) -> dict[str, float]:
     from bench.processor_cost import batch
     from processor.logic import Processor, Rules, process_message
-    from tests.unit.fakes import MemoryCategoryRegistry, MemoryErrorStore, MemoryEventStore, MemoryLedger
+    from tests.unit.fakes import MemoryCounters, MemoryErrorStore, MemoryEventStore
     from theeye.schemas import SchemaRegistry
 
     schemas = SchemaRegistry.from_directory(ROOT / "schemas")
@@ -110,8 +152,7 @@ def processor(rounds: int) -> dict[str, float]:
         p = Processor(
             MemoryEventStore(),
             MemoryErrorStore(),
-            MemoryCategoryRegistry(),
-            MemoryLedger(),
+            MemoryCounters(),
             schemas,
             Rules(),
             executor,
@@ -123,44 +164,16 @@ def processor(rounds: int) -> dict[str, float]:
 
 
 def query(rounds: int) -> dict[str, float]:
-    from query import handler, logic
-    from theeye.cursor import CursorCodec
-    from theeye.paging import Page
+    from query import handler
 
-    items = [
-        {
-            "sk": f"2021-01-01T09:15:27.{i:06d}Z#ev-{i}",
-            "event_id": f"ev-{i}",
-            "application_id": "bench",
-            "session_id": "s-1",
-            "category": "page interaction",
-            "name": "pageview",
-            "data": json.dumps({"host": "www.example.com", "path": f"/{i}"}),
-            "timestamp": f"2021-01-01T09:15:27.{i:06d}Z",
-            "received_at": "2021-01-01T09:15:28.000000Z",
-        }
-        for i in range(100)
-    ]
-
-    class Events:
-        def list(self, **_: Any) -> Page:
-            return Page(items, items[-1]["sk"], 1)
-
-    deps = handler.Dependencies(
-        Authenticator(lambda _h: RECORD),
-        Events(),
-        None,
-        CursorCodec(b"k" * 32),
-        None,  # type: ignore[arg-type]
-    )
-    handler.dependencies = lambda: deps  # type: ignore[assignment]
+    handler.dependencies.cache_clear()
     request = json.loads((ROOT / "events" / "apigw_get_health.json").read_text())
     request["rawPath"] = request["requestContext"]["http"]["path"] = "/events"
     request["headers"]["authorization"] = f"Bearer {KEY}"
     request["queryStringParameters"] = {"session_id": "s-1", "limit": "100"}
     answer = handler.lambda_handler(request, Context())
     assert answer["statusCode"] == 200, answer
-    _ = logic
+    assert json.loads(answer["body"])["next_cursor"], answer
     return {
         "query, page of 100": cpu_of(lambda: handler.lambda_handler(request, Context()), rounds, 20) / 100
     }
@@ -170,11 +183,13 @@ def measure(rounds: int) -> dict[str, Any]:
     from ingest import handler as ingest_handler
     from query import handler as query_handler
 
-    originals = (ingest_handler.dependencies, query_handler.dependencies)
+    wiring.install(BenchBackend())
     try:
         per_event = {**ingest(rounds), **processor(rounds), **query(rounds)}
     finally:  # put the production wiring back for whatever runs next in this process
-        ingest_handler.dependencies, query_handler.dependencies = originals  # type: ignore[assignment]
+        wiring.install(None)
+        ingest_handler.dependencies.cache_clear()
+        query_handler.dependencies.cache_clear()
     return {
         "machine": machine(),
         "rounds": rounds,

@@ -27,10 +27,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
 
 from processor.logic import Processor, Rules, process_message
-from tests.unit.fakes import MemoryCategoryRegistry, MemoryErrorStore, MemoryEventStore, MemoryLedger
-from theeye.event_store import EventRecord, event_item, guard_item
+from tests.unit.fakes import MemoryCounters, MemoryErrorStore, MemoryEventStore
+from theeye.aws.events import event_item, guard_item
 from theeye.events import Event, validate_event
 from theeye.messages import Origin, QueuedEvent, QueueMessage
+from theeye.records import EventRecord
 from theeye.schemas import SchemaRegistry
 
 BRIEFING = json.loads((ROOT / "events" / "briefing_events.json").read_text())
@@ -64,8 +65,7 @@ def cpu_per_event(repeats: int) -> float:
         processor = Processor(
             events=MemoryEventStore(),
             errors=MemoryErrorStore(),
-            categories=MemoryCategoryRegistry(),
-            ledger=MemoryLedger(),
+            ledger=MemoryCounters(),
             schemas=schemas,
             rules=Rules(),
             executor=ThreadPoolExecutor(16),

@@ -35,9 +35,10 @@ import boto3
 
 from bench.local_latency import QUERY_KEY, start, stop
 from bench.processor_cost import item_bytes
-from theeye import layout
-from theeye.event_store import EventRecord, event_item, guard_item
+from theeye.aws import layout
+from theeye.aws.events import event_item, guard_item
 from theeye.events import Event
+from theeye.records import EventRecord
 
 DAY = "2024-06-01"
 CATEGORY = "page interaction"
@@ -151,17 +152,18 @@ def metered(endpoint: str, state: dict[str, Any], label: str, item_size: float) 
     )
     from query import logic
     from theeye import aws
-    from theeye.counters import DynamoCounters
-    from theeye.reader import DynamoReader
+    from theeye.aws.backend import AwsBackend
+    from theeye.config import Settings
 
     meter = Meter(item_size)
     aws.client("dynamodb").meta.events.register("after-call.dynamodb", meter.after_call)
-    queries = logic.EventQueries(
-        DynamoReader(),
-        DynamoCounters(state["tables"]["CountersTable"]),
-        logic.Tables(state["tables"]["EventsTable"], state["tables"]["ErrorsTable"], 16),
-        ThreadPoolExecutor(16),
+    settings = Settings(
+        events_table=state["tables"]["EventsTable"],
+        errors_table=state["tables"]["ErrorsTable"],
+        counters_table=state["tables"]["CountersTable"],
+        index_shards=16,
     )
+    queries = logic.EventQueries(AwsBackend(settings).event_reader())
     params = dict(p.split("=", 1) for p in QUERIES[label].split("?", 1)[1].split("&"))
     params = {k: v.replace("%20", " ") for k, v in params.items()}
     session = SESSION if label.startswith("session") else None

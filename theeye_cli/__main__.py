@@ -15,9 +15,10 @@ from typing import Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from theeye.error_store import ERROR_SOURCES, ERROR_TYPES
 from theeye.errors import NotFound, TheEyeError
 from theeye.keys import SCOPES
+from theeye.ports import ErrorFilter
+from theeye.records import ERROR_SOURCES, ERROR_TYPES
 from theeye_cli import dlq, error_records, keys, status
 from theeye_cli.output import parse_since, write_json
 from theeye_cli.target import Target, TargetError, local_target, stack_target
@@ -186,7 +187,7 @@ def _window(args: argparse.Namespace) -> error_records.Window:
     if window.since >= window.until:
         raise CliError("--since must be in the past", 2)
     try:
-        window.days()
+        window.check()
     except ValueError as exc:
         raise CliError(str(exc), 2) from None
     return window
@@ -194,21 +195,14 @@ def _window(args: argparse.Namespace) -> error_records.Window:
 
 def _errors_list(args: argparse.Namespace, target: Target, out: TextIO) -> int:
     window = _window(args)
-    items = error_records.list_errors(
-        target,
-        window=window,
-        error_type=args.type,
-        source=args.source,
-        application_id=args.app,
-        limit=args.limit,
-    )
-    views = [error_records.error_view(i) for i in items]
-    _emit(args, out, views, lambda v: error_records.render_list(v, window))
+    where = ErrorFilter(args.type, args.source, args.app)
+    items = error_records.list_errors(target, window, where, limit=args.limit)
+    _emit(args, out, items, lambda v: error_records.render_list(v, window))
     return 0
 
 
 def _errors_show(args: argparse.Namespace, target: Target, out: TextIO) -> int:
-    view = error_records.error_view(error_records.get_error(target, args.error_id))
+    view = error_records.get_error(target, args.error_id)
     _emit(args, out, view, error_records.render_one)
     return 0
 

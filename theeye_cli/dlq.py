@@ -16,7 +16,7 @@ also reads the CloudWatch metric (the number the ``DeadLetterQueueAgeAlarm`` wat
 Redrive. Two ways back to the events queue:
 
 * the copy loop (``copy``): receive a few messages from the DLQ; for each, send its body to
-  the events queue, then tell the ledger (``DynamoLedger.undo_dead_letter``: its events are
+  the events queue, then tell the ledger (``Counters.undo_dead_letter``: its events are
   queued again, idempotent per message), then delete it from the DLQ. A stop at any point
   (Ctrl-C, a crash, an AWS error) leaves the message in the DLQ, possibly also copied to the
   events queue - a duplicate, which the processor drops because processing is idempotent -
@@ -47,8 +47,9 @@ from typing import Any, Final, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from theeye.ledger import DynamoLedger, message_key, queue_depth
+from theeye.ledger import message_key
 from theeye.messages import QueueMessage
+from theeye.ports import Counters
 from theeye_cli.output import age, fields, millis_to_iso, table
 from theeye_cli.target import Target
 
@@ -107,7 +108,7 @@ def events_in(body: str) -> int | None:
         return None
 
 
-def _account(ledger: DynamoLedger, body: str, result: RedriveResult) -> None:
+def _account(ledger: Counters, body: str, result: RedriveResult) -> None:
     """Undo the message's dead-letter count (the processor counted an unreadable one with 0 events)."""
     events = events_in(body)
     if events is None:
@@ -175,8 +176,7 @@ def peek(target: Target, count: int) -> list[dict[str, Any]]:
 
 
 def stats(target: Target, now: datetime | None = None) -> dict[str, Any]:
-    sqs = target.client("sqs")
-    depth = queue_depth(sqs, target.dlq_url)
+    depth = target.backend().dead_letter_queue().depth()
     moment = now or datetime.now(UTC)
     with held(target, target.dlq_url, STATS_SAMPLE) as messages:
         sent = [int(m.get("Attributes", {}).get("SentTimestamp", 0)) for m in messages]
@@ -244,7 +244,7 @@ class RedriveResult:
         return dict(self.__dict__)
 
 
-def choose_method(target: Target, ledger: DynamoLedger, method: Method, limit: int | None) -> str:
+def choose_method(target: Target, ledger: Counters, method: Method, limit: int | None) -> str:
     if method == "move-task" and not target.supports_message_move_task:
         raise ValueError("this endpoint does not implement SQS's message-move task (moto); use --method copy")
     if method == "move-task" and limit is not None:
@@ -263,16 +263,14 @@ def redrive(
     limit: int | None = None,
     checkpoint: Checkpoint | None = None,
 ) -> RedriveResult:
-    ledger = DynamoLedger(target.counters_table, client=target.client("dynamodb"))
+    ledger = target.backend().counters()
     chosen = choose_method(target, ledger, method, limit)
     if chosen == "move-task":
         return _move_task(target, ledger)
     return _copy_loop(target, ledger, limit, checkpoint or (lambda _step, _n: None))
 
 
-def _copy_loop(
-    target: Target, ledger: DynamoLedger, limit: int | None, checkpoint: Checkpoint
-) -> RedriveResult:
+def _copy_loop(target: Target, ledger: Counters, limit: int | None, checkpoint: Checkpoint) -> RedriveResult:
     sqs = target.client("sqs")
     result = RedriveResult("copy")
     while limit is None or result.moved < limit:
@@ -295,7 +293,7 @@ def _copy_loop(
 def _move_one(
     sqs: Any,
     target: Target,
-    ledger: DynamoLedger,
+    ledger: Counters,
     message: dict[str, Any],
     result: RedriveResult,
     checkpoint: Checkpoint,
@@ -321,7 +319,7 @@ def _sendable_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
     return {name: {k: v for k, v in value.items() if k in keep} for name, value in attributes.items()}
 
 
-def _move_task(target: Target, ledger: DynamoLedger) -> RedriveResult:
+def _move_task(target: Target, ledger: Counters) -> RedriveResult:
     sqs = target.client("sqs")
     queue_arn, dlq_arn = target.queue_arns()
     result = RedriveResult("move-task")

@@ -1,6 +1,6 @@
 """``theeye keys``: issue, list and revoke API keys with the domain's own key code.
 
-Keys are made by ``theeye.keys.new_api_key`` and stored by ``theeye.key_store.DynamoKeyStore``
+Keys are made by ``theeye.keys.new_api_key`` and stored by the target's ``KeyStore`` (``theeye.aws.keys``)
 (only the SHA-256 hash is stored; the key is shown once). A revoked key stops working within
 60 s: the ingest and query functions cache a key for at most that long per container.
 
@@ -10,31 +10,19 @@ The Eye does not record when a key was last used (the functions only read the ke
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from theeye.clock import format_timestamp, utc_now
-from theeye.key_store import DynamoKeyStore
 from theeye.keys import ApiKey, new_api_key
+from theeye.ports import KeyStore
 from theeye_cli.output import fields, table
 from theeye_cli.target import Target
 
 REVOCATION_DELAY_SECONDS = 60
 
 
-@dataclass
-class TargetKeyStore(DynamoKeyStore):
-    """``DynamoKeyStore`` on the target's DynamoDB resource rather than the process default."""
-
-    resource: Any = None
-
-    @property
-    def _table(self) -> Any:
-        return self.resource.Table(self.table_name)
-
-
-def store(target: Target) -> TargetKeyStore:
-    return TargetKeyStore(target.keys_table, resource=target.dynamodb())
+def store(target: Target) -> KeyStore:
+    return target.backend().keys()
 
 
 def key_view(record: ApiKey) -> dict[str, Any]:

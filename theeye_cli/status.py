@@ -1,4 +1,4 @@
-"""``theeye status``: the ledger, exactly as ``GET /status`` computes it (``theeye.ledger.ledger_status``).
+"""``theeye status``: the ledger, exactly as ``GET /status`` computes it (``query.logic.Dashboards``).
 
 ``accepted = stored + duplicates + invalid + queued + dead_lettered``, where ``queued`` is what
 is left over. The ledger balances when ``queued`` is never negative and is zero whenever the
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from theeye.ledger import DynamoLedger, ledger_status
+from query.logic import Dashboards
 from theeye_cli.output import table
 from theeye_cli.target import Target
 
@@ -17,8 +17,8 @@ NOT_BALANCED_EXIT: Final = 3
 
 
 def status(target: Target) -> dict[str, Any]:
-    ledger = DynamoLedger(target.counters_table, client=target.client("dynamodb"))
-    return ledger_status(ledger, target.client("sqs"), target.queue_url, target.dlq_url)
+    backend = target.backend()
+    return Dashboards(backend.counters(), backend.queue(), backend.dead_letter_queue()).status()
 
 
 def verdict(view: dict[str, Any]) -> str:

@@ -25,6 +25,9 @@ import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from theeye.aws.backend import AwsBackend
+from theeye.config import Settings
+
 DEFAULT_STATE_FILE: Final = Path(".theeye") / "local.json"
 STATE_FILE_VARIABLE: Final = "THEEYE_STATE_FILE"  # the local stack writes its state there too
 MAX_INDEX_SHARDS: Final = 64  # the template's ceiling; reading them all finds every item
@@ -77,6 +80,7 @@ class Target:
         )
     )
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+    _backend: AwsBackend | None = field(default=None, repr=False)
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
@@ -85,13 +89,20 @@ class Target:
             )
         return self._clients[service]
 
-    def dynamodb(self) -> Any:
-        """The DynamoDB resource (what ``theeye.key_store`` works with)."""
-        if "dynamodb-resource" not in self._clients:
-            self._clients["dynamodb-resource"] = self.session.resource(
-                "dynamodb", endpoint_url=self.endpoint_url, config=self.config
+    def backend(self) -> AwsBackend:
+        """The same adapters the functions use, on this target's clients."""
+        if self._backend is None:
+            settings = Settings(
+                events_table=self.events_table,
+                errors_table=self.errors_table,
+                keys_table=self.keys_table,
+                counters_table=self.counters_table,
+                queue_url=self.queue_url,
+                dlq_url=self.dlq_url,
+                index_shards=self.index_shards,
             )
-        return self._clients["dynamodb-resource"]
+            self._backend = AwsBackend(settings, client=self.client)
+        return self._backend
 
     @property
     def supports_message_move_task(self) -> bool:

@@ -1,6 +1,6 @@
 """The two API keys of the local stack, issued with the domain's own key code.
 
-Keys are made by ``theeye.keys.new_api_key`` and stored by ``theeye.key_store.DynamoKeyStore``
+Keys are made by ``theeye.keys.new_api_key`` and stored by ``theeye.aws.keys.DynamoKeyStore``
 - the code the operator CLI uses - so a local key is exactly what a deployed one is (only its
 hash is stored). The caller must have pointed boto3 at the embedded AWS (``AWS_ENDPOINT_URL``)
 and put the functions' code directory on ``sys.path``.
@@ -27,7 +27,7 @@ def issue_keys(table_name: str, *, ingest_key: str | None, query_key: str | None
     ``None`` generates a random key. Raises ``ValueError`` for a key the domain refuses
     (too short or long) or when both keys are the same (one hash cannot have two records).
     """
-    from theeye.key_store import DynamoKeyStore
+    from theeye.aws.keys import DynamoKeyStore
     from theeye.keys import new_api_key
 
     if ingest_key is not None and ingest_key == query_key:

@@ -12,58 +12,41 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ingest import logic
-from theeye.api_models import ErrorBody
+from theeye import wiring
+from theeye.api_models import INGEST_OPERATION_ID, INGEST_RESPONSES, INGEST_SUMMARY
 from theeye.clock import Clock, format_timestamp, utc_now
 from theeye.config import get_settings
 from theeye.errors import InvalidRequest
 from theeye.http import json_response, register_error_handlers
-from theeye.key_store import DynamoKeyStore
 from theeye.keys import Authenticator, presented_key
-from theeye.ledger import DynamoLedger
 from theeye.messages import Origin
 from theeye.observability import logger, metrics
-from theeye.queue import EventQueue, SqsEventQueue
+from theeye.ports import EventQueue, IngestLedger
 
 app = APIGatewayHttpResolver()
 register_error_handlers(app)
-_ERROR: dict[str, Any] = {"application/json": {"model": ErrorBody}}
 
 
 @dataclass
 class Dependencies:
     authenticator: Authenticator
     queue: EventQueue
-    ledger: logic.IngestLedger
+    ledger: IngestLedger
     clock: Clock = utc_now
 
 
 @lru_cache(maxsize=1)
 def dependencies() -> Dependencies:
-    """Production collaborators, built on first use (never at import). Tests replace them."""
-    settings = get_settings()
+    """Production collaborators from the chosen backend, built on first use (never at import)."""
+    backend = wiring.backend()
     return Dependencies(
-        authenticator=Authenticator(
-            DynamoKeyStore(settings.keys_table).get, ttl_seconds=settings.key_cache_seconds
-        ),
-        queue=SqsEventQueue(settings.queue_url),
-        ledger=DynamoLedger(settings.counters_table),
+        authenticator=Authenticator(backend.keys().get, ttl_seconds=get_settings().key_cache_seconds),
+        queue=backend.queue(),
+        ledger=backend.counters(),
     )
 
 
-@app.post(
-    "/events",
-    summary="Send one event or an array of 1-500 (scope ingest)",
-    responses={
-        400: {"description": "Not JSON, empty, over 500 events, or every event rejected", "content": _ERROR},
-        401: {"description": "Missing or unknown API key", "content": _ERROR},
-        403: {"description": "The key lacks the ingest scope", "content": _ERROR},
-        413: {"description": "Body over 1 MiB", "content": _ERROR},
-        503: {
-            "description": "The queue cannot take events now; nothing was accepted, retry",
-            "content": _ERROR,
-        },
-    },
-)
+@app.post("/events", summary=INGEST_SUMMARY, operation_id=INGEST_OPERATION_ID, responses=INGEST_RESPONSES)
 def post_events() -> Response[str]:
     """Checked envelopes are queued before the answer; payloads are validated asynchronously."""
     deps = dependencies()

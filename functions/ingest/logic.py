@@ -9,13 +9,12 @@ import base64
 import binascii
 import json
 from collections import Counter
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from theeye.errors import InvalidRequest, PayloadTooLarge, TheEyeError
+from theeye.errors import InvalidRequest, PayloadTooLarge, QueueUnavailable, TheEyeError
 from theeye.events import (
     MAX_BODY_BYTES,
     MAX_EVENTS_PER_REQUEST,
@@ -25,11 +24,7 @@ from theeye.events import (
 )
 from theeye.messages import Origin, QueuedEvent, QueueMessage, Rejection, cut_payload, pack
 from theeye.observability import logger, metrics
-from theeye.queue import EventQueue, QueueUnavailable
-
-
-class IngestLedger(Protocol):
-    def count_ingest(self, accepted: int, rejected: Mapping[str, int]) -> None: ...
+from theeye.ports import EventQueue, IngestLedger
 
 
 @dataclass

@@ -13,16 +13,14 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Literal, Protocol, TypeVar
+from typing import Literal, TypeVar
 
-from theeye import layout
 from theeye.clock import parse_timestamp
-from theeye.counters import CategoryRegistry
-from theeye.error_store import ErrorRecord, ErrorStore, derive_error_id
-from theeye.event_store import EventRecord, EventStore, WriteOutcome
 from theeye.events import FieldError
 from theeye.ledger import PROCESSOR_INVALID, MessageTally, message_key
 from theeye.messages import Origin, QueuedEvent, QueueMessage, Rejection
+from theeye.ports import BatchLedger, ErrorStore, EventStore
+from theeye.records import ErrorRecord, EventRecord, WriteOutcome, derive_error_id
 from theeye.schemas import SchemaRegistry
 
 T = TypeVar("T")
@@ -36,16 +34,11 @@ class Rules:
     event_retention_days: int = 0
 
 
-class Ledger(Protocol):
-    def commit_batch(self, entries: list[tuple[str, MessageTally]]) -> None: ...
-
-
 @dataclass
 class Processor:
     events: EventStore
     errors: ErrorStore
-    categories: CategoryRegistry
-    ledger: Ledger
+    ledger: BatchLedger
     schemas: SchemaRegistry
     rules: Rules
     executor: Executor
@@ -95,8 +88,8 @@ def process_message(body: str, processor: Processor) -> Outcome:
     # Register categories before their events exist, so a time-range query never misses one.
     days: dict[str, set[str]] = {}
     for record in to_store:
-        days.setdefault(layout.day_of(record.event.timestamp), set()).add(record.event.category)
-    processor.categories.register(days)
+        days.setdefault(record.event.timestamp[:10], set()).add(record.event.category)
+    processor.ledger.register(days)
 
     for record, written in zip(
         to_store, _all(processor.executor, processor.events.put, to_store), strict=True

@@ -1,86 +1,37 @@
-"""The query use cases: which partitions answer a question, and what an answer looks like.
+"""The query use cases: what a question means, its defaults and limits, and what an answer holds.
 
-| question                      | read                                                   |
-| ----------------------------- | ------------------------------------------------------ |
-| session (+ anything)          | events table, ``pk = S#session``, one partition         |
-| category (+ name), time range | ``ByCategory``: category x day x shard, merged          |
-| time range (+ name) only      | ``ByCategory`` for each category registered that day    |
-| error type, time range        | errors ``ByType``: type x day                           |
-| errors, time range            | errors ``ByTime``: day x shard                          |
-
-Filters that no key covers (``name`` within a category, ``source`` and ``application_id`` of
-errors) are DynamoDB filter expressions; the merge keeps paging correct when they thin pages.
+Which storage reads answer a question is the backend's business (``theeye.ports.EventReader``
+and ``ErrorReader``); these use cases choose the reader method, the window and its defaults,
+and check ranges, so every backend answers the same questions with the same 400s.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from theeye import layout
+from theeye.buckets import BUCKET_SUFFIX, Interval
 from theeye.clock import format_timestamp
-from theeye.counters import CategoryRegistry, DynamoCounters
 from theeye.errors import InvalidRequest, NotFound
-from theeye.ledger import DynamoLedger, Interval, ledger_status
-from theeye.paging import Group, Item, Page, merge_pages
-from theeye.reader import HIGHEST_KEY, LOWEST_KEY, DynamoReader, Partition
+from theeye.ledger import ledger_status
+from theeye.ports import CountsReader, ErrorFilter, ErrorReader, EventReader, Page, QueueDepth, View, Window
 
 Order = Literal["asc", "desc"]
 DEFAULT_WINDOW = timedelta(hours=24)
 MAX_DAYS = 400
-
-
-@dataclass(frozen=True)
-class Tables:
-    events: str
-    errors: str
-    shards: int
-    error_window: timedelta = timedelta(days=30)
-
-
-@dataclass(frozen=True)
-class Window:
-    """A time range as inclusive sort-key bounds, plus where the last page stopped."""
-
-    start: datetime | None
-    end: datetime | None
-    descending: bool
-    after: str | None
-
-    @property
-    def lower(self) -> str:
-        bound = format_timestamp(self.start) if self.start else LOWEST_KEY
-        if self.after is not None and not self.descending:
-            bound = max(bound, self.after)
-        return bound
-
-    @property
-    def upper(self) -> str:
-        # "ts#id" <= "end" exactly when ts < end, so an inclusive bound makes ``to`` exclusive.
-        bound = format_timestamp(self.end) if self.end else HIGHEST_KEY
-        if self.after is not None and self.descending:
-            bound = min(bound, self.after)
-        return bound
-
-    def floor(self, day: str) -> str:
-        """A position just before every key of ``day`` in reading order (cursors may carry it)."""
-        return day + "~" if self.descending else day
-
-    def days(self) -> list[str]:
-        """The UTC days the window touches, in reading order."""
-        if self.start is None or self.end is None:
-            raise ValueError("a window over index partitions needs both ends")
-        first, last = layout.day_of(self.lower), layout.day_of(self.upper)
-        days: list[str] = []
-        day = datetime.fromisoformat(first).date()
-        while day.isoformat() <= last and len(days) <= MAX_DAYS:
-            days.append(day.isoformat())
-            day += timedelta(days=1)
-        return list(reversed(days)) if self.descending else days
+STATS_LIMITS = {"minute": timedelta(days=2), "hour": timedelta(days=93), "day": timedelta(days=3 * 366)}
+# What GET /errors shows of a recorded error (operators' tools also see the key and request).
+PUBLIC_ERROR_FIELDS = (
+    "error_id",
+    "type",
+    "source",
+    "application_id",
+    "received_at",
+    "event_id",
+    "details",
+    "payload",
+)
 
 
 def check_range(start: datetime | None, end: datetime | None) -> None:
@@ -100,10 +51,7 @@ def check_range(start: datetime | None, end: datetime | None) -> None:
 
 @dataclass
 class EventQueries:
-    reader: DynamoReader
-    registry: CategoryRegistry
-    tables: Tables
-    executor: Executor
+    reader: EventReader
 
     def list(
         self,
@@ -118,65 +66,35 @@ class EventQueries:
         after: str | None,
         now: datetime,
     ) -> Page:
+        """A session's events over all time by default; other queries over the last 24 hours."""
         check_range(start, end)
         descending = order == "desc"
         if session_id is not None:
             window = Window(start, end, descending, after)
-            filters = {k: v for k, v in (("category", category), ("name", name)) if v is not None}
-            partition = Partition(
-                self.tables.events, None, "pk", layout.session_pk(session_id), window.lower, window.upper
-            )
-            fetch = self.reader.fetcher(
-                partition, descending=descending, page_size=limit + 1, filters=filters
-            )
-            return merge_pages(
-                [[fetch]], limit=limit, descending=descending, after=after, executor=self.executor
-            )
+            return self.reader.by_session(session_id, window, category=category, name=name, limit=limit)
         if start is None:
             start = (end or now) - DEFAULT_WINDOW
         window = Window(start, end or now + timedelta(days=1), descending, after)
-        name_filter = {"name": name} if name is not None else {}
-        groups = self._category_groups(window, category, limit, name_filter)
-        return merge_pages(groups, limit=limit, descending=descending, after=after, executor=self.executor)
+        if category is not None:
+            return self.reader.by_category(category, window, name=name, limit=limit)
+        return self.reader.by_range(window, name=name, limit=limit)
 
-    def _category_groups(
-        self, window: Window, category: str | None, limit: int, filters: dict[str, str]
-    ) -> Iterator[Group]:
-        for day in window.days():
-            categories = [category] if category is not None else sorted(self.registry.categories(day))
-            partitions = [
-                Partition(
-                    self.tables.events,
-                    layout.CATEGORY_INDEX,
-                    "cat_pk",
-                    layout.category_pk(c, day, shard),
-                    window.lower,
-                    window.upper,
-                )
-                for c in categories
-                for shard in range(self.tables.shards)
-            ]
-            yield day_group(self.reader, window, day, partitions, limit, filters)
-
-    def get(self, event_id: str) -> Item:
-        item = self.reader.event_by_id(self.tables.events, event_id)
-        if item is None:
+    def get(self, event_id: str) -> View:
+        view = self.reader.get(event_id)
+        if view is None:
             raise NotFound(f"no event with id {event_id!r}")
-        return item
+        return view
 
 
 @dataclass
 class ErrorQueries:
-    reader: DynamoReader
-    tables: Tables
-    executor: Executor
+    reader: ErrorReader
+    window: timedelta = timedelta(days=30)  # the default: as long as errors are kept
 
     def list(
         self,
+        where: ErrorFilter,
         *,
-        error_type: str | None,
-        source: str | None,
-        application_id: str | None,
         start: datetime | None,
         end: datetime | None,
         limit: int,
@@ -186,115 +104,31 @@ class ErrorQueries:
     ) -> Page:
         check_range(start, end)
         if start is None:
-            start = (end or now) - self.tables.error_window
+            start = (end or now) - self.window
         window = Window(start, end or now + timedelta(days=1), order == "desc", after)
-        filters = {k: v for k, v in (("source", source), ("application_id", application_id)) if v is not None}
-        groups = self._groups(window, error_type, limit, filters)
-        return merge_pages(
-            groups, limit=limit, descending=window.descending, after=after, executor=self.executor
-        )
+        return self.reader.page(window, where, limit=limit)
 
-    def _groups(
-        self, window: Window, error_type: str | None, limit: int, filters: dict[str, str]
-    ) -> Iterator[Group]:
-        for day in window.days():
-            if error_type is not None:
-                partitions = [
-                    Partition(
-                        self.tables.errors,
-                        layout.ERRORS_TYPE_INDEX,
-                        "type_pk",
-                        layout.error_type_pk(error_type, day),
-                        window.lower,
-                        window.upper,
-                    )
-                ]
-            else:
-                partitions = [
-                    Partition(
-                        self.tables.errors,
-                        layout.ERRORS_TIME_INDEX,
-                        "time_pk",
-                        layout.error_time_pk(day, shard),
-                        window.lower,
-                        window.upper,
-                    )
-                    for shard in range(layout.ERROR_TIME_SHARDS)
-                ]
-            yield day_group(self.reader, window, day, partitions, limit, filters)
-
-    def get(self, error_id: str) -> Item:
-        item = self.reader.get(self.tables.errors, {"error_id": error_id})
-        if item is None:
+    def get(self, error_id: str) -> View:
+        view = self.reader.get(error_id)
+        if view is None:
             raise NotFound(f"no error with id {error_id!r}")
-        return item
+        return view
 
 
-def day_group(
-    reader: DynamoReader,
-    window: Window,
-    day: str,
-    partitions: list[Partition],
-    limit: int,
-    filters: dict[str, str],
-) -> Group:
-    """One day's partitions, read together and merged, each a lazy page-by-page reader."""
-    page_size = per_partition_page(limit, len(partitions))
-    fetches = [
-        reader.fetcher(p, descending=window.descending, page_size=page_size, filters=filters)
-        for p in partitions
-    ]
-    return Group(window.floor(day), fetches)
-
-
-def per_partition_page(limit: int, partitions: int) -> int:
-    """DynamoDB page size per partition: enough for an even spread, with headroom, plus one."""
-    if partitions <= 1:
-        return min(limit + 1, 1000)
-    return min(max(10, 2 * -(-limit // partitions)), 1000)
-
-
-def event_view(item: Item) -> dict[str, Any]:
-    return {
-        "event_id": item["event_id"],
-        "application_id": item["application_id"],
-        "session_id": item["session_id"],
-        "category": item["category"],
-        "name": item["name"],
-        "data": json.loads(item["data"]),
-        "timestamp": item["timestamp"],
-        "received_at": item["received_at"],
-    }
-
-
-def error_view(item: Item) -> dict[str, Any]:
-    return {
-        "error_id": item["error_id"],
-        "type": item["type"],
-        "source": item["source"],
-        "application_id": item["application_id"],
-        "received_at": item["received_at"],
-        "event_id": item.get("event_id"),
-        "details": json.loads(item["details"]),
-        "payload": json.loads(item["payload"]),
-    }
-
-
-STATS_LIMITS = {"minute": timedelta(days=2), "hour": timedelta(days=93), "day": timedelta(days=3 * 366)}
+def public_error(view: View) -> View:
+    return {name: view.get(name) for name in PUBLIC_ERROR_FIELDS}
 
 
 @dataclass
 class Dashboards:
     """The ledger and the per-category counts, as the processor aggregated them per batch."""
 
-    ledger: DynamoLedger
-    registry: DynamoCounters
-    sqs: Any
-    queue_url: str
-    dlq_url: str
+    counts: CountsReader
+    queue: QueueDepth
+    dead_letter_queue: QueueDepth
 
     def status(self) -> dict[str, Any]:
-        return ledger_status(self.ledger, self.sqs, self.queue_url, self.dlq_url)
+        return ledger_status(self.counts.totals(), self.queue.depth(), self.dead_letter_queue.depth())
 
     def event_stats(
         self,
@@ -315,18 +149,13 @@ class Dashboards:
                 details=[{"field": "interval", "message": "choose a coarser interval or a shorter range"}],
             )
         first, last = format_timestamp(start), format_timestamp(end)
-        if category is not None:
-            categories = [category]
-        else:
-            window = Window(start, end, False, None)
-            categories = sorted(self.registry.categories_between(window.days()))
+        categories = (
+            [category] if category is not None else sorted(self.counts.categories_between(start, end))
+        )
         series = []
         for name in categories:
-            counts = self.ledger.buckets(interval, name, first, last)
-            points = [{"t": b + _BUCKET_SUFFIX[interval], "count": n} for b, n in sorted(counts.items()) if n]
+            counts = self.counts.buckets(interval, name, first, last)
+            points = [{"t": b + BUCKET_SUFFIX[interval], "count": n} for b, n in sorted(counts.items()) if n]
             if points:
                 series.append({"category": name, "points": points})
         return {"interval": interval, "series": series}
-
-
-_BUCKET_SUFFIX = {"minute": ":00Z", "hour": ":00:00Z", "day": "T00:00:00Z"}

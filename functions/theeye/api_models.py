@@ -7,7 +7,7 @@ from typing import Any, Literal
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from theeye.error_store import ErrorSource, ErrorType
+from theeye.records import ErrorSource, ErrorType
 
 
 class EventIn(BaseModel):
@@ -149,3 +149,17 @@ def responses(ok: type[BaseModel], *, missing: str | None = None) -> dict[int, O
     if missing:
         answers[404] = _error(f"No such {missing}")
     return answers
+
+
+# POST /events: the ingest route is declared with these, and the query function's document
+# describes it from them (no function imports another). Only its error answers are listed: the
+# route reads its body itself, so the body and the 202 are described with EventIn and Accepted.
+INGEST_SUMMARY = "Send one event or an array of 1-500 (scope ingest)"
+INGEST_OPERATION_ID = "post_events_events_post"
+INGEST_RESPONSES: dict[int, OpenAPIResponse] = {
+    400: _error("Not JSON, empty, over 500 events, or every event rejected"),
+    401: _error("Missing or unknown API key"),
+    403: _error("The key lacks the ingest scope"),
+    413: _error("Body over 1 MiB"),
+    503: _error("The queue cannot take events now; nothing was accepted, retry"),
+}

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from theeye.messages import QueueMessage
 
 
 class TheEyeError(Exception):
@@ -59,3 +62,11 @@ class RetryableStoreError(TheEyeError):
     """A store throttled or timed out; the work must be retried later (never dropped)."""
 
     code = "store_unavailable"
+
+
+class QueueUnavailable(ServiceUnavailable):
+    """The queue did not take every message; ``delivered`` lists those it did take."""
+
+    def __init__(self, delivered: list[QueueMessage]) -> None:
+        super().__init__("the event queue cannot take events right now; retry shortly", retry_after_seconds=2)
+        self.delivered = delivered

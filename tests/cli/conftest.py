@@ -21,11 +21,13 @@ import pytest
 from moto import mock_aws
 
 from theeye import aws
+from theeye.aws.counters import DynamoCounters
+from theeye.aws.errors import DynamoErrorStore
 from theeye.clock import format_timestamp
-from theeye.error_store import DynamoErrorStore, ErrorRecord, derive_error_id
 from theeye.events import Event
-from theeye.ledger import DynamoLedger, message_key
+from theeye.ledger import message_key
 from theeye.messages import Origin, QueuedEvent, QueueMessage, Rejection
+from theeye.records import ErrorRecord, derive_error_id
 from theeye_cli.__main__ import main
 from theeye_cli.target import Target
 from theeye_local.resources import create_resources
@@ -59,8 +61,8 @@ class Cli:
         return self.session.client("sqs")
 
     @property
-    def ledger(self) -> DynamoLedger:
-        return DynamoLedger(self.target.counters_table, client=self.session.client("dynamodb"))
+    def ledger(self) -> DynamoCounters:
+        return DynamoCounters(self.target.counters_table, client=self.session.client("dynamodb"))
 
     # -- data as the pipeline leaves it ---------------------------------------------------------
 
@@ -76,9 +78,7 @@ class Cli:
     ) -> str:
         received = format_timestamp(datetime.now(UTC) - age)
         error_id = derive_error_id(error_type, received, uuid.uuid4().hex)
-        store = DynamoErrorStore(
-            self.target.errors_table, TEMPLATE_INDEX_SHARDS, 30, client=self.session.client("dynamodb")
-        )
+        store = DynamoErrorStore(self.target.errors_table, 30, client=self.session.client("dynamodb"))
         store.put(
             ErrorRecord(
                 error_id=error_id,
@@ -171,10 +171,8 @@ def cli(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     with mock_aws():
         aws.client.cache_clear()  # the domain's cached clients must not outlive one mock
-        aws.table.cache_clear()
         session = boto3.session.Session(region_name="us-east-1")
         refs = create_resources(session)
         target = Target.from_state(state_of(refs), session=session, endpoint_url=None)
         yield Cli(target, refs, session)
         aws.client.cache_clear()
-        aws.table.cache_clear()

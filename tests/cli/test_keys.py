@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.cli.conftest import Cli
+from theeye.aws.keys import DynamoKeyStore
 from theeye.errors import AuthenticationFailed, PermissionDenied
-from theeye.key_store import DynamoKeyStore
 from theeye.keys import Authenticator, hash_key
 
 

@@ -24,9 +24,10 @@ import boto3
 import pytest
 
 from tests.e2e.local_stack import INHERITED, LocalStackHandle
+from theeye.aws.counters import DynamoCounters
 from theeye.clock import format_timestamp
 from theeye.events import Event
-from theeye.ledger import DynamoLedger, message_key
+from theeye.ledger import message_key
 from theeye.messages import Origin, QueuedEvent, QueueMessage
 
 pytestmark = pytest.mark.e2e
@@ -129,7 +130,7 @@ def dead_letter(stack: LocalStackHandle) -> tuple[str, str]:
     )
     origin = Origin("local-app", "key-e2e", format_timestamp(datetime.now(UTC)), session)
     body = QueueMessage(origin, events=[QueuedEvent(0, event)]).to_body()
-    ledger = DynamoLedger(stack.state["tables"]["CountersTable"], client=aws_client(stack, "dynamodb"))
+    ledger = DynamoCounters(stack.state["tables"]["CountersTable"], client=aws_client(stack, "dynamodb"))
     ledger.count_ingest(1, {})
     ledger.count_dead_letter(message_key(body), 1)
     aws_client(stack, "sqs").send_message(QueueUrl=stack.state["dlq_url"], MessageBody=body)

@@ -12,6 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tests.support import LambdaContext, fake_aws_credentials
 from theeye.config import get_settings
 from theeye_local.lambdas import function_environment
 from theeye_local.resources import create_resources
@@ -52,11 +53,12 @@ def clear_caches() -> None:
     from ingest import handler as ingest_handler
     from processor import handler as processor_handler
     from query import handler as query_handler
-    from theeye import aws
+    from theeye import aws, wiring
 
     get_settings.cache_clear()
     aws.client.cache_clear()
-    aws.table.cache_clear()
+    wiring.reset()
+
     ingest_handler.dependencies.cache_clear()
     processor_handler.dependencies.cache_clear()
     query_handler.dependencies.cache_clear()
@@ -65,11 +67,7 @@ def clear_caches() -> None:
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     """Moto AWS with every table and queue of template.yaml, and the functions' environment."""
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    fake_aws_credentials(monkeypatch)
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "TheEye")
     with mock_aws():
@@ -91,7 +89,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
 @pytest.fixture
 def ingest_key(aws: Aws) -> str:
     """The key the sample API Gateway events present, registered with scope ingest."""
-    from theeye.key_store import DynamoKeyStore
+    from theeye.aws.keys import DynamoKeyStore
     from theeye.keys import new_api_key
 
     raw, record = new_api_key("sample-app", ["ingest"], raw_key=SAMPLE_INGEST_KEY)
@@ -101,17 +99,4 @@ def ingest_key(aws: Aws) -> str:
 
 @pytest.fixture
 def lambda_context() -> Any:
-    class Context:
-        function_name = "test"
-        function_version = "$LATEST"
-        memory_limit_in_mb = 512
-        invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test"
-        aws_request_id = "c6af9ac6-7b61-11e6-9a41-93e812345678"
-        log_group_name = "/aws/lambda/test"
-        log_stream_name = "stream"
-
-        @staticmethod
-        def get_remaining_time_in_millis() -> int:
-            return 30_000
-
-    return Context()
+    return LambdaContext()

@@ -24,7 +24,8 @@ from processor.handler import lambda_handler as processor_handler
 from tests.integration.conftest import Aws, sample
 from tests.integration.test_processor_handler import items, sqs_event
 from theeye import aws as theeye_aws
-from theeye.ledger import PROCESSOR_INVALID, DynamoLedger
+from theeye.aws.counters import DynamoCounters
+from theeye.ledger import PROCESSOR_INVALID
 from theeye.messages import QueueMessage
 
 
@@ -142,7 +143,7 @@ def ledger(aws: Aws) -> tuple[Counter[str], set[str], set[str]]:
 
 def ledger_balances(aws: Aws, requests_accepted: int) -> Counter[str]:
     """The pipeline's own ledger agrees with what the tables and the DLQ hold."""
-    totals = DynamoLedger(aws.refs["CountersTable"]).totals()
+    totals = DynamoCounters(aws.refs["CountersTable"]).totals()
     invalid = sum(totals[f"invalid_{t}"] for t in PROCESSOR_INVALID)
     assert totals["accepted"] == requests_accepted
     assert totals["accepted"] == totals["stored"] + totals["duplicates"] + invalid + totals["dead_lettered"]

@@ -8,7 +8,7 @@ from typing import Any
 
 from ingest.handler import lambda_handler
 from tests.integration.conftest import Aws, sample
-from theeye.key_store import DynamoKeyStore
+from theeye.aws.keys import DynamoKeyStore
 from theeye.keys import new_api_key
 from theeye.messages import QueueMessage
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from tests.integration.conftest import Aws
-from theeye.ledger import DynamoLedger, MessageTally
+from theeye.aws.counters import DynamoCounters
+from theeye.ledger import MessageTally
 
 
 def tally(stored: int, minute: str = "2021-01-01T09:15") -> MessageTally:
@@ -11,7 +12,7 @@ def tally(stored: int, minute: str = "2021-01-01T09:15") -> MessageTally:
 
 
 def test_a_batch_mixing_counted_and_new_messages_counts_only_the_new_ones(aws: Aws) -> None:
-    ledger = DynamoLedger(aws.refs["CountersTable"])
+    ledger = DynamoCounters(aws.refs["CountersTable"])
     ledger.commit_batch([("a" * 40, tally(3))])
     # Given a redelivered batch holding the counted message "a" and a new one "b"
     ledger.commit_batch([("a" * 40, tally(3)), ("b" * 40, tally(5, "2021-01-01T10:01"))])
@@ -25,7 +26,7 @@ def test_a_batch_mixing_counted_and_new_messages_counts_only_the_new_ones(aws: A
 
 
 def test_a_batch_too_large_for_one_transaction_is_counted_message_by_message(aws: Aws) -> None:
-    ledger = DynamoLedger(aws.refs["CountersTable"])
+    ledger = DynamoCounters(aws.refs["CountersTable"])
     entries = [(f"{n:040x}", tally(1, f"2021-01-01T{n % 24:02d}:{n % 60:02d}")) for n in range(60)]
     ledger.commit_batch(entries)
     ledger.commit_batch(entries)
@@ -33,7 +34,7 @@ def test_a_batch_too_large_for_one_transaction_is_counted_message_by_message(aws
 
 
 def test_dead_letters_are_counted_once_and_undone_by_a_redrive(aws: Aws) -> None:
-    ledger = DynamoLedger(aws.refs["CountersTable"])
+    ledger = DynamoCounters(aws.refs["CountersTable"])
     assert ledger.count_dead_letter("c" * 40, 7) is True
     assert ledger.count_dead_letter("c" * 40, 7) is False
     assert ledger.totals()["dead_lettered"] == 7
@@ -43,6 +44,6 @@ def test_dead_letters_are_counted_once_and_undone_by_a_redrive(aws: Aws) -> None
 
 
 def test_two_copies_of_one_message_in_a_batch_are_counted_once(aws: Aws) -> None:
-    ledger = DynamoLedger(aws.refs["CountersTable"])
+    ledger = DynamoCounters(aws.refs["CountersTable"])
     ledger.commit_batch([("d" * 40, tally(2)), ("e" * 40, tally(1)), ("d" * 40, tally(2))])
     assert ledger.totals()["stored"] == 3

@@ -9,7 +9,7 @@ from typing import Any
 from ingest.handler import lambda_handler as ingest_handler
 from query.handler import lambda_handler as query_handler
 from tests.integration.conftest import Aws, sample
-from theeye.key_store import DynamoKeyStore
+from theeye.aws.keys import DynamoKeyStore
 from theeye.keys import hash_key, new_api_key
 from theeye.observability import logger
 

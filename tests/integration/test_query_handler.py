@@ -13,7 +13,7 @@ from processor.handler import lambda_handler as processor_handler
 from query.handler import lambda_handler as query_handler
 from tests.integration.conftest import Aws, clear_caches, sample
 from tests.integration.test_delivery_guarantees import EventSource
-from theeye.key_store import DynamoKeyStore
+from theeye.aws.keys import DynamoKeyStore
 from theeye.keys import new_api_key
 
 SESSION = "e6fa79ca-d142-4046-a134-5134f16a0b5e"

@@ -1,14 +1,26 @@
-"""In-memory stand-ins for the stores, with the same semantics as the DynamoDB adapters."""
+"""The in-memory backend: every port of ``theeye.ports``, with the AWS adapters' semantics.
+
+Unit tests pass these instead of patching; ``tests/contract`` runs the same suite against
+them and against the AWS adapters on moto, so a fake cannot drift from the real thing.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import threading
-from collections.abc import Callable, Mapping, Set
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Set
+from datetime import datetime, timedelta
 
-from theeye.error_store import ErrorRecord
-from theeye.errors import RetryableStoreError
-from theeye.event_store import EventRecord, WriteOutcome
+from theeye.buckets import Interval, bucket_of, bucket_start
+from theeye.clock import Clock, format_timestamp, utc_now
+from theeye.errors import InvalidRequest, NotFound, QueueUnavailable, RetryableStoreError
+from theeye.keys import ApiKey
 from theeye.ledger import MessageTally
+from theeye.messages import QueueMessage, cut_payload
+from theeye.ports import ErrorFilter, Page, View, Window
+from theeye.records import ErrorRecord, EventRecord, WriteOutcome
 
 
 class MemoryEventStore:
@@ -16,7 +28,7 @@ class MemoryEventStore:
 
     def __init__(self, fail: Callable[[EventRecord], bool] | None = None) -> None:
         self.guards: dict[str, tuple[str, str]] = {}  # event_id -> (content_hash, origin)
-        self.items: dict[tuple[str, str], EventRecord] = {}
+        self.items: dict[tuple[str, str], EventRecord] = {}  # (session, position) -> record
         self.fail = fail or (lambda _r: False)
         self._lock = threading.Lock()
 
@@ -49,27 +61,240 @@ class MemoryErrorStore:
             return True
 
 
-class MemoryCategoryRegistry:
+class MemoryQueue:
+    def __init__(self, fail_after: int | None = None) -> None:
+        self.bodies: list[str] = []
+        self.fail_after = fail_after  # take this many messages, then refuse
+
+    def send(self, messages: list[QueueMessage]) -> None:
+        taken = (
+            messages if self.fail_after is None else messages[: max(0, self.fail_after - len(self.bodies))]
+        )
+        self.bodies += [m.to_body() for m in taken]
+        if len(taken) < len(messages):
+            raise QueueUnavailable(list(taken))
+
+    def depth(self) -> dict[str, int]:
+        return {"messages": len(self.bodies), "in_flight": 0}
+
+
+class MemoryKeyStore:
+    def __init__(self, clock: Clock = utc_now) -> None:
+        self.keys: dict[str, ApiKey] = {}
+        self.clock = clock
+
+    def get(self, key_hash: str) -> ApiKey | None:
+        return self.keys.get(key_hash)
+
+    def put(self, record: ApiKey) -> None:
+        if record.key_hash in self.keys:
+            raise InvalidRequest("a key with this hash exists already", code="key_exists")
+        self.keys[record.key_hash] = record
+
+    def list(self) -> list[ApiKey]:
+        return sorted(self.keys.values(), key=lambda k: k.created_at)
+
+    def revoke(self, key_id: str) -> ApiKey:
+        found = [k for k in self.keys.values() if k.key_id == key_id]
+        if not found:
+            raise NotFound(f"no API key with id {key_id}")
+        record = found[0]
+        if record.revoked_at is None:
+            record = dataclasses.replace(record, revoked_at=format_timestamp(self.clock()))
+            self.keys[record.key_hash] = record
+        return record
+
+
+class MemoryCounters:
+    """Exactly-once counting per message key, like ``DynamoCounters``."""
+
     def __init__(self) -> None:
+        self.committed: dict[str, MessageTally] = {}
+        self.ledger: Counter[str] = Counter()
+        self.dead: set[str] = set()
         self.days: dict[str, set[str]] = {}
+        self.by_minute: Counter[tuple[str, str]] = Counter()
+        self._lock = threading.Lock()
+
+    def count_ingest(self, accepted: int, rejected: Mapping[str, int]) -> None:
+        with self._lock:
+            self.ledger.update(
+                {"accepted": accepted, **{f"rejected_{k}": v for k, v in rejected.items() if v}}
+            )
 
     def register(self, categories_by_day: Mapping[str, Set[str]]) -> None:
         for day, names in categories_by_day.items():
             self.days.setdefault(day, set()).update(names)
 
-    def categories(self, day: str) -> set[str]:
-        return set(self.days.get(day, set()))
-
-
-class MemoryLedger:
-    """Exactly-once counting per message key, like ``DynamoLedger``."""
-
-    def __init__(self) -> None:
-        self.committed: dict[str, MessageTally] = {}
-
     def commit_batch(self, entries: list[tuple[str, MessageTally]]) -> None:
-        for key, tally in entries:
-            self.committed.setdefault(key, tally)
+        with self._lock:
+            for key, tally in entries:
+                if key in self.committed:
+                    continue
+                self.committed[key] = tally
+                self.ledger.update({"stored": tally.stored, "duplicates": tally.duplicates})
+                self.ledger.update({f"invalid_{k}": v for k, v in tally.invalid.items()})
+                self.by_minute.update(tally.stored_by_minute)
+
+    def count_dead_letter(self, key: str, events: int) -> bool:
+        with self._lock:
+            if key in self.dead:
+                return False
+            self.dead.add(key)
+            self.ledger.update({"dead_lettered": events, "dead_lettered_messages": 1})
+            return True
+
+    def undo_dead_letter(self, key: str, events: int) -> bool:
+        with self._lock:
+            if key not in self.dead:
+                return False
+            self.dead.discard(key)
+            self.ledger.subtract({"dead_lettered": events, "dead_lettered_messages": 1})
+            return True
+
+    def totals(self) -> Counter[str]:
+        return Counter({k: v for k, v in self.ledger.items() if k})
+
+    def buckets(self, interval: Interval, category: str, start: str, end: str) -> Counter[str]:
+        lower = bucket_of(interval, start)
+        counts: Counter[str] = Counter()
+        for (name, minute), n in self.by_minute.items():
+            bucket = bucket_of(interval, minute)
+            if name == category and lower <= bucket and bucket_start(bucket) < end:
+                counts[bucket] += n
+        return counts
+
+    def categories_between(self, start: datetime, end: datetime) -> set[str]:
+        names: set[str] = set()
+        day = start.date()
+        while day <= end.date():
+            names |= self.days.get(day.isoformat(), set())
+            day += timedelta(days=1)
+        return names
 
     def total(self, field: str) -> int:
         return sum(int(getattr(t, field)) for t in self.committed.values())
+
+
+def _page(rows: Iterable[tuple[str, View]], window: Window, limit: int) -> Page:
+    """Keyset paging over ``(position, view)`` rows, exactly as the store adapters page."""
+    inside = sorted(
+        (r for r in rows if window.lower <= r[0] <= window.upper and r[0] != window.after),
+        key=lambda r: r[0],
+        reverse=window.descending,
+    )
+    items = inside[:limit]
+    more = len(inside) > limit
+    return Page([view for _position, view in items], items[-1][0] if more else None, 1)
+
+
+def _event_view(record: EventRecord) -> View:
+    event = record.event
+    return {
+        "event_id": event.event_id,
+        "application_id": record.application_id,
+        "session_id": event.session_id,
+        "category": event.category,
+        "name": event.name,
+        "data": json.loads(json.dumps(event.data)),
+        "timestamp": event.timestamp,
+        "received_at": record.received_at,
+    }
+
+
+class MemoryEventReader:
+    def __init__(self, store: MemoryEventStore) -> None:
+        self.store = store
+
+    def _rows(self, keep: Callable[[EventRecord], bool]) -> list[tuple[str, View]]:
+        return [(position, _event_view(r)) for (_s, position), r in self.store.items.items() if keep(r)]
+
+    def by_session(
+        self, session_id: str, window: Window, *, category: str | None, name: str | None, limit: int
+    ) -> Page:
+        def keep(r: EventRecord) -> bool:
+            e = r.event
+            return e.session_id == session_id and category in (None, e.category) and name in (None, e.name)
+
+        return _page(self._rows(keep), window, limit)
+
+    def by_category(self, category: str, window: Window, *, name: str | None, limit: int) -> Page:
+        return _page(
+            self._rows(lambda r: r.event.category == category and name in (None, r.event.name)), window, limit
+        )
+
+    def by_range(self, window: Window, *, name: str | None, limit: int) -> Page:
+        return _page(self._rows(lambda r: name in (None, r.event.name)), window, limit)
+
+    def get(self, event_id: str) -> View | None:
+        found = [r for r in self.store.items.values() if r.event.event_id == event_id]
+        return _event_view(found[0]) if found else None
+
+
+def _error_view(record: ErrorRecord) -> View:
+    return {
+        "error_id": record.error_id,
+        "type": record.type,
+        "source": record.source,
+        "application_id": record.application_id,
+        "received_at": record.received_at,
+        "event_id": record.event_id,
+        "details": json.loads(json.dumps(record.details)),
+        "payload": json.loads(json.dumps(cut_payload(record.payload))),
+        "key_id": record.key_id or None,
+        "request_id": record.request_id or None,
+    }
+
+
+class MemoryErrorReader:
+    def __init__(self, store: MemoryErrorStore) -> None:
+        self.store = store
+
+    def page(self, window: Window, where: ErrorFilter, *, limit: int) -> Page:
+        views = (_error_view(r) for r in self.store.errors.values())
+        return _page(
+            ((f"{v['received_at']}#{v['error_id']}", v) for v in views if where.matches(v)), window, limit
+        )
+
+    def get(self, error_id: str) -> View | None:
+        record = self.store.errors.get(error_id)
+        return _error_view(record) if record else None
+
+
+class MemoryBackend:
+    """Every port in memory; ``theeye.wiring.install(MemoryBackend())`` runs the handlers on it."""
+
+    def __init__(self) -> None:
+        self.events = MemoryEventStore()
+        self.errors = MemoryErrorStore()
+        self.key_store = MemoryKeyStore()
+        self.events_queue = MemoryQueue()
+        self.dlq = MemoryQueue()
+        self.counts = MemoryCounters()
+
+    def keys(self) -> MemoryKeyStore:
+        return self.key_store
+
+    def queue(self) -> MemoryQueue:
+        return self.events_queue
+
+    def dead_letter_queue(self) -> MemoryQueue:
+        return self.dlq
+
+    def counters(self) -> MemoryCounters:
+        return self.counts
+
+    def event_store(self) -> MemoryEventStore:
+        return self.events
+
+    def error_store(self) -> MemoryErrorStore:
+        return self.errors
+
+    def event_reader(self) -> MemoryEventReader:
+        return MemoryEventReader(self.events)
+
+    def error_reader(self) -> MemoryErrorReader:
+        return MemoryErrorReader(self.errors)
+
+    def cursor_secret(self) -> bytes:
+        return b"memory-backend-cursor-secret-0123456789"

@@ -7,10 +7,9 @@ from typing import Any
 import pytest
 
 from ingest.logic import decode_body, ingest
-from theeye.errors import InvalidRequest, PayloadTooLarge, ServiceUnavailable
+from theeye.errors import InvalidRequest, PayloadTooLarge, QueueUnavailable, ServiceUnavailable
 from theeye.events import MAX_BODY_BYTES
 from theeye.messages import MAX_MESSAGE_BYTES, Origin, QueueMessage
-from theeye.queue import QueueUnavailable
 
 ORIGIN = Origin("app-1", "key-1", "2026-11-23T10:00:00.000000Z", "req-1")
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from theeye.paging import Fetch, merge_pages
+from theeye.aws.merge import Fetch, merge_pages
 
 POOL = ThreadPoolExecutor(4)
 
@@ -113,7 +113,7 @@ def test_the_last_page_says_there_is_nothing_more() -> None:
 
 @pytest.mark.parametrize("descending", [False, True])
 def test_a_long_quiet_range_is_walked_in_bounded_steps_without_losing_anything(descending: bool) -> None:
-    from theeye.paging import Group
+    from theeye.aws.merge import Group
 
     days = [f"2021-01-{d:02d}" for d in range(1, 29)]
     data = {"2021-01-03": ["2021-01-03T01#a"], "2021-01-27": ["2021-01-27T05#b", "2021-01-27T06#c"]}

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from processor.logic import Processor, Rules, commit, process_message
-from tests.unit.fakes import MemoryCategoryRegistry, MemoryErrorStore, MemoryEventStore, MemoryLedger
+from tests.unit.fakes import MemoryCounters, MemoryErrorStore, MemoryEventStore
 from theeye.errors import RetryableStoreError
 from theeye.events import Event, validate_event
 from theeye.messages import Origin, QueuedEvent, QueueMessage, Rejection
@@ -21,8 +21,7 @@ def processor(events: MemoryEventStore | None = None, **rules: Any) -> Processor
     return Processor(
         events=events or MemoryEventStore(),
         errors=MemoryErrorStore(),
-        categories=MemoryCategoryRegistry(),
-        ledger=MemoryLedger(),
+        ledger=MemoryCounters(),
         schemas=SCHEMAS,
         rules=Rules(**rules),
         executor=ThreadPoolExecutor(4),
@@ -182,8 +181,8 @@ def test_categories_are_registered_per_day_of_their_events() -> None:
     p = processor()
     late = ev("submit", "form interaction", timestamp="2026-11-22T23:00:00Z", data={**HOST, "form": {}})
     process_message(message(ev(), late), p)
-    assert isinstance(p.categories, MemoryCategoryRegistry)
-    assert p.categories.days == {"2026-11-23": {"page interaction"}, "2026-11-22": {"form interaction"}}
+    assert isinstance(p.ledger, MemoryCounters)
+    assert p.ledger.days == {"2026-11-23": {"page interaction"}, "2026-11-22": {"form interaction"}}
 
 
 def test_each_message_is_counted_once_however_often_it_is_delivered() -> None:
@@ -191,7 +190,7 @@ def test_each_message_is_counted_once_however_often_it_is_delivered() -> None:
     body = message(ev(), ev("cta click"), rejections=(Rejection(2, "invalid_envelope", [], {}),))
     commit(p, [process_message(body, p)])
     commit(p, [process_message(body, p)])
-    assert isinstance(p.ledger, MemoryLedger)
+    assert isinstance(p.ledger, MemoryCounters)
     (tally,) = p.ledger.committed.values()
     # ingest rejections were counted by ingest; the processor counts what it decided
     assert (tally.stored, tally.duplicates, dict(tally.invalid)) == (1, 0, {"schema_violation": 1})

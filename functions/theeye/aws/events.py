@@ -1,4 +1,4 @@
-"""DynamoDB adapter for stored events: one conditional write per event id, never two copies.
+"""DynamoDB adapter of ``EventStore``: one conditional write per event id, never two copies.
 
 Each event is two items: a guard keyed by ``event_id`` that makes the id unique and remembers
 the content hash, and the event itself keyed by session and time. The guard is written first
@@ -8,38 +8,17 @@ read) whether this is a duplicate, a conflict, or a redelivery of a half-finishe
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass
-from typing import Any, Protocol
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from theeye import aws, layout
+from theeye import aws
+from theeye.aws import layout
 from theeye.clock import format_timestamp, utc_now
-from theeye.errors import RetryableStoreError
-from theeye.events import Event, compact_json
+from theeye.events import compact_json
+from theeye.records import EventRecord, WriteOutcome
 
-
-class WriteOutcome(enum.Enum):
-    STORED = "stored"
-    DUPLICATE = "duplicate"
-    CONFLICT = "conflict"
-
-
-@dataclass(frozen=True, slots=True)
-class EventRecord:
-    """An accepted, valid event with what the pipeline knows of its delivery."""
-
-    event: Event
-    application_id: str
-    received_at: str
-    origin: str  # request id and position: the same for every redelivery of one request's event
-    content_hash: str
-    expires_at: int | None = None
-
-
-class EventStore(Protocol):
-    def put(self, record: EventRecord) -> WriteOutcome: ...
+_failure = aws.retryable("event store")
 
 
 def event_item(record: EventRecord, shards: int, stored_at: str) -> dict[str, Any]:
@@ -84,45 +63,39 @@ def guard_item(record: EventRecord) -> dict[str, Any]:
 class DynamoEventStore:
     table_name: str
     shards: int
-    client: Any = None
+    client: Any = field(default_factory=lambda: aws.client("dynamodb"))
 
     def put(self, record: EventRecord) -> WriteOutcome:
-        ddb = self.client or aws.client("dynamodb")
         try:
-            ddb.put_item(
+            aws.call(
+                self.client.put_item,
+                _failure,
                 TableName=self.table_name,
                 Item=guard_item(record),
                 ConditionExpression="attribute_not_exists(pk)",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-        except ClientError as exc:
-            if aws.error_code(exc) != "ConditionalCheckFailedException":
-                raise _retryable(exc) from exc
-            old = exc.response.get("Item") or self._read_guard(ddb, record.event.event_id)
+        except aws.ConditionFailed as exists:
+            old = exists.item or self._read_guard(record.event.event_id)
             if old.get("content_hash", {}).get("S") != record.content_hash:
                 return WriteOutcome.CONFLICT
             if old.get("origin", {}).get("S") != record.origin:
                 return WriteOutcome.DUPLICATE
             # Our own earlier attempt wrote the guard and then failed: finish its work.
-        except BotoCoreError as exc:
-            raise _retryable(exc) from exc
-        self._put_event(ddb, event_item(record, self.shards, format_timestamp(utc_now())))
+        # Already there from an earlier attempt of this same delivery: nothing to do.
+        with contextlib.suppress(aws.ConditionFailed):
+            aws.call(
+                self.client.put_item,
+                _failure,
+                TableName=self.table_name,
+                Item=event_item(record, self.shards, format_timestamp(utc_now())),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
         return WriteOutcome.STORED
 
-    def _put_event(self, ddb: Any, item: dict[str, Any]) -> None:
-        try:
-            ddb.put_item(TableName=self.table_name, Item=item, ConditionExpression="attribute_not_exists(pk)")
-        except ClientError as exc:
-            if aws.error_code(exc) != "ConditionalCheckFailedException":
-                raise _retryable(exc) from exc
-            # Already there from an earlier attempt of this same delivery: nothing to do.
-        except BotoCoreError as exc:
-            raise _retryable(exc) from exc
-
-    def _read_guard(self, ddb: Any, event_id: str) -> dict[str, Any]:
+    def _read_guard(self, event_id: str) -> dict[str, Any]:
         key = {"pk": {"S": layout.guard_pk(event_id)}, "sk": {"S": layout.GUARD_SORT_KEY}}
-        return dict(ddb.get_item(TableName=self.table_name, Key=key, ConsistentRead=True).get("Item") or {})
-
-
-def _retryable(exc: BaseException) -> RetryableStoreError:
-    return RetryableStoreError(f"event store unavailable: {aws.error_code(exc) or type(exc).__name__}")
+        answer = aws.call(
+            self.client.get_item, _failure, TableName=self.table_name, Key=key, ConsistentRead=True
+        )
+        return dict(answer.get("Item") or {})

@@ -13,10 +13,12 @@ month of quiet days costs little more than one over a day.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
+
+from theeye.ports import Page
 
 Item = dict[str, Any]
 # Where a partition's reading stopped: the sort key evaluated last, and the store's own token
@@ -24,6 +26,17 @@ Item = dict[str, Any]
 Continuation = tuple[str, Any]
 # fetch(token or None for the start) -> (items in sort-key order, continuation)
 Fetch = Callable[[Any], tuple[list[Item], Continuation | None]]
+
+
+def drain(fetch: Fetch) -> Iterator[Item]:
+    """Every item of one partition, page after page, until it has no continuation."""
+    token = None
+    while True:
+        items, continuation = fetch(token)
+        yield from items
+        if continuation is None:
+            return
+        token = continuation[1]
 
 
 @dataclass
@@ -51,13 +64,6 @@ class Group:
 
     floor: str
     fetches: Sequence[Fetch]
-
-
-@dataclass
-class Page:
-    items: list[Item]
-    position: str | None  # where the next page starts (exclusive); None when nothing is left
-    requests: int
 
 
 def merge_pages(

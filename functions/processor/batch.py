@@ -1,0 +1,133 @@
+"""The batch use case: one SQS invocation's messages, each on its own, then counted once.
+
+* **Deadline.** A message is started only when the time left fits it (twice the slowest
+  message so far, at least 3 s, plus 1 s); one that does not fit fails alone and SQS delivers
+  it again, rather than a timeout failing the whole batch, processed messages included.
+* **Counting.** The messages processed are counted in the ledger together, after all their
+  writes (``logic.commit``). When that commit fails, every processed message is reported
+  failed too: their writes are idempotent, their counts not yet made, so a redelivery counts them.
+* **Dead letters.** A message that fails its last delivery (``max_receive_count``) goes to the
+  dead-letter queue next: it is counted there now, by its ledger key.
+
+Failures are reported with Powertools' partial batch response, so one bad message never
+fails its neighbours.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse, PartialItemFailures
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from processor import logic
+from theeye.clock import format_timestamp, utc_now
+from theeye.errors import TheEyeError
+from theeye.ledger import message_key
+from theeye.messages import QueueMessage
+from theeye.observability import logger, metrics
+from theeye.ports import BatchLedger
+
+MIN_TIME_LEFT_MS = 3000.0
+SAFETY_MS = 1000.0
+
+
+class DeadlineNear(Exception):
+    """Too little time is left to process another message: leave it for the next delivery."""
+
+
+@dataclass
+class Batch:
+    """One invocation: what it processed, and how long its slowest message took."""
+
+    processor: logic.Processor
+    dead_letters: BatchLedger
+    max_receive_count: int
+    context: LambdaContext | None
+    processed: dict[str, logic.Outcome] = field(default_factory=dict)  # by SQS message id
+    slowest_ms: float = 0.0
+
+    def run(self, event: dict[str, Any]) -> PartialItemFailureResponse:
+        response = process_partial_response(
+            event=event,
+            record_handler=self.record,
+            processor=BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False),
+            context=self.context,
+        )
+        try:
+            logic.commit(self.processor, list(self.processed.values()))
+        except TheEyeError:
+            logger.exception("could not count the batch; its messages will be retried")
+            response["batchItemFailures"] = [
+                PartialItemFailures(itemIdentifier=i) for i in self.processed
+            ] + [
+                f for f in response.get("batchItemFailures", []) if f["itemIdentifier"] not in self.processed
+            ]
+        failed_ids = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+        metrics.add_metric(name="MessagesFailed", unit=MetricUnit.Count, value=len(failed_ids))
+        if failed_ids:
+            logger.warning("messages failed and will be retried", extra={"failed": len(failed_ids)})
+            self.count_dead_letters([r for r in event.get("Records", []) if r.get("messageId") in failed_ids])
+        return response
+
+    def record(self, record: SQSRecord) -> None:
+        if self.context is not None:
+            remaining = self.context.get_remaining_time_in_millis()
+            if remaining < max(MIN_TIME_LEFT_MS, 2 * self.slowest_ms) + SAFETY_MS:
+                raise DeadlineNear(f"{remaining} ms left")
+        started = time.perf_counter()
+        outcome = logic.process_message(record.body, self.processor)
+        self.slowest_ms = max(self.slowest_ms, (time.perf_counter() - started) * 1000)
+        self.processed[record.message_id] = outcome
+        _report(record.message_id, outcome)
+
+    def count_dead_letters(self, failed: list[dict[str, Any]]) -> None:
+        """Messages that failed their last delivery go to the DLQ next: put them in the ledger."""
+        for record in failed:
+            if int(record.get("attributes", {}).get("ApproximateReceiveCount", "1")) < self.max_receive_count:
+                continue
+            body = str(record.get("body", ""))
+            try:
+                events = len(QueueMessage.from_body(body).events)
+            except (ValueError, KeyError, TypeError):
+                events = 0  # unreadable: counted as a dead-lettered message, carrying no known event
+            try:
+                self.dead_letters.count_dead_letter(message_key(body), events)
+            except TheEyeError:
+                logger.exception(
+                    "could not count a dead letter", extra={"message_id": record.get("messageId")}
+                )
+            metrics.add_metric(name="MessagesDeadLettered", unit=MetricUnit.Count, value=1)
+            logger.error(
+                "message goes to the dead-letter queue",
+                extra={"message_id": record.get("messageId"), "events": events},
+            )
+
+
+def _report(message_id: str, outcome: logic.Outcome) -> None:
+    """One metric per outcome, one log line per unstored event and per message."""
+    metrics.add_metric(name="EventsStored", unit=MetricUnit.Count, value=outcome.stored)
+    metrics.add_metric(name="DuplicatesDropped", unit=MetricUnit.Count, value=outcome.duplicates)
+    for error_type, count in outcome.invalid.items():
+        metrics.add_metric(name=f"Invalid_{error_type}", unit=MetricUnit.Count, value=count)
+    if outcome.stored:
+        lag = logic.lag_seconds(outcome, format_timestamp(utc_now()))
+        metrics.add_metric(name="EndToEndLagSeconds", unit=MetricUnit.Seconds, value=lag)
+    for error_type, event_id, error_id in outcome.recorded:
+        logger.info(
+            "event not stored", extra={"type": error_type, "event_id": event_id, "error_id": error_id}
+        )
+    logger.info(
+        "message processed",
+        extra={
+            "message_id": message_id,
+            "stored": outcome.stored,
+            "duplicates": outcome.duplicates,
+            "invalid": dict(outcome.invalid),
+        },
+    )

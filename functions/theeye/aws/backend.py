@@ -1,0 +1,90 @@
+"""The AWS backend: every adapter, built once per container from the function's settings.
+
+The only place adapters are built. A function uses this process's default clients
+(``theeye.aws.client``); the operators' CLI passes the clients of the stack it targets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from theeye import aws
+from theeye.aws.counters import DynamoCounters
+from theeye.aws.errors import DynamoErrorStore
+from theeye.aws.events import DynamoEventStore
+from theeye.aws.keys import DynamoKeyStore
+from theeye.aws.queue import SqsQueue
+from theeye.aws.reads import DynamoErrorReader, DynamoEventReader
+from theeye.config import Settings
+
+
+@dataclass
+class AwsBackend:
+    settings: Settings
+    client: Callable[[str], Any] = aws.client
+
+    def keys(self) -> DynamoKeyStore:
+        return self._keys
+
+    def queue(self) -> SqsQueue:
+        return self._queue
+
+    def dead_letter_queue(self) -> SqsQueue:
+        return self._dead_letter_queue
+
+    def counters(self) -> DynamoCounters:
+        return self._counters
+
+    def event_store(self) -> DynamoEventStore:
+        return DynamoEventStore(
+            self.settings.events_table, self.settings.index_shards, self.client("dynamodb")
+        )
+
+    def error_store(self) -> DynamoErrorStore:
+        return DynamoErrorStore(
+            self.settings.errors_table, self.settings.error_retention_days, client=self.client("dynamodb")
+        )
+
+    def event_reader(self) -> DynamoEventReader:
+        return DynamoEventReader(
+            self.client("dynamodb"),
+            self.settings.events_table,
+            self.settings.index_shards,
+            self._counters,
+            self._readers,
+        )
+
+    def error_reader(self) -> DynamoErrorReader:
+        return DynamoErrorReader(self.client("dynamodb"), self.settings.errors_table, self._readers)
+
+    def cursor_secret(self) -> bytes:
+        answer = aws.call(
+            self.client("secretsmanager").get_secret_value,
+            aws.unavailable("cursor secret"),
+            SecretId=self.settings.cursor_secret_arn,
+        )
+        return str(answer["SecretString"]).encode("utf-8")
+
+    @cached_property
+    def _keys(self) -> DynamoKeyStore:
+        return DynamoKeyStore(self.settings.keys_table, self.client("dynamodb"))
+
+    @cached_property
+    def _queue(self) -> SqsQueue:
+        return SqsQueue(self.settings.queue_url, self.client("sqs"))
+
+    @cached_property
+    def _dead_letter_queue(self) -> SqsQueue:
+        return SqsQueue(self.settings.dlq_url, self.client("sqs"))
+
+    @cached_property
+    def _counters(self) -> DynamoCounters:
+        return DynamoCounters(self.settings.counters_table, self.client("dynamodb"))
+
+    @cached_property
+    def _readers(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(max_workers=16, thread_name_prefix="reader")

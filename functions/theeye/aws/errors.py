@@ -1,0 +1,60 @@
+"""DynamoDB adapter of ``ErrorStore``: one conditional put per error id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from theeye import aws
+from theeye.aws import layout
+from theeye.clock import parse_timestamp
+from theeye.events import compact_json
+from theeye.messages import cut_payload
+from theeye.records import ErrorRecord
+
+_failure = aws.retryable("error store")
+
+
+def error_item(record: ErrorRecord, shards: int, expires_at: int | None) -> dict[str, Any]:
+    day = layout.day_of(record.received_at)
+    item: dict[str, Any] = {
+        "error_id": {"S": record.error_id},
+        "sk": {"S": layout.error_sk(record.received_at, record.error_id)},
+        "time_pk": {"S": layout.error_time_pk(day, layout.shard_of(record.error_id, shards))},
+        "type_pk": {"S": layout.error_type_pk(record.type, day)},
+        "type": {"S": record.type},
+        "source": {"S": record.source},
+        "application_id": {"S": record.application_id},
+        "received_at": {"S": record.received_at},
+        "details": {"S": compact_json(record.details)},
+        "payload": {"S": compact_json(cut_payload(record.payload))},
+        "key_id": {"S": record.key_id},
+        "request_id": {"S": record.request_id},
+    }
+    if record.event_id is not None:
+        item["event_id"] = {"S": record.event_id}
+    if expires_at is not None:
+        item["expires_at"] = {"N": str(expires_at)}
+    return item
+
+
+@dataclass
+class DynamoErrorStore:
+    table_name: str
+    retention_days: int
+    shards: int = layout.ERROR_TIME_SHARDS
+    client: Any = field(default_factory=lambda: aws.client("dynamodb"))
+
+    def put(self, record: ErrorRecord) -> bool:
+        received = parse_timestamp(record.received_at).timestamp()
+        try:
+            aws.call(
+                self.client.put_item,
+                _failure,
+                TableName=self.table_name,
+                Item=error_item(record, self.shards, int(received) + self.retention_days * 86400),
+                ConditionExpression="attribute_not_exists(error_id)",
+            )
+        except aws.ConditionFailed:
+            return False
+        return True

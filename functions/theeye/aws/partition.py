@@ -1,0 +1,78 @@
+"""One DynamoDB key condition, read one page at a time in sort-key order (never a Scan)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer
+
+from theeye import aws
+from theeye.aws.merge import Continuation, Fetch, Item
+from theeye.ports import HIGHEST_POSITION, LOWEST_POSITION
+
+_deserializer = TypeDeserializer()
+_failure = aws.unavailable("store")
+
+
+def plain(item: dict[str, Any]) -> Item:
+    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One key condition: a table or index, its partition key, and the sort-key range (inclusive)."""
+
+    table: str
+    index: str | None
+    key_name: str
+    key_value: str
+    lower: str = LOWEST_POSITION
+    upper: str = HIGHEST_POSITION
+
+
+def fetcher(
+    client: Any,
+    partition: Partition,
+    *,
+    descending: bool,
+    page_size: int,
+    filters: dict[str, str] | None = None,
+) -> Fetch:
+    """A function that reads the partition one DynamoDB page at a time, in sort-key order."""
+    request: dict[str, Any] = {
+        "TableName": partition.table,
+        "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :lower AND :upper",
+        "ExpressionAttributeNames": {"#pk": partition.key_name, "#sk": "sk"},
+        "ExpressionAttributeValues": {
+            ":pk": {"S": partition.key_value},
+            ":lower": {"S": partition.lower},
+            ":upper": {"S": partition.upper},
+        },
+        "ScanIndexForward": not descending,
+        "Limit": page_size,
+    }
+    if partition.index:
+        request["IndexName"] = partition.index
+    if filters:
+        clauses = []
+        for n, (name, value) in enumerate(sorted(filters.items())):
+            request["ExpressionAttributeNames"][f"#f{n}"] = name
+            request["ExpressionAttributeValues"][f":f{n}"] = {"S": value}
+            clauses.append(f"#f{n} = :f{n}")
+        request["FilterExpression"] = " AND ".join(clauses)
+
+    def fetch(token: Any) -> tuple[list[Item], Continuation | None]:
+        call = dict(request, ExclusiveStartKey=token) if token else request
+        answer = aws.call(client.query, _failure, **call)
+        last = answer.get("LastEvaluatedKey")
+        items = [plain(i) for i in answer.get("Items", [])]
+        return items, ((str(last["sk"]["S"]), last) if last else None)
+
+    return fetch
+
+
+def get(client: Any, table: str, key: dict[str, str]) -> Item | None:
+    answer = aws.call(client.get_item, _failure, TableName=table, Key={k: {"S": v} for k, v in key.items()})
+    item = answer.get("Item")
+    return plain(item) if item else None

@@ -1,0 +1,234 @@
+"""The ports: what the use cases need from storage and queues, and nothing of how it is kept.
+
+Each Protocol is named for what the domain asks (``EventStore.put``, ``EventQueue.send``,
+``EventReader.by_session``), never for a storage engine's verbs. The AWS backend
+(``theeye.aws``) implements every one of them; ``theeye.wiring`` chooses the backend, and one
+contract suite per port (``tests/contract``) holds every implementation to the same behaviour.
+
+Reads are keyset-paged. A position is an opaque string that sorts like the items it follows
+(``<timestamp>#<event_id>`` for events, ``<received_at>#<error_id>`` for errors); a cursor
+carries it, and a page continues strictly after it in reading order.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Set
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from theeye.buckets import Interval
+from theeye.clock import format_timestamp
+from theeye.keys import ApiKey
+from theeye.ledger import MessageTally
+from theeye.messages import QueueMessage
+from theeye.records import ErrorRecord, EventRecord, WriteOutcome
+
+# Every position starts with a four-digit year, so these bound "everything".
+LOWEST_POSITION = "0"
+HIGHEST_POSITION = "9~"
+
+# A stored event or a recorded error as the API shows it (plus, for errors, ``key_id`` and
+# ``request_id``, which operators see and the query API does not).
+View = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Window:
+    """A time range read in one direction, continuing after ``after`` (a position) if given.
+
+    ``lower`` and ``upper`` are inclusive bounds on positions: ``"ts#id" <= "end"`` exactly
+    when ``ts < end``, so an inclusive bound makes ``end`` exclusive, as the API's ``to`` is.
+    """
+
+    start: datetime | None
+    end: datetime | None
+    descending: bool
+    after: str | None
+
+    @property
+    def lower(self) -> str:
+        bound = format_timestamp(self.start) if self.start else LOWEST_POSITION
+        if self.after is not None and not self.descending:
+            bound = max(bound, self.after)
+        return bound
+
+    @property
+    def upper(self) -> str:
+        bound = format_timestamp(self.end) if self.end else HIGHEST_POSITION
+        if self.after is not None and self.descending:
+            bound = min(bound, self.after)
+        return bound
+
+
+@dataclass(frozen=True)
+class ErrorFilter:
+    """Which recorded errors: of a type, from a source, of an application (None: any)."""
+
+    type: str | None = None
+    source: str | None = None
+    application_id: str | None = None
+
+    def matches(self, view: View) -> bool:
+        wanted = (("type", self.type), ("source", self.source), ("application_id", self.application_id))
+        return all(want is None or view.get(name) == want for name, want in wanted)
+
+
+@dataclass
+class Page:
+    items: list[View]
+    position: str | None  # where the next page starts (exclusive); None when nothing is left
+    requests: int = 0  # store calls spent on the page (what it cost; the benchmarks report it)
+
+
+# -- the write side -------------------------------------------------------------------------
+
+
+class EventStore(Protocol):
+    def put(self, record: EventRecord) -> WriteOutcome:
+        """Store an event once per ``event_id``: STORED (also when finishing our own earlier,
+        half-done attempt of the same delivery), DUPLICATE (same content, another delivery) or
+        CONFLICT (other content; the first version is kept). Raises ``RetryableStoreError``."""
+        ...
+
+
+class ErrorStore(Protocol):
+    def put(self, record: ErrorRecord) -> bool:
+        """Record an error; False when the same error id was recorded before."""
+        ...
+
+
+class EventQueue(Protocol):
+    def send(self, messages: list[QueueMessage]) -> None:
+        """Durably enqueue every message, or raise ``QueueUnavailable`` naming those taken."""
+        ...
+
+
+class QueueDepth(Protocol):
+    def depth(self) -> dict[str, int]:
+        """Approximate ``messages`` waiting (visible + delayed) and ``in_flight``."""
+        ...
+
+
+class IngestLedger(Protocol):
+    def count_ingest(self, accepted: int, rejected: Mapping[str, int]) -> None:
+        """What one request put in the queue and what it refused (one update per request)."""
+        ...
+
+
+class BatchLedger(Protocol):
+    """What the processor counts: each message's outcome exactly once, categories per day."""
+
+    def register(self, categories_by_day: Mapping[str, Set[str]]) -> None:
+        """Record that these categories had events on these days (idempotent)."""
+        ...
+
+    def commit_batch(self, entries: list[tuple[str, MessageTally]]) -> None:
+        """Add each message's tally once: a message key counted before adds nothing."""
+        ...
+
+    def count_dead_letter(self, key: str, events: int) -> bool:
+        """A message failed its last delivery; False when it was counted before."""
+        ...
+
+
+class DeadLetterLedger(Protocol):
+    def undo_dead_letter(self, key: str, events: int) -> bool:
+        """A dead letter went back to the queue; False when it was not counted as dead."""
+        ...
+
+
+class KeyStore(Protocol):
+    def get(self, key_hash: str) -> ApiKey | None: ...
+
+    def put(self, record: ApiKey) -> None:
+        """Store a new key; ``InvalidRequest`` when its hash exists."""
+        ...
+
+    def list(self) -> list[ApiKey]:
+        """Every key, oldest first."""
+        ...
+
+    def revoke(self, key_id: str) -> ApiKey:
+        """Revoke a key (idempotent); ``NotFound`` for an unknown id."""
+        ...
+
+
+# -- the read side --------------------------------------------------------------------------
+
+
+class EventReader(Protocol):
+    """Pages of stored events in ``(timestamp, event_id)`` order within a window.
+
+    A page may come back short with a position (a filter that matches little spent the
+    page's budget); it never skips an event. Raises ``ServiceUnavailable``.
+    """
+
+    def by_session(
+        self, session_id: str, window: Window, *, category: str | None, name: str | None, limit: int
+    ) -> Page: ...
+
+    def by_category(self, category: str, window: Window, *, name: str | None, limit: int) -> Page: ...
+
+    def by_range(self, window: Window, *, name: str | None, limit: int) -> Page:
+        """Every category's events in the window (the window has both ends)."""
+        ...
+
+    def get(self, event_id: str) -> View | None: ...
+
+
+class ErrorReader(Protocol):
+    """Pages of recorded errors in ``(received_at, error_id)`` order within a window."""
+
+    def page(self, window: Window, where: ErrorFilter, *, limit: int) -> Page: ...
+
+    def get(self, error_id: str) -> View | None: ...
+
+
+class CountsReader(Protocol):
+    """The ledger's totals and the stored-event counts per category and time bucket."""
+
+    def totals(self) -> Counter[str]:
+        """Every ledger counter (``accepted``, ``stored``, ``invalid_<type>``, ...)."""
+        ...
+
+    def buckets(self, interval: Interval, category: str, start: str, end: str) -> Counter[str]:
+        """Stored events of one category per bucket starting in ``[start, end)``."""
+        ...
+
+    def categories_between(self, start: datetime, end: datetime) -> set[str]:
+        """Every category registered on a UTC day that ``[start, end)`` touches."""
+        ...
+
+
+class Counters(IngestLedger, BatchLedger, DeadLetterLedger, CountsReader, Protocol):
+    """Everything the pipeline counts, and its readers: one adapter per backend."""
+
+
+class Queue(EventQueue, QueueDepth, Protocol):
+    """The events queue as ingest and the dashboards see it."""
+
+
+class Backend(Protocol):
+    """Builds every adapter of one backend; ``theeye.wiring`` chooses which backend runs."""
+
+    def keys(self) -> KeyStore: ...
+
+    def queue(self) -> Queue: ...
+
+    def dead_letter_queue(self) -> QueueDepth: ...
+
+    def counters(self) -> Counters: ...
+
+    def event_store(self) -> EventStore: ...
+
+    def error_store(self) -> ErrorStore: ...
+
+    def event_reader(self) -> EventReader: ...
+
+    def error_reader(self) -> ErrorReader: ...
+
+    def cursor_secret(self) -> bytes:
+        """The key that signs query cursors."""
+        ...

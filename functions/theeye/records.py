@@ -1,0 +1,63 @@
+"""What the pipeline writes: a stored event's record and a recorded error, as the domain sees them.
+
+Storage adapters map these to their own rows or items; nothing here knows a storage engine.
+Error ids are derived from what the error is about (the request and position, or the event
+id and content), so a redelivered message or a retried request records nothing twice.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from dataclasses import dataclass
+from typing import Any, Literal, get_args
+
+from theeye.events import Event
+
+ErrorType = Literal[
+    "invalid_json",
+    "invalid_envelope",
+    "schema_violation",
+    "future_timestamp",
+    "unknown_event_type",
+    "event_id_conflict",
+]
+ErrorSource = Literal["ingest", "processor"]
+ERROR_TYPES: tuple[str, ...] = get_args(ErrorType)
+ERROR_SOURCES: tuple[str, ...] = get_args(ErrorSource)
+
+
+class WriteOutcome(enum.Enum):
+    STORED = "stored"
+    DUPLICATE = "duplicate"
+    CONFLICT = "conflict"
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """An accepted, valid event with what the pipeline knows of its delivery."""
+
+    event: Event
+    application_id: str
+    received_at: str
+    origin: str  # request id and position: the same for every redelivery of one request's event
+    content_hash: str
+    expires_at: int | None = None
+
+
+def derive_error_id(*parts: str) -> str:
+    return "err-" + hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorRecord:
+    error_id: str
+    type: str
+    source: str
+    application_id: str
+    received_at: str
+    event_id: str | None
+    details: list[dict[str, str]]
+    payload: Any
+    key_id: str = ""
+    request_id: str = ""

@@ -1,0 +1,95 @@
+"""The handlers take every collaborator from ``theeye.wiring``: the whole pipeline runs on the
+in-memory backend, with no AWS and no network, and answers exactly as it does on DynamoDB."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ingest.handler import dependencies as ingest_dependencies
+from ingest.handler import lambda_handler as ingest_handler
+from processor.handler import dependencies as processor_dependencies
+from processor.handler import lambda_handler as processor_handler
+from query.handler import dependencies as query_dependencies
+from query.handler import lambda_handler as query_handler
+from tests.support import LambdaContext
+from tests.unit.fakes import MemoryBackend
+from theeye import wiring
+from theeye.config import get_settings
+from theeye.keys import new_api_key
+
+ROOT = Path(__file__).parents[2]
+SAMPLE_INGEST_KEY = "eye_sample-ingest-key-for-tests-and-sam-local-0001"
+
+
+def _clear() -> None:
+    get_settings.cache_clear()
+    for factory in (ingest_dependencies, processor_dependencies, query_dependencies):
+        factory.cache_clear()
+
+
+@pytest.fixture
+def memory(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryBackend]:
+    monkeypatch.setenv("SCHEMAS_DIR", str(ROOT / "schemas"))
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "TheEye")
+    backend = MemoryBackend()
+    wiring.install(backend)
+    _clear()
+    yield backend
+    wiring.install(None)
+    _clear()
+
+
+def sample(name: str) -> dict[str, Any]:
+    return json.loads((ROOT / "events" / name).read_text())
+
+
+def test_the_briefing_goes_through_every_handler_on_the_memory_backend(memory: MemoryBackend) -> None:
+    # Given an ingest key and a query key in the memory backend's key store
+    memory.keys().put(new_api_key("sample-app", ["ingest"], raw_key=SAMPLE_INGEST_KEY)[1])
+    query_key, query_record = new_api_key("analysts", ["query"])
+    memory.keys().put(query_record)
+
+    # When the briefing is posted, its queued message processed, and the session queried
+    request = sample("apigw_post_events_batch.json")
+    request["body"] = json.dumps(sample("briefing_events.json"))
+    accepted = ingest_handler(request, LambdaContext())
+    assert accepted["statusCode"] == 202
+    ids = json.loads(accepted["body"])["event_ids"]
+    records = [
+        {
+            "messageId": f"m-{n}",
+            "receiptHandle": f"r-{n}",
+            "body": body,
+            "attributes": {"ApproximateReceiveCount": "1"},
+            "eventSource": "aws:sqs",
+        }
+        for n, body in enumerate(memory.queue().bodies)
+    ]
+    assert processor_handler({"Records": records}, LambdaContext()) == {"batchItemFailures": []}
+    memory.queue().bodies.clear()
+
+    query = sample("apigw_get_health.json")
+    session = sample("briefing_events.json")[0]["session_id"]
+    query["rawPath"] = query["requestContext"]["http"]["path"] = "/events"
+    query["routeKey"] = query["requestContext"]["routeKey"] = "$default"
+    query["rawQueryString"] = f"session_id={session}"
+    query["queryStringParameters"] = {"session_id": session}
+    query["headers"]["authorization"] = f"Bearer {query_key}"
+    answer = query_handler(query, LambdaContext())
+
+    # Then every event is stored once, in order, and the ledger balances
+    assert answer["statusCode"] == 200, answer["body"]
+    assert sorted(item["event_id"] for item in json.loads(answer["body"])["items"]) == sorted(ids)
+    assert memory.counters().totals()["stored"] == len(ids)
+    status = query | {"rawPath": "/status", "rawQueryString": "", "queryStringParameters": None}
+    status["requestContext"] = {
+        **query["requestContext"],
+        "http": {**query["requestContext"]["http"], "path": "/status"},
+    }
+    ledger = json.loads(query_handler(status, LambdaContext())["body"])
+    assert (ledger["accepted"], ledger["stored"], ledger["balanced"]) == (len(ids), len(ids), True)
