@@ -31,6 +31,9 @@ class Settings(BaseModel):
     error_retention_days: int = Field(default=30, ge=1)
     key_cache_seconds: float = Field(default=60.0, ge=0, le=60)
     max_receive_count: int = Field(default=5, ge=1)
+    # Where the data lives: DynamoDB and SQS (every deployed stack), or one SQLite file (one machine).
+    storage_backend: Literal["aws", "sqlite"] = "aws"
+    database_path: str = ""
 
 
 @lru_cache(maxsize=1)

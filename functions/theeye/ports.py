@@ -29,6 +29,16 @@ from theeye.records import ErrorRecord, EventRecord, WriteOutcome
 LOWEST_POSITION = "0"
 HIGHEST_POSITION = "9~"
 
+
+def event_position(timestamp: str, event_id: str) -> str:
+    """Where an event sorts: fixed-width UTC time first, so position order is time order; the id breaks ties."""
+    return f"{timestamp}#{event_id}"
+
+
+def error_position(received_at: str, error_id: str) -> str:
+    return f"{received_at}#{error_id}"
+
+
 # A stored event or a recorded error as the API shows it (plus, for errors, ``key_id`` and
 # ``request_id``, which operators see and the query API does not).
 View = dict[str, Any]

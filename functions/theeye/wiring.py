@@ -1,8 +1,9 @@
 """Which backend runs: the one place that chooses the adapters behind the ports.
 
 The functions' dependency factories ask ``backend()`` for their collaborators. Production
-(``template.yaml``) is always the AWS backend, built from the function's settings; tests and
-the local stack ``install`` another implementation of ``theeye.ports.Backend`` instead.
+(``template.yaml``) is always the AWS backend, built from the function's settings; one machine
+may name the embedded SQLite backend instead (``STORAGE_BACKEND=sqlite``, ``DATABASE_PATH``);
+tests ``install`` another implementation of ``theeye.ports.Backend``.
 """
 
 from __future__ import annotations
@@ -28,9 +29,21 @@ def install(chosen: Backend | None) -> None:
 
 @lru_cache(maxsize=1)
 def _default() -> Backend:
+    """The backend the settings name (``STORAGE_BACKEND``); imported only when chosen."""
+    settings = get_settings()
+    if settings.storage_backend == "sqlite":
+        from theeye.sqlite.backend import SqliteBackend
+
+        if not settings.database_path:
+            raise ValueError("STORAGE_BACKEND=sqlite needs DATABASE_PATH, the SQLite file to use")
+        return SqliteBackend(
+            settings.database_path,
+            error_retention_days=settings.error_retention_days,
+            max_receive_count=settings.max_receive_count,
+        )
     from theeye.aws.backend import AwsBackend
 
-    return AwsBackend(get_settings())
+    return AwsBackend(settings)
 
 
 def reset() -> None:

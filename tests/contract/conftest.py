@@ -1,14 +1,16 @@
 """One contract suite per port, run against every implementation of ``theeye.ports.Backend``.
 
 ``memory`` is the in-memory backend the unit tests use; ``aws`` is the DynamoDB/SQS backend on
-moto, its tables and queues created from ``template.yaml``'s own definitions. A behaviour a suite
-here pins down is a behaviour the backends cannot disagree on.
+moto, its tables and queues created from ``template.yaml``'s own definitions; ``sqlite`` is the
+embedded backend on a fresh database file. A behaviour a
+suite here pins down is a behaviour the backends cannot disagree on.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -20,9 +22,10 @@ from tests.unit.fakes import MemoryBackend
 from theeye.aws.backend import AwsBackend
 from theeye.config import Settings
 from theeye.ports import Backend
+from theeye.sqlite.backend import SqliteBackend
 from theeye_local.resources import create_resources
 
-BACKENDS = ("memory", "aws")
+BACKENDS = ("memory", "aws", "sqlite")
 
 
 def aws_backend(monkeypatch: pytest.MonkeyPatch) -> Iterator[Backend]:
@@ -48,8 +51,14 @@ def aws_backend(monkeypatch: pytest.MonkeyPatch) -> Iterator[Backend]:
 
 
 @pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Backend]:
+def backend(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[Backend]:
     if request.param == "memory":
         yield MemoryBackend()
+    elif request.param == "sqlite":
+        sqlite = SqliteBackend(tmp_path / "theeye.db")
+        yield sqlite
+        sqlite.db.close()
     else:
         yield from aws_backend(monkeypatch)

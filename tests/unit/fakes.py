@@ -19,7 +19,7 @@ from theeye.errors import InvalidRequest, NotFound, QueueUnavailable, RetryableS
 from theeye.keys import ApiKey
 from theeye.ledger import MessageTally
 from theeye.messages import QueueMessage, cut_payload
-from theeye.ports import ErrorFilter, Page, View, Window
+from theeye.ports import ErrorFilter, Page, View, Window, error_position, event_position
 from theeye.records import ErrorRecord, EventRecord, WriteOutcome
 
 
@@ -44,7 +44,7 @@ class MemoryEventStore:
                 return WriteOutcome.CONFLICT
             elif old[1] != record.origin:
                 return WriteOutcome.DUPLICATE
-            self.items.setdefault((event.session_id, f"{event.timestamp}#{event.event_id}"), record)
+            self.items.setdefault((event.session_id, event_position(event.timestamp, event.event_id)), record)
         return WriteOutcome.STORED
 
 
@@ -253,7 +253,9 @@ class MemoryErrorReader:
     def page(self, window: Window, where: ErrorFilter, *, limit: int) -> Page:
         views = (_error_view(r) for r in self.store.errors.values())
         return _page(
-            ((f"{v['received_at']}#{v['error_id']}", v) for v in views if where.matches(v)), window, limit
+            ((error_position(v["received_at"], v["error_id"]), v) for v in views if where.matches(v)),
+            window,
+            limit,
         )
 
     def get(self, error_id: str) -> View | None:

@@ -1,5 +1,6 @@
 """The handlers take every collaborator from ``theeye.wiring``: the whole pipeline runs on the
-in-memory backend, with no AWS and no network, and answers exactly as it does on DynamoDB."""
+in-memory backend (installed) and on the embedded SQLite backend (chosen by the settings),
+with no AWS and no network, and answers exactly as it does on DynamoDB."""
 
 from __future__ import annotations
 
@@ -17,10 +18,12 @@ from processor.handler import lambda_handler as processor_handler
 from query.handler import dependencies as query_dependencies
 from query.handler import lambda_handler as query_handler
 from tests.support import LambdaContext
-from tests.unit.fakes import MemoryBackend
+from tests.unit.fakes import MemoryBackend, MemoryQueue
 from theeye import wiring
 from theeye.config import get_settings
 from theeye.keys import new_api_key
+from theeye.ports import Backend
+from theeye.sqlite.queue import SqliteQueue
 
 ROOT = Path(__file__).parents[2]
 SAMPLE_INGEST_KEY = "eye_sample-ingest-key-for-tests-and-sam-local-0001"
@@ -32,27 +35,45 @@ def _clear() -> None:
         factory.cache_clear()
 
 
-@pytest.fixture
-def memory(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryBackend]:
+@pytest.fixture(params=["memory", "sqlite"])
+def backend(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[Backend]:
     monkeypatch.setenv("SCHEMAS_DIR", str(ROOT / "schemas"))
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "TheEye")
-    backend = MemoryBackend()
-    wiring.install(backend)
+    if request.param == "memory":
+        wiring.install(MemoryBackend())
+    else:
+        monkeypatch.setenv("STORAGE_BACKEND", "sqlite")
+        monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "theeye.db"))
+    wiring.reset()
     _clear()
-    yield backend
+    yield wiring.backend()
     wiring.install(None)
+    wiring.reset()
     _clear()
+
+
+def queued(backend: Backend) -> list[tuple[str, str]]:
+    """Every waiting message as (body, receipt), taken off the backend's queue."""
+    queue = backend.queue()
+    if isinstance(queue, MemoryQueue):
+        taken = [(body, f"r-{n}") for n, body in enumerate(queue.bodies)]
+        queue.bodies.clear()
+        return taken
+    assert isinstance(queue, SqliteQueue)
+    return [(m.body, m.receipt) for m in queue.receive(10)]
 
 
 def sample(name: str) -> dict[str, Any]:
     return json.loads((ROOT / "events" / name).read_text())
 
 
-def test_the_briefing_goes_through_every_handler_on_the_memory_backend(memory: MemoryBackend) -> None:
+def test_the_briefing_goes_through_every_handler_on_each_local_backend(backend: Backend) -> None:
     # Given an ingest key and a query key in the memory backend's key store
-    memory.keys().put(new_api_key("sample-app", ["ingest"], raw_key=SAMPLE_INGEST_KEY)[1])
+    backend.keys().put(new_api_key("sample-app", ["ingest"], raw_key=SAMPLE_INGEST_KEY)[1])
     query_key, query_record = new_api_key("analysts", ["query"])
-    memory.keys().put(query_record)
+    backend.keys().put(query_record)
 
     # When the briefing is posted, its queued message processed, and the session queried
     request = sample("apigw_post_events_batch.json")
@@ -63,15 +84,15 @@ def test_the_briefing_goes_through_every_handler_on_the_memory_backend(memory: M
     records = [
         {
             "messageId": f"m-{n}",
-            "receiptHandle": f"r-{n}",
+            "receiptHandle": receipt,
             "body": body,
             "attributes": {"ApproximateReceiveCount": "1"},
             "eventSource": "aws:sqs",
         }
-        for n, body in enumerate(memory.queue().bodies)
+        for n, (body, receipt) in enumerate(queued(backend))
     ]
+    assert records
     assert processor_handler({"Records": records}, LambdaContext()) == {"batchItemFailures": []}
-    memory.queue().bodies.clear()
 
     query = sample("apigw_get_health.json")
     session = sample("briefing_events.json")[0]["session_id"]
@@ -85,7 +106,7 @@ def test_the_briefing_goes_through_every_handler_on_the_memory_backend(memory: M
     # Then every event is stored once, in order, and the ledger balances
     assert answer["statusCode"] == 200, answer["body"]
     assert sorted(item["event_id"] for item in json.loads(answer["body"])["items"]) == sorted(ids)
-    assert memory.counters().totals()["stored"] == len(ids)
+    assert backend.counters().totals()["stored"] == len(ids)
     status = query | {"rawPath": "/status", "rawQueryString": "", "queryStringParameters": None}
     status["requestContext"] = {
         **query["requestContext"],

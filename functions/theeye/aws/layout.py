@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 
+from theeye.ports import error_position, event_position
+
 SESSION_PREFIX = "S#"
 GUARD_PREFIX = "E#"
 GUARD_SORT_KEY = "#"
@@ -36,7 +38,7 @@ def session_pk(session_id: str) -> str:
 
 def event_sk(timestamp: str, event_id: str) -> str:
     """Fixed-width UTC time first, so key order is time order; the id breaks ties."""
-    return f"{timestamp}#{event_id}"
+    return event_position(timestamp, event_id)
 
 
 def guard_pk(event_id: str) -> str:
@@ -56,4 +58,4 @@ def error_type_pk(error_type: str, day: str) -> str:
 
 
 def error_sk(received_at: str, error_id: str) -> str:
-    return f"{received_at}#{error_id}"
+    return error_position(received_at, error_id)

@@ -1,0 +1,222 @@
+"""The database: one file, one connection per thread (opened on first use), and the schema.
+
+Every statement runs through ``Database.write`` (a ``BEGIN IMMEDIATE`` transaction, so a
+read-modify-write holds the write lock from its first read) or ``Database.read``, and those
+two are the one place where a ``sqlite3`` failure becomes a domain error: on writes
+``RetryableStoreError`` (the work is retried, a message delivered again), on reads
+``ServiceUnavailable`` (the caller is answered 503).
+
+Durability: WAL with ``synchronous=FULL``, so every commit is fsynced before it returns; an
+accepted event (its queue message) is on disk before the API answers 202.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from theeye.errors import RetryableStoreError, ServiceUnavailable, TheEyeError
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 10_000
+
+# failure(what went wrong) -> the domain error to raise
+Failure = Callable[[str], TheEyeError]
+
+SCHEMA: tuple[str, ...] = (
+    # -- events: a guard per event id, the event keyed by its position ---------------------
+    """CREATE TABLE IF NOT EXISTS event_guards (
+        event_id TEXT PRIMARY KEY,
+        content_hash TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        position TEXT NOT NULL,
+        expires_at INTEGER
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS events (
+        position TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        application_id TEXT NOT NULL,
+        session_id TEXT NOT NULL,
+        category TEXT NOT NULL,
+        name TEXT NOT NULL,
+        data TEXT NOT NULL,
+        timestamp TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        stored_at TEXT NOT NULL,
+        expires_at INTEGER
+    )""",
+    "CREATE UNIQUE INDEX IF NOT EXISTS events_by_position ON events (position)",
+    "CREATE INDEX IF NOT EXISTS events_by_session ON events (session_id, position)",
+    "CREATE INDEX IF NOT EXISTS events_by_category ON events (category, position)",
+    "CREATE INDEX IF NOT EXISTS events_by_category_name ON events (category, name, position)",
+    # -- errors ------------------------------------------------------------------------------
+    """CREATE TABLE IF NOT EXISTS errors (
+        error_id TEXT PRIMARY KEY,
+        position TEXT NOT NULL,
+        type TEXT NOT NULL,
+        source TEXT NOT NULL,
+        application_id TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        event_id TEXT,
+        details TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        expires_at INTEGER
+    )""",
+    "CREATE INDEX IF NOT EXISTS errors_by_position ON errors (position)",
+    "CREATE INDEX IF NOT EXISTS errors_by_type ON errors (type, position)",
+    # -- API keys ----------------------------------------------------------------------------
+    """CREATE TABLE IF NOT EXISTS api_keys (
+        key_hash TEXT PRIMARY KEY,
+        key_id TEXT NOT NULL,
+        application_id TEXT NOT NULL,
+        scopes TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT,
+        description TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS api_keys_by_id ON api_keys (key_id)",
+    "CREATE INDEX IF NOT EXISTS api_keys_by_created ON api_keys (created_at, key_id)",
+    # -- counters ----------------------------------------------------------------------------
+    "CREATE TABLE IF NOT EXISTS ledger (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID",
+    """CREATE TABLE IF NOT EXISTS counted_messages (
+        message_key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS dead_lettered_messages (
+        message_key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS stored_counts (
+        category TEXT NOT NULL, minute TEXT NOT NULL, count INTEGER NOT NULL,
+        PRIMARY KEY (category, minute)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS categories (
+        day TEXT NOT NULL, category TEXT NOT NULL, PRIMARY KEY (day, category)
+    ) WITHOUT ROWID""",
+    # -- queues: the events queue and its dead-letter queue, SQS-shaped ----------------------
+    *(
+        f"""CREATE TABLE IF NOT EXISTS {table} (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            body TEXT NOT NULL,
+            sent_at REAL NOT NULL,
+            visible_at REAL NOT NULL,
+            receipt TEXT,
+            receive_count INTEGER NOT NULL DEFAULT 0,
+            first_received_at REAL
+        )"""
+        for table in ("queue_messages", "dead_letter_messages")
+    ),
+    "CREATE INDEX IF NOT EXISTS queue_messages_by_visibility ON queue_messages (visible_at, id)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS queue_messages_by_receipt ON queue_messages (receipt)",
+    "CREATE INDEX IF NOT EXISTS dead_letter_messages_by_visibility ON dead_letter_messages (visible_at, id)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS dead_letter_messages_by_receipt ON dead_letter_messages (receipt)",
+    # -- secrets (the cursor signing key of this installation) -------------------------------
+    "CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+)
+
+
+def compose(*parts: str) -> str:
+    """A statement put together from this package's constant fragments (table and column names,
+    conditions, ``ASC``/``DESC``), never from input: values are always ``?`` parameters."""
+    return " ".join(parts)
+
+
+def retryable(what: str) -> Failure:
+    """Failures of a write: the work fails and is retried."""
+    return lambda detail: RetryableStoreError(f"{what} unavailable: {detail}")
+
+
+def unavailable(what: str) -> Failure:
+    """Failures of a read: the caller is answered 503 and retries."""
+    return lambda detail: ServiceUnavailable(f"the {what} cannot answer right now ({detail})")
+
+
+class Database:
+    """One SQLite file; each thread (and each forked process) opens its own connection lazily."""
+
+    def __init__(self, path: str | os.PathLike[str], busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
+        self.path = Path(path)
+        self.busy_timeout_ms = busy_timeout_ms
+        self._local = threading.local()
+        self._schema_lock = threading.Lock()
+        self._schema_ready = False
+
+    @contextmanager
+    def write(self, failure: Failure) -> Iterator[sqlite3.Connection]:
+        """A ``BEGIN IMMEDIATE`` transaction: committed on success, rolled back on any error."""
+        with self._translated(failure):
+            connection = self.connection()
+            if connection.in_transaction:  # left open by a failed rollback: start clean
+                connection.rollback()
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                if connection.in_transaction:
+                    connection.rollback()
+                raise
+            connection.commit()
+
+    def read(self, failure: Failure, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        """Every row of one query (a read sees one snapshot: the statement's own)."""
+        with self._translated(failure):
+            return self.connection().execute(sql, params).fetchall()
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection, opened (and the schema made ready) on first use."""
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None or getattr(self._local, "pid", None) != os.getpid():
+            connection = self._open()
+            self._local.connection, self._local.pid = connection, os.getpid()
+        return connection
+
+    def close(self) -> None:
+        """Close this thread's connection (others close when their thread ends)."""
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+
+    def _open(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: no implicit transactions; every write says BEGIN IMMEDIATE.
+        connection = sqlite3.connect(
+            self.path, timeout=self.busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False
+        )
+        connection.row_factory = sqlite3.Row
+        connection.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("PRAGMA synchronous = FULL")
+        with self._schema_lock:
+            if not self._schema_ready:
+                _migrate(connection)
+                self._schema_ready = True
+        return connection
+
+    @contextmanager
+    def _translated(self, failure: Failure) -> Iterator[None]:
+        """The one place a ``sqlite3`` failure (locked, busy, I/O) becomes a domain error."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise failure(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _migrate(connection: sqlite3.Connection) -> None:
+    """Create the schema once per file (idempotent); ``user_version`` records its version."""
+    if connection.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
+        return
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in SCHEMA:
+            connection.execute(statement)
+        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    except BaseException:
+        connection.rollback()
+        raise
+    connection.commit()

@@ -1,0 +1,68 @@
+"""SQLite adapter of ``EventStore``: a guard row per event id and the event row, one transaction.
+
+The guard (``event_guards``) remembers the content hash and the origin (the delivery) of the
+first version stored under an id, exactly like ``DynamoEventStore``'s guard item: the same
+content from another delivery is a DUPLICATE, other content a CONFLICT (the first version is
+kept), and the same delivery again is STORED (finishing its work if it was half done) - never
+a second row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from theeye.clock import format_timestamp, utc_now
+from theeye.events import compact_json
+from theeye.ports import event_position
+from theeye.records import EventRecord, WriteOutcome
+from theeye.sqlite.db import Database, retryable
+
+_failure = retryable("event store")
+
+_GUARD = "SELECT content_hash, origin FROM event_guards WHERE event_id = ?"
+_INSERT_GUARD = (
+    "INSERT INTO event_guards (event_id, content_hash, origin, position, expires_at) VALUES (?, ?, ?, ?, ?)"
+)
+_INSERT_EVENT = (
+    "INSERT INTO events (position, event_id, application_id, session_id, category, name, data,"
+    " timestamp, received_at, stored_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (position) DO NOTHING"
+)
+
+
+@dataclass
+class SqliteEventStore:
+    db: Database
+
+    def put(self, record: EventRecord) -> WriteOutcome:
+        event = record.event
+        position = event_position(event.timestamp, event.event_id)
+        with self.db.write(_failure) as connection:
+            old = connection.execute(_GUARD, (event.event_id,)).fetchone()
+            if old is None:
+                connection.execute(
+                    _INSERT_GUARD,
+                    (event.event_id, record.content_hash, record.origin, position, record.expires_at),
+                )
+            elif old["content_hash"] != record.content_hash:
+                return WriteOutcome.CONFLICT
+            elif old["origin"] != record.origin:
+                return WriteOutcome.DUPLICATE
+            # New, or our own earlier attempt of this same delivery: the row exists once.
+            connection.execute(
+                _INSERT_EVENT,
+                (
+                    position,
+                    event.event_id,
+                    record.application_id,
+                    event.session_id,
+                    event.category,
+                    event.name,
+                    compact_json(event.data),
+                    event.timestamp,
+                    record.received_at,
+                    format_timestamp(utc_now()),
+                    record.expires_at,
+                ),
+            )
+        return WriteOutcome.STORED

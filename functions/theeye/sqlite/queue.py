@@ -1,0 +1,127 @@
+"""SQLite adapter of ``EventQueue`` and ``QueueDepth``: a queue table with SQS semantics.
+
+A row is a message: ``visible_at`` (epoch seconds) says when it may be received next, and a
+receive hides it for a visibility timeout under a fresh ``receipt``, counting ``receive_count``
+up. ``delete`` takes a receipt, as SQS does. A message received more than ``max_receives``
+times is moved to the dead-letter table by the next ``receive`` (SQS's redrive policy), and
+``redrive`` moves dead letters back. Depth is ``messages`` (visible + delayed) and
+``in_flight`` (received, not yet deleted, still hidden).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from theeye.errors import QueueUnavailable, TheEyeError
+from theeye.messages import QueueMessage
+from theeye.sqlite.db import Database, compose, retryable, unavailable
+
+QueueTable = Literal["queue_messages", "dead_letter_messages"]
+
+# The statements of each table, written out in full for each (a table name is no parameter).
+_TEMPLATES = {
+    "send": ("INSERT INTO", "(body, sent_at, visible_at) VALUES (?, ?, ?)"),
+    "depth": (
+        "SELECT COUNT(*) AS total, COALESCE(SUM(receipt IS NOT NULL AND visible_at > ?), 0) AS in_flight FROM",
+        "",
+    ),
+    "visible": (
+        "SELECT id, body, receive_count FROM",
+        "WHERE visible_at <= ? ORDER BY visible_at, id LIMIT ?",
+    ),
+    "hide": (
+        "UPDATE",
+        "SET visible_at = ?, receipt = ?, receive_count = receive_count + 1,"
+        " first_received_at = COALESCE(first_received_at, ?) WHERE id = ?",
+    ),
+    "delete": ("DELETE FROM", "WHERE receipt = ?"),
+    "change": ("UPDATE", "SET visible_at = ? WHERE receipt = ?"),
+    "take": ("DELETE FROM", "WHERE id = ? RETURNING body"),
+    "all": ("DELETE FROM", "RETURNING body"),
+}
+# Every statement of each table (a table name cannot be a parameter).
+_STATEMENTS: dict[QueueTable, dict[str, str]] = {
+    table: {name: compose(verb, table, rest) for name, (verb, rest) in _TEMPLATES.items()}
+    for table in ("queue_messages", "dead_letter_messages")
+}
+
+
+@dataclass(frozen=True)
+class Received:
+    """A received message: its body, the receipt that deletes it, how often it was received."""
+
+    body: str
+    receipt: str
+    receive_count: int
+
+
+@dataclass
+class SqliteQueue:
+    db: Database
+    table: QueueTable = "queue_messages"
+    dead_letters: QueueTable | None = None  # where a message goes after max_receives receives
+    max_receives: int = 3
+    clock: Callable[[], float] = field(default=time.time)
+
+    def send(self, messages: list[QueueMessage], delay_seconds: float = 0) -> None:
+        """Enqueue every message in one durable commit, or raise ``QueueUnavailable`` (none taken)."""
+        if not messages:
+            return
+        now = self.clock()
+        rows = [(m.to_body(), now, now + delay_seconds) for m in messages]
+        try:
+            with self.db.write(retryable("queue")) as connection:
+                connection.executemany(self._sql("send"), rows)
+        except TheEyeError:
+            raise QueueUnavailable([]) from None
+
+    def depth(self) -> dict[str, int]:
+        row = self.db.read(unavailable("queue"), self._sql("depth"), (self.clock(),))[0]
+        in_flight = int(row["in_flight"])
+        return {"messages": int(row["total"]) - in_flight, "in_flight": in_flight}
+
+    def receive(self, max_messages: int = 10, visibility_timeout: float = 30) -> list[Received]:
+        """Up to ``max_messages`` visible messages, each hidden for ``visibility_timeout`` seconds.
+
+        A visible message already received ``max_receives`` times is moved to the dead-letter
+        table instead of being returned.
+        """
+        now = self.clock()
+        received: list[Received] = []
+        with self.db.write(retryable("queue")) as connection:
+            for row in connection.execute(self._sql("visible"), (now, max_messages * 2 + 10)).fetchall():
+                if self.dead_letters is not None and row["receive_count"] >= self.max_receives:
+                    body = connection.execute(self._sql("take"), (row["id"],)).fetchone()["body"]
+                    connection.execute(_STATEMENTS[self.dead_letters]["send"], (body, now, now))
+                    continue
+                if len(received) == max_messages:
+                    break
+                receipt = secrets.token_hex(16)
+                connection.execute(self._sql("hide"), (now + visibility_timeout, receipt, now, row["id"]))
+                received.append(Received(row["body"], receipt, int(row["receive_count"]) + 1))
+        return received
+
+    def delete(self, receipt: str) -> bool:
+        """Delete a received message; False when the receipt names none (deleted before)."""
+        with self.db.write(retryable("queue")) as connection:
+            return bool(connection.execute(self._sql("delete"), (receipt,)).rowcount)
+
+    def change_visibility(self, receipt: str, timeout: float) -> bool:
+        """Hide a received message for ``timeout`` more seconds (0: visible again now)."""
+        with self.db.write(retryable("queue")) as connection:
+            return bool(connection.execute(self._sql("change"), (self.clock() + timeout, receipt)).rowcount)
+
+    def redrive(self, target: SqliteQueue) -> int:
+        """Move every message of this queue to ``target`` (as new messages); how many moved."""
+        now = self.clock()
+        with self.db.write(retryable("queue")) as connection:
+            bodies = [row["body"] for row in connection.execute(self._sql("all")).fetchall()]
+            connection.executemany(_STATEMENTS[target.table]["send"], [(b, now, now) for b in bodies])
+        return len(bodies)
+
+    def _sql(self, name: str) -> str:
+        return _STATEMENTS[self.table][name]
