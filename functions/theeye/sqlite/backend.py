@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from functools import cached_property
 
 from theeye.sqlite.counters import SqliteCounters
@@ -17,6 +18,7 @@ from theeye.sqlite.events import SqliteEventStore
 from theeye.sqlite.keys import SqliteKeyStore
 from theeye.sqlite.queue import SqliteQueue
 from theeye.sqlite.reads import SqliteErrorReader, SqliteEventReader
+from theeye.sqlite.retention import sweep
 
 _SIGNING_KEY_NAME = "cursor_secret"
 _KEEP_KEY = "INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING"
@@ -68,6 +70,10 @@ class SqliteBackend:
             connection.execute(_KEEP_KEY, (_SIGNING_KEY_NAME, secrets.token_urlsafe(32)))
             value = connection.execute(_READ_KEY, (_SIGNING_KEY_NAME,)).fetchone()["value"]
         return str(value).encode("utf-8")
+
+    def sweep(self, now: float | None = None) -> dict[str, int]:
+        """Delete the rows that expired before ``now`` (what TTL does on DynamoDB); rows per table."""
+        return sweep(self.db, time.time() if now is None else now)
 
     @cached_property
     def _keys(self) -> SqliteKeyStore:

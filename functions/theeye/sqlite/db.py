@@ -22,7 +22,7 @@ from typing import Any
 
 from theeye.errors import RetryableStoreError, ServiceUnavailable, TheEyeError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: indexes on expires_at for the retention sweep
 BUSY_TIMEOUT_MS = 10_000
 
 # failure(what went wrong) -> the domain error to raise
@@ -54,6 +54,9 @@ SCHEMA: tuple[str, ...] = (
     "CREATE INDEX IF NOT EXISTS events_by_session ON events (session_id, position)",
     "CREATE INDEX IF NOT EXISTS events_by_category ON events (category, position)",
     "CREATE INDEX IF NOT EXISTS events_by_category_name ON events (category, name, position)",
+    # the retention sweep (``theeye.sqlite.retention``) finds expired rows through these
+    "CREATE INDEX IF NOT EXISTS event_guards_by_expiry ON event_guards (expires_at) WHERE expires_at IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS events_by_expiry ON events (expires_at) WHERE expires_at IS NOT NULL",
     # -- errors ------------------------------------------------------------------------------
     """CREATE TABLE IF NOT EXISTS errors (
         error_id TEXT PRIMARY KEY,
@@ -71,6 +74,7 @@ SCHEMA: tuple[str, ...] = (
     )""",
     "CREATE INDEX IF NOT EXISTS errors_by_position ON errors (position)",
     "CREATE INDEX IF NOT EXISTS errors_by_type ON errors (type, position)",
+    "CREATE INDEX IF NOT EXISTS errors_by_expiry ON errors (expires_at) WHERE expires_at IS NOT NULL",
     # -- API keys ----------------------------------------------------------------------------
     """CREATE TABLE IF NOT EXISTS api_keys (
         key_hash TEXT PRIMARY KEY,
@@ -91,6 +95,8 @@ SCHEMA: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS dead_lettered_messages (
         message_key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL
     ) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS counted_messages_by_expiry ON counted_messages (expires_at)",
+    "CREATE INDEX IF NOT EXISTS dead_lettered_messages_by_expiry ON dead_lettered_messages (expires_at)",
     """CREATE TABLE IF NOT EXISTS stored_counts (
         category TEXT NOT NULL, minute TEXT NOT NULL, count INTEGER NOT NULL,
         PRIMARY KEY (category, minute)

@@ -30,7 +30,7 @@ _TEMPLATES = {
         "",
     ),
     "visible": (
-        "SELECT id, body, receive_count FROM",
+        "SELECT id, body, receive_count, sent_at, first_received_at FROM",
         "WHERE visible_at <= ? ORDER BY visible_at, id LIMIT ?",
     ),
     "hide": (
@@ -57,6 +57,9 @@ class Received:
     body: str
     receipt: str
     receive_count: int
+    message_id: str = ""  # stable across receives, as SQS's MessageId
+    sent_at: float = 0.0  # epoch seconds
+    first_received_at: float = 0.0
 
 
 @dataclass
@@ -102,7 +105,16 @@ class SqliteQueue:
                     break
                 receipt = secrets.token_hex(16)
                 connection.execute(self._sql("hide"), (now + visibility_timeout, receipt, now, row["id"]))
-                received.append(Received(row["body"], receipt, int(row["receive_count"]) + 1))
+                received.append(
+                    Received(
+                        row["body"],
+                        receipt,
+                        int(row["receive_count"]) + 1,
+                        message_id=f"m-{row['id']}",
+                        sent_at=float(row["sent_at"]),
+                        first_received_at=float(row["first_received_at"] or now),
+                    )
+                )
         return received
 
     def delete(self, receipt: str) -> bool:
