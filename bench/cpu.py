@@ -57,7 +57,7 @@ class CannedEvents:
     position, so the handler signs a next cursor), turned into views as the DynamoDB reader does."""
 
     def __init__(self) -> None:
-        from theeye.aws.reads import event_view
+        from theeye.views import event_view
 
         self.items = [
             {

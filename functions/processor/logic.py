@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal, TypeVar
 
+from theeye.buckets import bucket_of
 from theeye.clock import parse_timestamp
 from theeye.events import FieldError
 from theeye.ledger import PROCESSOR_INVALID, MessageTally, message_key
@@ -88,7 +89,7 @@ def process_message(body: str, processor: Processor) -> Outcome:
     # Register categories before their events exist, so a time-range query never misses one.
     days: dict[str, set[str]] = {}
     for record in to_store:
-        days.setdefault(record.event.timestamp[:10], set()).add(record.event.category)
+        days.setdefault(bucket_of("day", record.event.timestamp), set()).add(record.event.category)
     processor.ledger.register(days)
 
     for record, written in zip(

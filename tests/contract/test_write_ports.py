@@ -8,7 +8,7 @@ from theeye.errors import InvalidRequest, NotFound, QueueUnavailable
 from theeye.events import Event
 from theeye.keys import new_api_key
 from theeye.messages import Origin, QueuedEvent, QueueMessage
-from theeye.ports import Backend
+from theeye.ports import Backend, Window
 from theeye.records import ErrorRecord, EventRecord, WriteOutcome
 
 RECEIVED = "2026-11-23T10:00:00.000000Z"
@@ -56,7 +56,9 @@ def test_our_own_earlier_attempt_is_finished_not_counted_as_a_duplicate(backend:
     store = backend.event_store()
     assert store.put(record()) is WriteOutcome.STORED
     assert store.put(record()) is WriteOutcome.STORED  # same origin: a redelivery of one delivery
-    page = backend.event_reader().by_session("s-1", _everything(), category=None, name=None, limit=10)
+    page = backend.event_reader().by_session(
+        "s-1", Window(None, None, False, None), category=None, name=None, limit=10
+    )
     assert [v["event_id"] for v in page.items] == ["ev-1"]
 
 
@@ -168,9 +170,3 @@ def test_a_key_hash_cannot_be_stored_twice(backend: Backend) -> None:
 def test_revoking_an_unknown_key_is_not_found(backend: Backend) -> None:
     with pytest.raises(NotFound):
         backend.keys().revoke("key-0000000000000000")
-
-
-def _everything():  # type: ignore[no-untyped-def]
-    from theeye.ports import Window
-
-    return Window(None, None, False, None)

@@ -7,7 +7,6 @@ them and against the AWS adapters on moto, so a fake cannot drift from the real 
 from __future__ import annotations
 
 import dataclasses
-import json
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Set
@@ -16,11 +15,13 @@ from datetime import datetime, timedelta
 from theeye.buckets import Interval, bucket_of, bucket_start
 from theeye.clock import Clock, format_timestamp, utc_now
 from theeye.errors import InvalidRequest, NotFound, QueueUnavailable, RetryableStoreError
+from theeye.events import compact_json
 from theeye.keys import ApiKey
 from theeye.ledger import MessageTally
 from theeye.messages import QueueMessage, cut_payload
 from theeye.ports import ErrorFilter, Page, View, Window, error_position, event_position
 from theeye.records import ErrorRecord, EventRecord, WriteOutcome
+from theeye.views import error_view, event_view
 
 
 class MemoryEventStore:
@@ -189,17 +190,19 @@ def _page(rows: Iterable[tuple[str, View]], window: Window, limit: int) -> Page:
 
 
 def _event_view(record: EventRecord) -> View:
+    """Through the views every backend uses, from what a store keeps (JSON text for ``data``)."""
     event = record.event
-    return {
+    kept = {
         "event_id": event.event_id,
         "application_id": record.application_id,
         "session_id": event.session_id,
         "category": event.category,
         "name": event.name,
-        "data": json.loads(json.dumps(event.data)),
+        "data": compact_json(event.data),
         "timestamp": event.timestamp,
         "received_at": record.received_at,
     }
+    return event_view(kept)
 
 
 class MemoryEventReader:
@@ -232,18 +235,13 @@ class MemoryEventReader:
 
 
 def _error_view(record: ErrorRecord) -> View:
-    return {
-        "error_id": record.error_id,
-        "type": record.type,
-        "source": record.source,
-        "application_id": record.application_id,
-        "received_at": record.received_at,
-        "event_id": record.event_id,
-        "details": json.loads(json.dumps(record.details)),
-        "payload": json.loads(json.dumps(cut_payload(record.payload))),
-        "key_id": record.key_id or None,
-        "request_id": record.request_id or None,
+    kept = {
+        **{name: getattr(record, name) for name in ("error_id", "type", "source", "application_id")},
+        **{name: getattr(record, name) for name in ("received_at", "event_id", "key_id", "request_id")},
+        "details": compact_json(record.details),
+        "payload": compact_json(cut_payload(record.payload)),
     }
+    return error_view(kept)
 
 
 class MemoryErrorReader:

@@ -15,7 +15,6 @@ when they thin pages, and visits one day's partitions at a time.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -24,9 +23,10 @@ from typing import Any
 
 from theeye.aws import layout
 from theeye.aws.counters import DynamoCounters
-from theeye.aws.merge import Group, Item, merge_pages
+from theeye.aws.merge import Group, merge_pages
 from theeye.aws.partition import Partition, fetcher, get
 from theeye.ports import ErrorFilter, Page, View, Window
+from theeye.views import error_view, event_view
 
 MAX_DAYS = 400
 
@@ -52,43 +52,6 @@ def per_partition_page(limit: int, partitions: int) -> int:
     if partitions <= 1:
         return min(limit + 1, 1000)
     return min(max(10, 2 * -(-limit // partitions)), 1000)
-
-
-def event_view(item: Item) -> View:
-    return {
-        "event_id": item["event_id"],
-        "application_id": item["application_id"],
-        "session_id": item["session_id"],
-        "category": item["category"],
-        "name": item["name"],
-        "data": json.loads(item["data"]),
-        "timestamp": item["timestamp"],
-        "received_at": item["received_at"],
-    }
-
-
-def error_view(item: Item) -> View:
-    return {
-        "error_id": item["error_id"],
-        "type": item.get("type"),
-        "source": item.get("source"),
-        "application_id": item.get("application_id"),
-        "received_at": item.get("received_at"),
-        "event_id": item.get("event_id"),
-        "details": _json(item.get("details"), []),
-        "payload": _json(item.get("payload"), None),
-        "key_id": item.get("key_id") or None,
-        "request_id": item.get("request_id") or None,
-    }
-
-
-def _json(text: Any, default: Any) -> Any:
-    if text is None:
-        return default
-    try:
-        return json.loads(str(text))
-    except ValueError:
-        return text
 
 
 @dataclass

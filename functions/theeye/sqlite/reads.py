@@ -18,7 +18,6 @@ are SQL conditions, so pages are never short. Views are the AWS adapter's
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from typing import Any, NamedTuple
 
 from theeye.ports import ErrorFilter, Page, View, Window
 from theeye.sqlite.db import Database, compose, unavailable
+from theeye.views import error_view, event_view
 
 _EVENT_COLUMNS = (
     "position, event_id, application_id, session_id, category, name, data, timestamp, received_at"
@@ -91,43 +91,6 @@ def error_query(window: Window, where: ErrorFilter, limit: int) -> Query:
     if where.type is None:
         return paged("errors", _ERROR_COLUMNS, ERROR_WHERE["all"], rest, window, limit)
     return paged("errors", _ERROR_COLUMNS, ERROR_WHERE["type"], (where.type, *rest), window, limit)
-
-
-def event_view(row: sqlite3.Row) -> View:
-    return {
-        "event_id": row["event_id"],
-        "application_id": row["application_id"],
-        "session_id": row["session_id"],
-        "category": row["category"],
-        "name": row["name"],
-        "data": json.loads(row["data"]),
-        "timestamp": row["timestamp"],
-        "received_at": row["received_at"],
-    }
-
-
-def error_view(row: sqlite3.Row) -> View:
-    return {
-        "error_id": row["error_id"],
-        "type": row["type"],
-        "source": row["source"],
-        "application_id": row["application_id"],
-        "received_at": row["received_at"],
-        "event_id": row["event_id"],
-        "details": _json(row["details"], []),
-        "payload": _json(row["payload"], None),
-        "key_id": row["key_id"] or None,
-        "request_id": row["request_id"] or None,
-    }
-
-
-def _json(text: str | None, default: Any) -> Any:
-    if text is None:
-        return default
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
 
 
 def _page(db: Database, query: Query, limit: int, view: Callable[[sqlite3.Row], View]) -> Page:

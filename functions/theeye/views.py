@@ -1,0 +1,65 @@
+"""What a stored event and a recorded error look like when read back, from what a store keeps.
+
+Every backend keeps an event's ``data`` and an error's ``details`` and ``payload`` as compact
+JSON text beside plain fields; these two functions turn such a row or item (anything indexable
+by field name) into the view the API and the operators' tools show, so the backends cannot
+disagree on it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Protocol
+
+View = dict[str, Any]
+
+
+class Stored(Protocol):
+    """A row or item: ``sqlite3.Row`` and plain dicts both qualify."""
+
+    def __getitem__(self, name: str) -> Any: ...
+
+    def keys(self) -> Any: ...
+
+
+def event_view(stored: Stored) -> View:
+    return {
+        "event_id": stored["event_id"],
+        "application_id": stored["application_id"],
+        "session_id": stored["session_id"],
+        "category": stored["category"],
+        "name": stored["name"],
+        "data": json.loads(stored["data"]),
+        "timestamp": stored["timestamp"],
+        "received_at": stored["received_at"],
+    }
+
+
+def error_view(stored: Stored) -> View:
+    present = set(stored.keys())
+
+    def field(name: str) -> Any:
+        return stored[name] if name in present else None
+
+    return {
+        "error_id": stored["error_id"],
+        "type": field("type"),
+        "source": field("source"),
+        "application_id": field("application_id"),
+        "received_at": field("received_at"),
+        "event_id": field("event_id"),
+        "details": _json(field("details"), []),
+        "payload": _json(field("payload"), None),
+        "key_id": field("key_id") or None,
+        "request_id": field("request_id") or None,
+    }
+
+
+def _json(text: Any, default: Any) -> Any:
+    """Stored JSON text as a value; text that is not JSON (an old or cut payload) as it is."""
+    if text is None:
+        return default
+    try:
+        return json.loads(str(text))
+    except ValueError:
+        return text
