@@ -21,18 +21,23 @@ Redrive. Two ways back to the events queue:
   (Ctrl-C, a crash, an AWS error) leaves the message in the DLQ, possibly also copied to the
   events queue - a duplicate, which the processor drops because processing is idempotent -
   and never lost; running the redrive again finishes the job.
-* SQS's message-move task (``move-task``, deployed stacks only: moto, the local stack's AWS,
-  does not implement ``StartMessageMoveTask``). SQS moves the messages itself, so the ledger
-  cannot be told per message after each move. Before starting the task the CLI walks the DLQ
-  as ``peek`` does and undoes each message's dead-letter count, then makes the messages
-  visible and starts the task. Caveats (docs/OPERATING.md): a message that reaches the DLQ
-  during those seconds is moved without its count being undone, and if the task fails the
-  ledger says "queued" for events still in the DLQ - ``theeye status`` shows NOT BALANCED in
-  both cases, and a copy-loop redrive puts it right.
+* SQS's message-move task (``move-task``, deployed stacks only: the local stack has none -
+  moto does not implement ``StartMessageMoveTask``, and the embedded backend's queues are
+  SQLite tables). SQS moves the messages itself, so the ledger cannot be told per message
+  after each move. Before starting the task the CLI walks the DLQ as ``peek`` does and undoes
+  each message's dead-letter count, then makes the messages visible and starts the task.
+  Caveats (docs/OPERATING.md): a message that reaches the DLQ during those seconds is moved
+  without its count being undone, and if the task fails the ledger says "queued" for events
+  still in the DLQ - ``theeye status`` shows NOT BALANCED in both cases, and a copy-loop
+  redrive puts it right.
 
 ``auto`` picks the move task only where it exists and nothing has to be undone in the ledger
 (``dead_lettered_messages`` is 0, e.g. messages put in the DLQ by hand), and no ``--max`` is
 given; otherwise the copy loop, which keeps the ledger exact.
+
+Every call goes through ``target.client("sqs")``: boto3's client on AWS and moto, the SQLite
+facade on the local stack's embedded backend, so both run this same code. CloudWatch is asked
+only of a deployed stack (``target.local`` is false).
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from typing import Any, Final, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from theeye.errors import TheEyeError
 from theeye.ledger import message_key
 from theeye.messages import QueueMessage
 from theeye.ports import Counters
@@ -137,7 +143,7 @@ def _release(sqs: Any, url: str, messages: list[dict[str, Any]]) -> None:
     """Make held messages visible again now (best effort: they reappear by themselves anyway)."""
     for start in range(0, len(messages), SQS_BATCH):
         chunk = messages[start : start + SQS_BATCH]
-        with suppress(ClientError, BotoCoreError):
+        with suppress(ClientError, BotoCoreError, TheEyeError):
             sqs.change_message_visibility_batch(
                 QueueUrl=url,
                 Entries=[
@@ -246,7 +252,9 @@ class RedriveResult:
 
 def choose_method(target: Target, ledger: Counters, method: Method, limit: int | None) -> str:
     if method == "move-task" and not target.supports_message_move_task:
-        raise ValueError("this endpoint does not implement SQS's message-move task (moto); use --method copy")
+        raise ValueError(
+            "this endpoint does not implement SQS's message-move task (the local stack); use --method copy"
+        )
     if method == "move-task" and limit is not None:
         raise ValueError("--max works with the copy loop only (a message-move task moves everything)")
     if method != "auto":

@@ -1,8 +1,9 @@
 """``theeye keys``: issue, list and revoke API keys with the domain's own key code.
 
-Keys are made by ``theeye.keys.new_api_key`` and stored by the target's ``KeyStore`` (``theeye.aws.keys``)
-(only the SHA-256 hash is stored; the key is shown once). A revoked key stops working within
-60 s: the ingest and query functions cache a key for at most that long per container.
+Keys are made by ``theeye.keys.new_api_key`` and stored by the target's ``KeyStore``
+(``theeye.aws.keys``, or ``theeye.sqlite.keys`` on the local stack's embedded backend; only the
+SHA-256 hash is stored; the key is shown once). A revoked key stops working within 60 s: the
+ingest and query functions cache a key for at most that long per container.
 
 The Eye does not record when a key was last used (the functions only read the keys table), so
 ``last_used_at`` is always empty; docs/OPERATING.md shows how to find it in the logs.

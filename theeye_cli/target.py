@@ -1,14 +1,23 @@
 """Which The Eye a command talks to: the local stack or a deployed CloudFormation stack.
 
-A :class:`Target` holds the names of the tables and queues and a boto3 session to reach them.
+A :class:`Target` holds the names of the tables and queues and how to reach them: a boto3
+session, or for the local stack's embedded backend the SQLite file that holds everything.
 Commands take a target and never look at the environment themselves, so tests build one on
-a mocked session and the two real kinds are made here:
+a mocked session and the real kinds are made here:
 
-* :func:`local_target` reads the state file ``make run`` writes (``.theeye/local.json``) and
-  talks to the embedded AWS endpoint with dummy credentials, ignoring any AWS profile of the
-  shell, so a local command can never reach a real account.
+* :func:`local_target` reads the state file ``make run`` writes (``.theeye/local.json``). On
+  the embedded backend (``"backend": "embedded"``) it opens the stack's SQLite file
+  (``"database"``) with ``theeye.sqlite.backend.SqliteBackend``; ``client("sqs")`` is then
+  ``theeye_local.sqlite_sqs.SqliteSqs`` over the same file, and any other AWS service is a
+  ``TargetError``: nothing leaves the machine, no socket is opened. On moto (``"backend":
+  "moto"``, or no ``backend`` in older files) it talks to the embedded AWS endpoint with dummy
+  credentials, ignoring any AWS profile of the shell, so a local command can never reach a
+  real account.
 * :func:`stack_target` reads the Outputs (and the ``IndexShards`` parameter) of a deployed
   stack with the standard AWS credential chain.
+
+Either way ``Target.backend()`` is a ``theeye.ports.Backend``, so the commands have one code
+path for every target.
 """
 
 from __future__ import annotations
@@ -27,12 +36,24 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from theeye.aws.backend import AwsBackend
 from theeye.config import Settings
+from theeye.ports import Backend
+from theeye.sqlite.backend import SqliteBackend
+from theeye_local.sqlite_sqs import SqliteSqs
 
 DEFAULT_STATE_FILE: Final = Path(".theeye") / "local.json"
 STATE_FILE_VARIABLE: Final = "THEEYE_STATE_FILE"  # the local stack writes its state there too
 MAX_INDEX_SHARDS: Final = 64  # the template's ceiling; reading them all finds every item
 LOCAL_DUMMY_KEY_ID: Final = "AKIALOCALTHEEYE00000"
 LOCAL_DUMMY_SECRET: Final = "local"  # noqa: S105 - the embedded AWS accepts any credentials
+
+# What ``"backend"`` of a state file may say; a file without it predates the embedded backend.
+MOTO: Final = "moto"
+EMBEDDED: Final = "embedded"
+# The embedded queue's settings when the state file does not give them (SQS's and the
+# template's defaults, as theeye_local.embedded uses them).
+DEFAULT_VISIBILITY_TIMEOUT: Final = 30
+DEFAULT_MAX_RECEIVE_COUNT: Final = 5
+DEFAULT_ERROR_RETENTION_DAYS: Final = 30
 
 # Logical ids of the template, as local.json names them.
 EVENTS_TABLE: Final = "EventsTable"
@@ -58,7 +79,7 @@ class Target:
     """Where The Eye's tables and queues are, and how to reach them."""
 
     description: str
-    session: boto3.session.Session
+    session: boto3.session.Session | None  # None: the embedded backend, which has no AWS at all
     events_table: str
     errors_table: str
     keys_table: str
@@ -79,18 +100,33 @@ class Target:
             retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=20
         )
     )
+    # The embedded backend: its SQLite file (None: AWS or moto) and its queue's settings.
+    database: Path | None = None
+    visibility_timeout: int = DEFAULT_VISIBILITY_TIMEOUT
+    max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT
+    error_retention_days: int = DEFAULT_ERROR_RETENTION_DAYS
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
-    _backend: AwsBackend | None = field(default=None, repr=False)
+    _backend: Backend | None = field(default=None, repr=False)
+    _sqlite: SqliteBackend | None = field(default=None, repr=False)
+
+    @property
+    def embedded(self) -> bool:
+        """Everything is in one SQLite file: no AWS service, no endpoint, no network."""
+        return self.database is not None
 
     def client(self, service: str) -> Any:
+        """A boto3 client of ``service``; on the embedded backend only ``sqs``, answered by SQLite."""
         if service not in self._clients:
-            self._clients[service] = self.session.client(
-                service, endpoint_url=self.endpoint_url, config=self.config
+            self._clients[service] = (
+                self._embedded_client(service) if self.embedded else self._aws_client(service)
             )
         return self._clients[service]
 
-    def backend(self) -> AwsBackend:
-        """The same adapters the functions use, on this target's clients."""
+    def backend(self) -> Backend:
+        """The same adapters the functions use: SQLite's on the embedded backend, else AWS's
+        on this target's clients."""
+        if self._backend is None and self.embedded:
+            self._backend = self._sqlite_backend()
         if self._backend is None:
             settings = Settings(
                 events_table=self.events_table,
@@ -104,13 +140,41 @@ class Target:
             self._backend = AwsBackend(settings, client=self.client)
         return self._backend
 
+    def _aws_client(self, service: str) -> Any:
+        if self.session is None:
+            raise TargetError(f"{self.description} has no AWS session to reach {service!r} with")
+        return self.session.client(service, endpoint_url=self.endpoint_url, config=self.config)
+
+    def _embedded_client(self, service: str) -> Any:
+        if service != "sqs":
+            raise TargetError(
+                f"{self.description} runs on the embedded (SQLite) backend, which has no {service!r}: "
+                "only its queues answer SQS calls"
+            )
+        backend = self._sqlite_backend()
+        queues = {self.queue_url: backend.queue(), self.dlq_url: backend.dead_letter_queue()}
+        return SqliteSqs(queues, visibility_timeout=self.visibility_timeout)
+
+    def _sqlite_backend(self) -> SqliteBackend:
+        """One backend per target, so ``backend()`` and ``client("sqs")`` share its queues."""
+        assert self.database is not None
+        if self._sqlite is None:
+            self._sqlite = SqliteBackend(
+                self.database,
+                error_retention_days=self.error_retention_days,
+                max_receive_count=self.max_receive_count,
+            )
+        return self._sqlite
+
     @property
     def supports_message_move_task(self) -> bool:
-        """SQS's StartMessageMoveTask exists on AWS; moto (the local stack's AWS) lacks it."""
+        """SQS's StartMessageMoveTask exists on AWS; the local stack (moto or SQLite) lacks it."""
         return not self.local
 
     def queue_arns(self) -> tuple[str, str]:
         """ARNs of the events queue and the dead-letter queue (asked of SQS when unknown)."""
+        if self.embedded:
+            raise TargetError(f"{self.description} runs on the embedded backend: its queues have no ARN")
         if self.queue_arn is None:
             self.queue_arn = self._arn_of(self.queue_url)
         if self.dlq_arn is None:
@@ -126,34 +190,70 @@ class Target:
         cls,
         state: Mapping[str, Any],
         *,
-        session: boto3.session.Session,
+        session: boto3.session.Session | None,
         endpoint_url: str | None,
         description: str = "local stack",
     ) -> Target:
-        """A target from the content of a local state file (``.theeye/local.json``)."""
+        """A target from the content of a local state file (``.theeye/local.json``).
+
+        On the embedded backend ``session`` and ``endpoint_url`` are not used: the target has
+        neither, and reads the SQLite file the state names.
+        """
+        embedded = backend_of(state) == EMBEDDED
         tables = state.get("tables")
         if not isinstance(tables, Mapping):
-            raise TargetError("the state file has no 'tables'; is it a local stack state file?")
+            if not embedded:
+                raise TargetError("the state file has no 'tables'; is it a local stack state file?")
+            tables = {}  # only names here: the SQLite file has its own tables
         missing = [
-            name for name in (EVENTS_TABLE, ERRORS_TABLE, KEYS_TABLE, COUNTERS_TABLE) if not tables.get(name)
+            name
+            for name in (EVENTS_TABLE, ERRORS_TABLE, KEYS_TABLE, COUNTERS_TABLE)
+            if not tables.get(name) and not embedded
         ]
         missing += [name for name in ("queue_url", "dlq_url") if not state.get(name)]
+        if embedded and not state.get("database"):
+            missing.append("database")
         if missing:
             raise TargetError(f"the state file lacks {', '.join(missing)}")
-        return cls(
+        target = cls(
             description=description,
-            session=session,
-            endpoint_url=endpoint_url,
-            events_table=str(tables[EVENTS_TABLE]),
-            errors_table=str(tables[ERRORS_TABLE]),
-            keys_table=str(tables[KEYS_TABLE]),
-            counters_table=str(tables[COUNTERS_TABLE]),
+            session=None if embedded else session,
+            endpoint_url=None if embedded else endpoint_url,
+            events_table=str(tables.get(EVENTS_TABLE, "")),
+            errors_table=str(tables.get(ERRORS_TABLE, "")),
+            keys_table=str(tables.get(KEYS_TABLE, "")),
+            counters_table=str(tables.get(COUNTERS_TABLE, "")),
             queue_url=str(state["queue_url"]),
             dlq_url=str(state["dlq_url"]),
             api_url=str(state["api_url"]) if state.get("api_url") else None,
             local=True,
             receive_wait_seconds=0,
         )
+        if embedded:
+            target.database = Path(str(state["database"]))
+            target.visibility_timeout = _setting(state, "visibility_timeout", DEFAULT_VISIBILITY_TIMEOUT)
+            target.max_receive_count = _setting(state, "max_receive_count", DEFAULT_MAX_RECEIVE_COUNT)
+            target.error_retention_days = _setting(
+                state, "error_retention_days", DEFAULT_ERROR_RETENTION_DAYS
+            )
+        return target
+
+
+def backend_of(state: Mapping[str, Any]) -> str:
+    """Which backend a state file describes: ``embedded`` or ``moto`` (files without one: moto)."""
+    kind = state.get("backend") or MOTO
+    if kind not in (MOTO, EMBEDDED):
+        raise TargetError(f"the state file names an unknown backend {kind!r} (expected {EMBEDDED} or {MOTO})")
+    return str(kind)
+
+
+def _setting(state: Mapping[str, Any], name: str, default: int) -> int:
+    value = state.get(name)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise TargetError(f"the state file's {name!r} is not a whole number: {value!r}")
+    return value
 
 
 def default_state_file() -> Path:
@@ -179,6 +279,8 @@ def local_target(state_file: Path | None = None) -> Target:
         raise TargetError(
             f"the local stack that wrote {path} (pid {pid}) is not running: start it with 'make run'"
         )
+    if backend_of(state) == EMBEDDED:
+        return _embedded_target(state, path)
     endpoint = state.get("aws_endpoint")
     if not endpoint:
         raise TargetError(f"{path} has no 'aws_endpoint'")
@@ -190,6 +292,21 @@ def local_target(state_file: Path | None = None) -> Target:
     target.config = Config(
         retries={"mode": "standard", "max_attempts": 2}, connect_timeout=2, read_timeout=20
     )
+    return target
+
+
+def _embedded_target(state: Mapping[str, Any], path: Path) -> Target:
+    """The embedded backend: the SQLite file the state names, which must exist (opening a
+    missing one would make a new, empty database and show an empty stack)."""
+    target = Target.from_state(
+        state, session=None, endpoint_url=None, description=f"local stack ({path}, embedded)"
+    )
+    assert target.database is not None
+    if not target.database.is_file():
+        raise TargetError(
+            f"the database {target.database} that {path} names does not exist: "
+            "start the stack with 'make run' (or pass --state PATH)"
+        )
     return target
 
 

@@ -104,7 +104,16 @@ def _print_banner(stack: LocalStack) -> None:
         f"  API          {state['api_url']}",
         f"  ingest key   {state['ingest_key']}   (scope ingest, application {INGEST_APPLICATION})",
         f"  query key    {state['query_key']}   (scope query, application {QUERY_APPLICATION})",
-        f"  AWS (moto)   {state['aws_endpoint']}   region {state['region']}",
+        *(
+            [
+                f"  backend      embedded: {state['database']}",
+                "               (kept across restarts; THEEYE_FRESH=1 starts empty, THEEYE_BACKEND=moto for moto)",
+            ]
+            if state["backend"] == "embedded"
+            else [
+                f"  backend      moto (in memory, gone on exit) {state['aws_endpoint']}   region {state['region']}"
+            ]
+        ),
         f"  state        {stack.settings.state_path}",
         "Ctrl-C to stop.",
         "",

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 import boto3
-from moto.server import ThreadedMotoServer
 
 from theeye_local.intrinsics import DEFAULT_REGION
 
@@ -42,13 +41,16 @@ class EmbeddedAws:
 
     port: int = 0
     region: str = DEFAULT_REGION
-    _server: ThreadedMotoServer | None = field(default=None, repr=False)
+    _server: Any = field(default=None, repr=False)  # moto.server.ThreadedMotoServer
 
     @property
     def endpoint(self) -> str:
         return f"http://{HOST}:{self.port}"
 
     def start(self) -> None:
+        # moto is imported only when it runs: the embedded backend's start does without it.
+        from moto.server import ThreadedMotoServer
+
         # werkzeug logs every request at INFO; the stack's own log stays readable without it.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         server = ThreadedMotoServer(ip_address=HOST, port=self.port, verbose=False)

@@ -1,15 +1,17 @@
 """The two API keys of the local stack, issued with the domain's own key code.
 
-Keys are made by ``theeye.keys.new_api_key`` and stored by ``theeye.aws.keys.DynamoKeyStore``
-- the code the operator CLI uses - so a local key is exactly what a deployed one is (only its
-hash is stored). The caller must have pointed boto3 at the embedded AWS (``AWS_ENDPOINT_URL``)
-and put the functions' code directory on ``sys.path``.
+Keys are made by ``theeye.keys.new_api_key`` and stored by the backend's ``KeyStore`` - the
+code the operator CLI uses - so a local key is exactly what a deployed one is (only its hash is
+stored). The caller must have put the functions' code directory on ``sys.path``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from theeye.ports import KeyStore
 
 INGEST_APPLICATION: Final = "local-app"
 QUERY_APPLICATION: Final = "local-console"
@@ -21,18 +23,19 @@ class LocalKeys:
     query: str
 
 
-def issue_keys(table_name: str, *, ingest_key: str | None, query_key: str | None) -> LocalKeys:
+def issue_keys(store: KeyStore, *, ingest_key: str | None, query_key: str | None) -> LocalKeys:
     """Store an ``ingest`` key (application ``local-app``) and a ``query`` key (``local-console``).
 
-    ``None`` generates a random key. Raises ``ValueError`` for a key the domain refuses
-    (too short or long) or when both keys are the same (one hash cannot have two records).
+    ``None`` generates a random key. A given key the store already holds (the embedded
+    backend keeps its keys across restarts) is kept as it is, if it is still active and has
+    that scope. Raises ``ValueError`` for a key the domain refuses (too short or long), for one
+    held revoked or with another scope, or when both keys are the same (one hash cannot have
+    two records).
     """
-    from theeye.aws.keys import DynamoKeyStore
     from theeye.keys import new_api_key
 
     if ingest_key is not None and ingest_key == query_key:
         raise ValueError("THEEYE_INGEST_KEY and THEEYE_QUERY_KEY must differ")
-    store = DynamoKeyStore(table_name)
     issued: dict[str, str] = {}
     wanted = (
         ("ingest", INGEST_APPLICATION, ingest_key, "THEEYE_INGEST_KEY"),
@@ -45,6 +48,13 @@ def issue_keys(table_name: str, *, ingest_key: str | None, query_key: str | None
             )
         except ValueError as exc:
             raise ValueError(f"{variable}: {exc}") from None
-        store.put(record)
+        held = store.get(record.key_hash)
+        if held is None:
+            store.put(record)
+        elif not held.active or held.scopes != record.scopes:
+            raise ValueError(
+                f"{variable}: the store holds this key {'revoked' if not held.active else 'with another scope'};"
+                " choose another key, or start fresh (THEEYE_FRESH=1)"
+            )
         issued[scope] = key
     return LocalKeys(ingest=issued["ingest"], query=issued["query"])

@@ -32,6 +32,7 @@ from theeye_local.template import Template, TemplateError, load_template
 TABLE_TYPE: Final = "AWS::DynamoDB::Table"
 QUEUE_TYPE: Final = "AWS::SQS::Queue"
 SECRET_TYPE: Final = "AWS::SecretsManager::Secret"  # noqa: S105 - a resource type, not a secret
+EMBEDDED_QUEUE_SCHEME: Final = "sqlite://"
 
 _QUEUE_ATTRIBUTES: Final = (
     "ContentBasedDeduplication",
@@ -105,6 +106,36 @@ def create_resources(
     return refs
 
 
+def name_resources(
+    template: Template | None = None,
+    *,
+    parameters: Mapping[str, str] | None = None,
+    world: LocalWorld | None = None,
+) -> dict[str, str]:
+    """The ``Ref`` values of the template's tables, queues and secrets, creating nothing.
+
+    For the embedded backend, where one SQLite file holds them all: a table is named as
+    :func:`create_resources` would name it, a queue's URL is ``sqlite://<queue name>`` (a name
+    the local stack maps to its SQLite queues, never an address anything connects to), a
+    secret's is its ARN in ``world``.
+    """
+    template = template or load_template()
+    world = world or LocalWorld()
+    refs: dict[str, str] = {}
+    resolver = Resolver(template, world, refs, parameters)
+    for logical_id in creation_order(template, resolver.condition):
+        kind = template.resource_type(logical_id)
+        properties = resolver.resolve(template.properties(logical_id))
+        default = world.physical_name(logical_id)
+        if kind == TABLE_TYPE:
+            refs[logical_id] = _table_name(default, properties)
+        elif kind == QUEUE_TYPE:
+            refs[logical_id] = EMBEDDED_QUEUE_SCHEME + _queue_name(default, properties)
+        else:
+            refs[logical_id] = world.arn("secretsmanager", f"secret:{_secret_name(default, properties)}")
+    return refs
+
+
 def local_world(
     session: boto3.session.Session, endpoint_url: str | None = None, stack_name: str = STACK_NAME
 ) -> LocalWorld:
@@ -175,8 +206,21 @@ class _Clients:
         return self.session.client(service, region_name=self.region, endpoint_url=self.endpoint_url)
 
 
+def _table_name(default_name: str, properties: Mapping[str, Any]) -> str:
+    return str(properties.get("TableName") or default_name)
+
+
+def _queue_name(default_name: str, properties: Mapping[str, Any]) -> str:
+    fifo = _flag(properties.get("FifoQueue", False))
+    return str(properties.get("QueueName") or (default_name + (".fifo" if fifo else "")))
+
+
+def _secret_name(default_name: str, properties: Mapping[str, Any]) -> str:
+    return str(properties.get("Name") or default_name)
+
+
 def _create_table(clients: _Clients, default_name: str, properties: Mapping[str, Any]) -> str:
-    name = str(properties.get("TableName") or default_name)
+    name = _table_name(default_name, properties)
     billing = str(properties.get("BillingMode", "PROVISIONED"))
     request: dict[str, Any] = {
         "TableName": name,
@@ -236,8 +280,7 @@ def _throughput(value: Mapping[str, Any] | None) -> dict[str, int]:
 
 
 def _create_queue(clients: _Clients, default_name: str, properties: Mapping[str, Any]) -> str:
-    fifo = _flag(properties.get("FifoQueue", False))
-    name = str(properties.get("QueueName") or (default_name + (".fifo" if fifo else "")))
+    name = _queue_name(default_name, properties)
     attributes = {key: _attribute_text(properties[key]) for key in _QUEUE_ATTRIBUTES if key in properties}
     request: dict[str, Any] = {"QueueName": name, "Attributes": attributes}
     if properties.get("Tags"):
@@ -255,7 +298,7 @@ def _attribute_text(value: Any) -> str:
 
 def _create_secret(clients: _Clients, default_name: str, properties: Mapping[str, Any]) -> str:
     secrets = clients.get("secretsmanager")
-    name = str(properties.get("Name") or default_name)
+    name = _secret_name(default_name, properties)
     if "SecretString" in properties:
         value = str(properties["SecretString"])
     else:

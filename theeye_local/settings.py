@@ -2,7 +2,13 @@
 
 =================================  ========================================================
 ``THEEYE_PORT``                    HTTP API port (default 3000)
-``THEEYE_AWS_PORT``                embedded AWS (moto) port (default: a free port)
+``THEEYE_BACKEND``                 ``embedded`` (default): every queue and table in one SQLite
+                                   file, kept across restarts; ``moto``: moto's emulated AWS,
+                                   in memory, gone on exit
+``THEEYE_DATA_DIR``                where the embedded backend keeps its file (default
+                                   ``.theeye/data`` next to the template)
+``THEEYE_FRESH``                   ``1``: delete the embedded backend's data before starting
+``THEEYE_AWS_PORT``                moto's port with ``THEEYE_BACKEND=moto`` (default: a free port)
 ``THEEYE_INGEST_KEY``              raw key created with scope ``ingest`` (default: random)
 ``THEEYE_QUERY_KEY``               raw key created with scope ``query`` (default: random)
 ``THEEYE_<FN>_WORKERS``            worker processes of an HTTP function; ``<FN>`` is the logical
@@ -36,11 +42,14 @@ import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Final, Literal
 
 from theeye_local.template import DEFAULT_TEMPLATE
 
 DEFAULT_PORT: Final = 3000
+BACKENDS: Final = ("embedded", "moto")
+DATABASE_FILE: Final = "theeye.db"
+Backend = Literal["embedded", "moto"]
 DEFAULT_POLLERS: Final = 2
 DEFAULT_HTTP_WORKERS: Final = 2
 # Tuning, not structure: the ingest path takes the write traffic, so it gets one more worker.
@@ -54,6 +63,9 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class LocalSettings:
     port: int = DEFAULT_PORT
+    backend: Backend = "embedded"
+    data_dir: Path | None = None
+    fresh: bool = False
     aws_port: int = 0
     ingest_key: str | None = None
     query_key: str | None = None
@@ -68,8 +80,12 @@ class LocalSettings:
     def from_environ(cls, environ: Mapping[str, str]) -> LocalSettings:
         template_path = Path(environ.get("THEEYE_TEMPLATE") or DEFAULT_TEMPLATE).resolve()
         state_file = environ.get("THEEYE_STATE_FILE")
+        data_dir = environ.get("THEEYE_DATA_DIR")
         return cls(
             port=_integer(environ, "THEEYE_PORT", DEFAULT_PORT, low=0, high=65535),
+            backend=_backend(environ.get("THEEYE_BACKEND") or "embedded"),
+            data_dir=Path(data_dir).resolve() if data_dir else None,
+            fresh=_flag(environ, "THEEYE_FRESH"),
             aws_port=_integer(environ, "THEEYE_AWS_PORT", 0, low=0, high=65535),
             ingest_key=environ.get("THEEYE_INGEST_KEY") or None,
             query_key=environ.get("THEEYE_QUERY_KEY") or None,
@@ -84,6 +100,11 @@ class LocalSettings:
     @property
     def state_path(self) -> Path:
         return self.state_file or self.template_path.parent / ".theeye" / "local.json"
+
+    @property
+    def database_path(self) -> Path:
+        """The embedded backend's SQLite file."""
+        return (self.data_dir or self.template_path.parent / ".theeye" / "data") / DATABASE_FILE
 
     def http_workers(self, function_id: str) -> int:
         default = HTTP_WORKERS_BY_FUNCTION.get(function_id, DEFAULT_HTTP_WORKERS)
@@ -117,6 +138,23 @@ def _integer(environ: Mapping[str, str], name: str, default: int, *, low: int, h
     if not low <= value <= high:
         raise SettingsError(f"{name}={value} is outside {low}..{high}")
     return value
+
+
+def _backend(raw: str) -> Backend:
+    if raw == "embedded":
+        return "embedded"
+    if raw == "moto":
+        return "moto"
+    raise SettingsError(f"THEEYE_BACKEND={raw!r}: choose one of {', '.join(BACKENDS)}")
+
+
+def _flag(environ: Mapping[str, str], name: str) -> bool:
+    raw = environ.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise SettingsError(f"{name}={raw!r}: use 1 or 0")
 
 
 def _overrides(text: str) -> dict[str, str]:

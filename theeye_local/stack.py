@@ -1,9 +1,16 @@
 """The local stack's lifecycle: start every piece in order, stop them in reverse.
 
-Start: HTTP front (bound at once; answers ``503 starting``) -> moto -> tables, queues and
-secrets from the template -> API keys -> worker pools (spawned side by side, each worker
-imports its handler) -> SQS pollers -> state file -> ready. Stop: HTTP front (in-flight
-requests finish) -> pollers (in-flight batches finish) -> workers -> moto.
+Start: HTTP front (bound at once; answers ``503 starting``) -> the backend -> API keys ->
+worker pools (spawned side by side, each worker imports its handler) -> SQS pollers -> state
+file -> ready. Stop: HTTP front (in-flight requests finish) -> pollers (in-flight batches
+finish) -> workers -> the backend.
+
+Two backends, one set of handlers (``THEEYE_BACKEND``):
+
+* ``embedded`` (default): the template's tables and queues named, not created
+  (``name_resources``); everything lives in one SQLite file (``theeye_local.embedded``) that
+  the workers open themselves (``STORAGE_BACKEND=sqlite``) and the pollers receive from.
+* ``moto``: a moto server, and the template's tables, queues and secrets created in it.
 
 Every name, route, queue and variable comes from the template; this module only decides the
 order and the local sizes (workers per function, pollers per event source).
@@ -23,6 +30,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from theeye_local.apigw import CorsPolicy
+from theeye_local.embedded import UNREACHABLE_AWS_ENDPOINT, EmbeddedStore, QueuePlan
 from theeye_local.embedded_aws import EmbeddedAws, client_environment
 from theeye_local.http_front import ApiFront, Gateway
 from theeye_local.intrinsics import LocalWorld, Resolver
@@ -30,7 +38,7 @@ from theeye_local.lambdas import FunctionSpec, HttpRoute, SqsSource, load_functi
 from theeye_local.local_keys import LocalKeys, issue_keys
 from theeye_local.poller import InFlight, SqsPoller
 from theeye_local.pool import Outcome, WorkerPool
-from theeye_local.resources import create_resources, local_world
+from theeye_local.resources import create_resources, local_world, name_resources
 from theeye_local.routes import RouteTable
 from theeye_local.settings import LocalSettings
 from theeye_local.state import write_state
@@ -51,6 +59,7 @@ class LocalStack:
     template: Template | None = None
     front: ApiFront | None = None
     aws: EmbeddedAws | None = None
+    store: EmbeddedStore | None = None
     refs: dict[str, str] = field(default_factory=dict)
     functions: dict[str, FunctionSpec] = field(default_factory=dict)
     pools: dict[str, WorkerPool] = field(default_factory=dict)
@@ -63,10 +72,12 @@ class LocalStack:
         self.front = ApiFront(self.settings.port)
         self.front.start()
         LOG.info("HTTP API bound on %s; starting", self.front.url)
-        world, resolver = self._start_aws()
+        world, resolver = self._start_embedded() if self.settings.backend == "embedded" else self._start_aws()
         self._issue_keys()
         self._start_workers()
         self._start_pollers(world)
+        if self.store is not None:
+            self.store.start_sweeping()
         api_id, routes = self._http_api(resolver)
         self.state = self._state(world)
         write_state(self.settings.state_path, self.state)
@@ -100,20 +111,34 @@ class LocalStack:
         LOG.debug("workers stopped after %.2f s", time.monotonic() - started)
         if self.aws is not None:
             self.aws.stop()
-        LOG.debug("embedded AWS stopped after %.2f s", time.monotonic() - started)
+        if self.store is not None:
+            self.store.close()
+        LOG.debug("backend stopped after %.2f s", time.monotonic() - started)
 
     # -- pieces -----------------------------------------------------------------------------
+
+    def _start_embedded(self) -> tuple[LocalWorld, Resolver]:
+        """The template's names, and the SQLite file under ``THEEYE_DATA_DIR`` that holds them all."""
+        assert self.template is not None
+        _point_boto3_at(UNREACHABLE_AWS_ENDPOINT, LocalWorld().region)
+        world = LocalWorld()
+        overrides = self.settings.parameter_overrides
+        self.refs = name_resources(self.template, parameters=overrides, world=world)
+        resolver = Resolver(self.template, world, self.refs, overrides)
+        self.functions = load_functions(self.template, resolver)
+        plan = QueuePlan.of([s for spec in self.functions.values() for s in spec.sqs_sources], resolver)
+        self._put_code_on_path()
+        self.store = EmbeddedStore.open(self.settings.database_path, plan, fresh=self.settings.fresh)
+        LOG.info("embedded backend: %s", self.store.path)
+        return world, resolver
 
     def _start_aws(self) -> tuple[LocalWorld, Resolver]:
         """moto, then the template's tables, queues and secrets; the template resolved against them."""
         assert self.template is not None
         self.aws = aws = EmbeddedAws(self.settings.aws_port)
         aws.start()
-        # Everything this process does with boto3 (the key store included) goes to moto, and
-        # no AWS_* setting of the shell (a profile, a service endpoint) can send it elsewhere.
-        for name in [name for name in os.environ if name.startswith("AWS_")]:
-            del os.environ[name]
-        os.environ.update(client_environment(aws.endpoint, aws.region))
+        # Everything this process does with boto3 (the key store included) goes to moto.
+        _point_boto3_at(aws.endpoint, aws.region)
         session = aws.session()
         overrides = self.settings.parameter_overrides
         self.refs = create_resources(session, self.template, parameters=overrides, endpoint_url=aws.endpoint)
@@ -123,22 +148,26 @@ class LocalStack:
         LOG.info("embedded AWS on %s: %s", aws.endpoint, ", ".join(self.refs))
         return world, resolver
 
-    def _issue_keys(self) -> None:
-        # The key store is domain code: it lives in the functions' code directory.
+    def _put_code_on_path(self) -> None:
+        """The stores are domain code: they live in the functions' code directory."""
         for code_dir in sorted({str(spec.code_dir) for spec in self.functions.values()}):
             if code_dir not in sys.path:
                 sys.path.insert(0, code_dir)
-        self.keys = issue_keys(
-            self._keys_table(), ingest_key=self.settings.ingest_key, query_key=self.settings.query_key
-        )
+
+    def _issue_keys(self) -> None:
+        self._put_code_on_path()
+        if self.store is not None:
+            store: Any = self.store.backend.keys()
+        else:
+            from theeye.aws.keys import DynamoKeyStore
+
+            store = DynamoKeyStore(self._keys_table())
+        self.keys = issue_keys(store, ingest_key=self.settings.ingest_key, query_key=self.settings.query_key)
 
     def _start_workers(self) -> None:
         """One pool per function with routes or event sources; all pools start side by side."""
-        assert self.aws is not None
         self.pools = {
-            function_id: WorkerPool(
-                self._worker_config(spec, self.aws), self._pool_size(spec), spec.timeout_seconds
-            )
+            function_id: WorkerPool(self._worker_config(spec), self._pool_size(spec), spec.timeout_seconds)
             for function_id, spec in self.functions.items()
             if spec.routes or spec.sqs_sources
         }
@@ -163,11 +192,19 @@ class LocalStack:
             size += self.settings.pollers(spec.logical_id, source.maximum_concurrency)
         return size
 
-    def _worker_config(self, spec: FunctionSpec, aws: EmbeddedAws) -> WorkerConfig:
+    def _worker_config(self, spec: FunctionSpec) -> WorkerConfig:
         overrides = self.settings.function_overrides(spec.environment)
         for name, value in overrides.items():
             LOG.info("%s: %s=%s from the shell overrides the template", spec.logical_id, name, value)
-        environment = {**spec.environment, **overrides, **_runtime_environment(spec, aws)}
+        if self.store is not None:
+            backend = {
+                **client_environment(UNREACHABLE_AWS_ENDPOINT, LocalWorld().region),
+                **self.store.environment(),
+            }
+        else:
+            assert self.aws is not None
+            backend = client_environment(self.aws.endpoint, self.aws.region)
+        environment = {**spec.environment, **overrides, **backend, **_runtime_environment(spec)}
         return WorkerConfig(
             function_id=spec.logical_id,
             function_name=spec.name,
@@ -180,7 +217,6 @@ class LocalStack:
         )
 
     def _start_pollers(self, world: LocalWorld) -> None:
-        assert self.aws is not None
         in_flight: dict[str, InFlight] = {}
         for spec in self.functions.values():
             for source in spec.sqs_sources:
@@ -190,7 +226,7 @@ class LocalStack:
                 for number in range(1, count + 1):
                     poller = SqsPoller(
                         source,
-                        self.aws.client("sqs"),
+                        self.store.sqs() if self.store is not None else self._moto().client("sqs"),
                         # Normally a worker is free (one per poller); during a replacement
                         # wait at most a function timeout, then the batch counts as failed.
                         functools.partial(pool.invoke, wait_seconds=float(spec.timeout_seconds)),
@@ -234,20 +270,34 @@ class LocalStack:
         implicit = resolver.resolve(template.with_globals("AWS::Serverless::HttpApi", {}))
         return CorsPolicy.from_configuration(implicit.get("CorsConfiguration"))
 
+    def _moto(self) -> EmbeddedAws:
+        assert self.aws is not None, "moto runs only with THEEYE_BACKEND=moto"
+        return self.aws
+
     def _state(self, world: LocalWorld) -> dict[str, Any]:
         assert self.front is not None
-        assert self.aws is not None
         assert self.keys is not None
         assert self.template is not None
         kinds = {logical_id: self.template.resource_type(logical_id) for logical_id in self.refs}
         source = next((s for spec in self.functions.values() for s in spec.sqs_sources), None)
+        if self.store is not None:
+            where: dict[str, Any] = {
+                "backend": "embedded",
+                **self.store.state(),
+                "dlq_url": self.store.plan.dlq_url if self.store.plan else None,
+            }
+        else:
+            where = {
+                "backend": "moto",
+                "aws_endpoint": self._moto().endpoint,
+                "dlq_url": self._dead_letter_queue(source),
+            }
         return {
+            **where,
             "api_url": self.front.url,
-            "aws_endpoint": self.aws.endpoint,
             "region": world.region,
             "account_id": world.account_id,
             "queue_url": source.queue_url if source else None,
-            "dlq_url": self._dead_letter_queue(source),
             "tables": _of_kind(self.refs, kinds, "AWS::DynamoDB::Table"),
             "queues": _of_kind(self.refs, kinds, "AWS::SQS::Queue"),
             "secrets": _of_kind(self.refs, kinds, "AWS::SecretsManager::Secret"),
@@ -277,10 +327,17 @@ def _of_kind(refs: Mapping[str, str], kinds: Mapping[str, str], kind: str) -> di
     return {logical_id: ref for logical_id, ref in refs.items() if kinds[logical_id] == kind}
 
 
-def _runtime_environment(spec: FunctionSpec, aws: EmbeddedAws) -> dict[str, str]:
-    """What the Lambda runtime adds to a function's environment, plus the local AWS wiring."""
+def _point_boto3_at(endpoint: str, region: str) -> None:
+    """Send every boto3 call of this process to ``endpoint``; no AWS_* setting of the shell (a
+    profile, a service endpoint) can send one elsewhere."""
+    for name in [name for name in os.environ if name.startswith("AWS_")]:
+        del os.environ[name]
+    os.environ.update(client_environment(endpoint, region))
+
+
+def _runtime_environment(spec: FunctionSpec) -> dict[str, str]:
+    """What the Lambda runtime adds to a function's environment."""
     return {
-        **client_environment(aws.endpoint, aws.region),
         "AWS_LAMBDA_FUNCTION_NAME": spec.name,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",

@@ -21,7 +21,7 @@ from theeye.http import json_response, register_error_handlers
 from theeye.keys import Authenticator, presented_key
 from theeye.messages import Origin
 from theeye.observability import logger, metrics
-from theeye.ports import EventQueue, IngestLedger
+from theeye.ports import Intake
 
 app = APIGatewayHttpResolver()
 register_error_handlers(app)
@@ -30,8 +30,7 @@ register_error_handlers(app)
 @dataclass
 class Dependencies:
     authenticator: Authenticator
-    queue: EventQueue
-    ledger: IngestLedger
+    intake: Intake
     clock: Clock = utc_now
 
 
@@ -41,8 +40,7 @@ def dependencies() -> Dependencies:
     backend = wiring.backend()
     return Dependencies(
         authenticator=Authenticator(backend.keys().get, ttl_seconds=get_settings().key_cache_seconds),
-        queue=backend.queue(),
-        ledger=backend.counters(),
+        intake=backend.intake(),
     )
 
 
@@ -65,7 +63,7 @@ def post_events() -> Response[str]:
     logger.append_keys(application_id=caller.application_id, key_id=caller.key_id)
     try:
         raw = logic.decode_body(request.body, bool(request.is_base64_encoded))
-        result = logic.ingest(raw, origin=origin, queue=deps.queue, ledger=deps.ledger)
+        result = logic.ingest(raw, origin=origin, intake=deps.intake)
     except InvalidRequest as exc:
         metrics.add_metric(name="RequestsRejected", unit=MetricUnit.Count, value=1)
         logger.info("request rejected", extra={"code": exc.code})

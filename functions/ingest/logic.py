@@ -8,13 +8,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
-
-from theeye.errors import InvalidRequest, PayloadTooLarge, QueueUnavailable, TheEyeError
+from theeye.errors import InvalidRequest, PayloadTooLarge, QueueUnavailable
 from theeye.events import (
     MAX_BODY_BYTES,
     MAX_EVENTS_PER_REQUEST,
@@ -22,9 +19,9 @@ from theeye.events import (
     FieldError,
     validate_event,
 )
-from theeye.messages import Origin, QueuedEvent, QueueMessage, Rejection, cut_payload, pack
-from theeye.observability import logger, metrics
-from theeye.ports import EventQueue, IngestLedger
+from theeye.messages import Origin, QueuedEvent, Rejection, cut_payload, pack
+from theeye.observability import logger
+from theeye.ports import Intake
 
 
 @dataclass
@@ -97,8 +94,7 @@ def ingest(
     raw: bytes,
     *,
     origin: Origin,
-    queue: EventQueue,
-    ledger: IngestLedger | None = None,
+    intake: Intake,
 ) -> IngestResult:
     """Validate a request body, queue the valid events and the rejections, say what happened.
 
@@ -111,9 +107,7 @@ def ingest(
     except InvalidRequest as exc:
         kind = "invalid_json" if exc.code in ("invalid_json", "empty_body") else "invalid_envelope"
         payload = raw.decode("utf-8", errors="replace")
-        _record_quietly(
-            queue, ledger, origin, Rejection(None, kind, _field_errors(exc), cut_payload(payload))
-        )
+        _record_quietly(intake, origin, Rejection(None, kind, _field_errors(exc), cut_payload(payload)))
         raise
 
     result = IngestResult()
@@ -127,19 +121,13 @@ def ingest(
             result.rejections.append(Rejection(index, "invalid_envelope", errors, cut_payload(item)))
 
     if not result.events:
-        _record_quietly(queue, ledger, origin, *result.rejections)
+        _record_quietly(intake, origin, *result.rejections)
         raise InvalidRequest(
             "no event in the request was accepted",
             code="invalid_events",
             details=[{"index": r.index, "errors": r.errors} for r in result.rejections],
         )
-    messages = list(pack(origin, result.events, result.rejections))
-    try:
-        queue.send(messages)
-    except QueueUnavailable as exc:
-        _count(ledger, exc.delivered)  # what did get in will be processed; the retry is deduplicated
-        raise
-    _count(ledger, messages)
+    intake.accept(list(pack(origin, result.events, result.rejections)))
     return result
 
 
@@ -168,26 +156,9 @@ def _field_errors(exc: InvalidRequest) -> list[dict[str, str]]:
     return fields or [FieldError("body", exc.message).to_dict()]
 
 
-def _record_quietly(
-    queue: EventQueue, ledger: IngestLedger | None, origin: Origin, *rejections: Rejection
-) -> None:
+def _record_quietly(intake: Intake, origin: Origin, *rejections: Rejection) -> None:
     """Send rejections to the error store through the queue; a queue failure does not change the 400."""
-    messages = list(pack(origin, [], rejections))
     try:
-        queue.send(messages)
-    except QueueUnavailable as exc:
+        intake.accept(list(pack(origin, [], rejections)))
+    except QueueUnavailable:
         logger.warning("could not queue rejections for the error store", extra={"count": len(rejections)})
-        messages = exc.delivered
-    _count(ledger, messages)
-
-
-def _count(ledger: IngestLedger | None, messages: list[QueueMessage]) -> None:
-    """Add what reached the queue to the ledger. The events are queued whatever happens here."""
-    if ledger is None or not messages:
-        return
-    rejected = Counter(r.type for m in messages for r in m.rejections)
-    try:
-        ledger.count_ingest(sum(len(m.events) for m in messages), rejected)
-    except TheEyeError:
-        logger.exception("could not count accepted events in the ledger")
-        metrics.add_metric(name="LedgerWriteFailed", unit=MetricUnit.Count, value=1)

@@ -115,6 +115,16 @@ class EventQueue(Protocol):
         ...
 
 
+class Intake(Protocol):
+    """Ingest's one write (``theeye.intake``)."""
+
+    def accept(self, messages: list[QueueMessage]) -> None:
+        """Durably enqueue every message and count in the ledger what it carries
+        (``theeye.intake.ingest_counts``); raise ``QueueUnavailable`` naming the messages taken
+        (those are counted)."""
+        ...
+
+
 class QueueDepth(Protocol):
     def depth(self) -> dict[str, int]:
         """Approximate ``messages`` waiting (visible + delayed) and ``in_flight``."""
@@ -226,6 +236,8 @@ class Backend(Protocol):
     def keys(self) -> KeyStore: ...
 
     def queue(self) -> Queue: ...
+
+    def intake(self) -> Intake: ...
 
     def dead_letter_queue(self) -> QueueDepth: ...
 

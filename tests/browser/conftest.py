@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 from tests.browser.webdriver import Browser, ChromeDriver
-from tests.e2e.conftest import local_stack
+from tests.e2e.conftest import embedded_stack, local_stack, moto_stack
 
-__all__ = ["browser", "local_stack", "site"]
+__all__ = ["browser", "embedded_stack", "local_stack", "moto_stack", "site"]
 
 HERE = Path(__file__).resolve().parent
 

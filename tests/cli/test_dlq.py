@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli.conftest import Cli
+from tests.cli.conftest import Cli, MotoCli, moto_only
 from theeye_cli import dlq
 
 
@@ -86,7 +86,7 @@ def test_redrive_moves_every_message_back_and_requeues_its_events_in_the_ledger(
     result = cli.run("--json", "dlq", "redrive")
     assert result.code == 0, result.err
     view = result.json()
-    assert view["method"] == "copy"  # locally always: moto has no message-move task
+    assert view["method"] == "copy"  # locally always: neither moto nor SQLite has a message-move task
     assert (view["moved"], view["ledger_corrected"], view["events_requeued"], view["not_counted"]) == (
         5,
         4,
@@ -243,6 +243,7 @@ class SqsWithMoveTask:
 @pytest.fixture
 def on_aws(cli: Cli) -> SqsWithMoveTask:
     """The target as if it were a deployed stack, whose SQS has message-move tasks."""
+    assert isinstance(cli, MotoCli), "a test of a deployed stack's SQS is @moto_only"
     cli.target.local = False
     fake = SqsWithMoveTask(cli.sqs)
     cli.target._clients["sqs"] = fake
@@ -250,6 +251,7 @@ def on_aws(cli: Cli) -> SqsWithMoveTask:
     return fake
 
 
+@moto_only
 def test_auto_uses_the_move_task_when_the_ledger_has_nothing_to_undo(
     cli: Cli, on_aws: SqsWithMoveTask
 ) -> None:
@@ -262,6 +264,7 @@ def test_auto_uses_the_move_task_when_the_ledger_has_nothing_to_undo(
     assert cli.bodies(cli.target.queue_url) == sorted(bodies)
 
 
+@moto_only
 def test_auto_prefers_the_copy_loop_when_dead_letters_must_be_undone(
     cli: Cli, on_aws: SqsWithMoveTask
 ) -> None:
@@ -272,6 +275,7 @@ def test_auto_prefers_the_copy_loop_when_dead_letters_must_be_undone(
     assert ledger_dead_letters(cli) == (0, 0)
 
 
+@moto_only
 def test_the_move_task_undoes_each_dead_letter_before_starting(cli: Cli, on_aws: SqsWithMoveTask) -> None:
     bodies = [cli.dead_letter(2), cli.dead_letter(3)]
     result = cli.run("--json", "dlq", "redrive", "--method", "move-task")
@@ -293,6 +297,7 @@ def test_the_move_task_and_max_are_refused_where_they_cannot_work(cli: Cli) -> N
     assert capped.err.count("\n") == 1
 
 
+@moto_only
 def test_stats_on_a_deployed_stack_also_ask_cloudwatch(cli: Cli, on_aws: SqsWithMoveTask) -> None:
     cli.dead_letter(1)
     view = cli.run("--json", "dlq", "stats").json()
@@ -300,6 +305,7 @@ def test_stats_on_a_deployed_stack_also_ask_cloudwatch(cli: Cli, on_aws: SqsWith
     assert view["cloudwatch_age_seconds"] is None  # moto has no SQS metrics: shown as unknown
 
 
+@moto_only
 def test_a_failed_move_task_says_what_the_ledger_holds_and_the_copy_loop_finishes(
     cli: Cli, on_aws: SqsWithMoveTask
 ) -> None:

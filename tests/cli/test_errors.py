@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.cli.conftest import Cli
+from tests.cli.conftest import Cli, moto_only
 
 
 @pytest.fixture
@@ -121,6 +121,7 @@ def test_stats_count_by_type_and_application_over_the_window(
     assert "blog" in table.out
 
 
+@moto_only  # the SQLite backend's plans: tests/contract/test_sqlite_plans.py
 def test_stats_read_indexes_not_a_scan(cli: Cli, recorded: dict[str, list[str]]) -> None:
     calls: list[str] = []
     client = cli.target.client("dynamodb")

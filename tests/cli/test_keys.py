@@ -5,15 +5,13 @@ from __future__ import annotations
 import pytest
 
 from tests.cli.conftest import Cli
-from theeye.aws.keys import DynamoKeyStore
 from theeye.errors import AuthenticationFailed, PermissionDenied
 from theeye.keys import Authenticator, hash_key
 
 
 def authenticator(cli: Cli) -> Authenticator:
     """A fresh ingest-side authenticator (no cache carried over) on the keys table."""
-    store = DynamoKeyStore(cli.target.keys_table)
-    return Authenticator(lookup=store.get)
+    return Authenticator(lookup=cli.key_lookup())
 
 
 def test_a_created_key_is_shown_once_stored_as_a_hash_and_authenticates(cli: Cli) -> None:
@@ -22,8 +20,8 @@ def test_a_created_key_is_shown_once_stored_as_a_hash_and_authenticates(cli: Cli
     raw = next(word for word in result.out.split() if word.startswith("eye_"))
     assert "only time the key is shown" in result.out
 
-    items = cli.session.client("dynamodb").scan(TableName=cli.target.keys_table)["Items"]
-    assert [i["key_hash"]["S"] for i in items] == [hash_key(raw)]
+    items = cli.stored_keys()
+    assert [i["key_hash"] for i in items] == [hash_key(raw)]
     assert raw not in str(items)
 
     record = authenticator(cli).authenticate(raw, "ingest")

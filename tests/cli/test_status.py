@@ -22,7 +22,7 @@ def test_the_table_and_the_json_show_every_count(cli: Cli) -> None:
         invalid={"schema_violation": 1},
         stored_by_minute={("page interaction", "2021-01-01T09:15"): 3},
     )
-    ledger.commit_message(message_key(body), tally)
+    ledger.commit_batch([(message_key(body), tally)])
     ledger.count_dead_letter(message_key("another message"), 1)
 
     view = cli.run("--json", "status").json()
@@ -56,13 +56,13 @@ def test_events_counted_as_queued_with_an_empty_queue_are_not_balanced_exit_3(cl
     assert "NOT BALANCED: 4 event(s) counted as queued but the events queue holds 0 message(s)" in result.out
     assert cli.run("--json", "status").json()["balanced"] is False
 
-    cli.sqs.send_message(QueueUrl=cli.target.queue_url, MessageBody=cli.message_body(4))
+    cli.enqueue(cli.target.queue_url, cli.message_body(4))
     assert cli.run("status").code == 0  # they are on their way
 
 
 def test_more_events_accounted_for_than_accepted_is_not_balanced(cli: Cli) -> None:
     tally = MessageTally(stored=2, duplicates=0, invalid={}, stored_by_minute={})
-    cli.ledger.commit_message(message_key("a message ingest never counted"), tally)
+    cli.ledger.commit_batch([(message_key("a message ingest never counted"), tally)])
     result = cli.run("status")
     assert result.code == 3
     assert "NOT BALANCED: 2 more event(s) accounted for than were accepted" in result.out

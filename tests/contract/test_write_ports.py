@@ -7,7 +7,7 @@ import pytest
 from theeye.errors import InvalidRequest, NotFound, QueueUnavailable
 from theeye.events import Event
 from theeye.keys import new_api_key
-from theeye.messages import Origin, QueuedEvent, QueueMessage
+from theeye.messages import Origin, QueuedEvent, QueueMessage, Rejection
 from theeye.ports import Backend, Window
 from theeye.records import ErrorRecord, EventRecord, WriteOutcome
 
@@ -130,6 +130,25 @@ def test_sent_messages_wait_in_the_queue(backend: Backend) -> None:
     queue.send([message(1), message(2)])
     assert queue.depth() == {"messages": 2, "in_flight": 0}
     assert backend.dead_letter_queue().depth() == {"messages": 0, "in_flight": 0}
+
+
+def test_intake_queues_the_messages_and_counts_what_they_carry(backend: Backend) -> None:
+    with_rejection = QueueMessage(
+        message(3).origin,
+        [QueuedEvent(0, record("ev-3").event), QueuedEvent(1, record("ev-4").event)],
+        [Rejection(2, "invalid_envelope", [{"field": "name", "message": "missing"}], {})],
+    )
+    intake = backend.intake()
+
+    intake.accept([])
+    intake.accept([message(1)])
+    intake.accept([with_rejection, message(2)])
+
+    assert backend.queue().depth() == {"messages": 3, "in_flight": 0}
+    totals = backend.counters().totals()
+    assert totals["accepted"] == 4
+    assert totals.get("rejected_invalid_envelope") == 1
+    assert not totals.get("rejected_invalid_json")
 
 
 def test_queue_unavailable_names_the_messages_that_were_taken() -> None:

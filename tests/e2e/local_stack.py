@@ -5,6 +5,7 @@ Plain ``urllib``: the end-to-end tests use nothing a user of the API would not h
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -25,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 INGEST_KEY = "eye_e2e-ingest-key-0000000000000000000001"
 QUERY_KEY = "eye_e2e-query-key-00000000000000000000001"
 READY_TIMEOUT_SECONDS = 60.0
+BACKENDS = ("embedded", "moto")
 INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV")
 
 
@@ -80,7 +82,12 @@ def free_port() -> int:
 
 
 def start_stack(workdir: Path, **environment: str) -> LocalStackHandle:
-    """Start ``python -m theeye_local`` and wait until ``/health`` is 200 (or fail with its log)."""
+    """Start ``python -m theeye_local`` and wait until ``/health`` is 200 (or fail with its log).
+
+    The stack runs in a session of its own (its workers too), so :func:`kill_stack` can kill
+    every process of it at once. Its data lives in ``workdir / "data"`` unless
+    ``THEEYE_DATA_DIR`` is given.
+    """
     port = free_port()
     state_file = workdir / "local.json"
     log_file = workdir / "stack.log"
@@ -92,11 +99,17 @@ def start_stack(workdir: Path, **environment: str) -> LocalStackHandle:
         "THEEYE_INGEST_KEY": INGEST_KEY,
         "THEEYE_QUERY_KEY": QUERY_KEY,
         "THEEYE_STATE_FILE": str(state_file),
+        "THEEYE_DATA_DIR": str(workdir / "data"),
         **environment,
     }
-    with log_file.open("wb") as log:
+    with log_file.open("ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "theeye_local"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "theeye_local"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     stack = LocalStackHandle(
         base_url=f"http://127.0.0.1:{port}",
@@ -135,3 +148,10 @@ def stop_stack(stack: LocalStackHandle, timeout: float = 15.0) -> int:
             stack.process.kill()
             stack.process.wait()
     return stack.process.returncode
+
+
+def kill_stack(stack: LocalStackHandle) -> None:
+    """``kill -9`` of every process of the stack (the front, the pollers, every worker) at once."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(stack.process.pid, signal.SIGKILL)
+    stack.process.wait()

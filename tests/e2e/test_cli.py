@@ -20,17 +20,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
-from tests.e2e.local_stack import INHERITED, LocalStackHandle
-from theeye.aws.counters import DynamoCounters
+from tests.e2e.local_stack import BACKENDS, INHERITED, LocalStackHandle
 from theeye.clock import format_timestamp
 from theeye.events import Event
 from theeye.ledger import message_key
 from theeye.messages import Origin, QueuedEvent, QueueMessage
+from theeye_cli.target import Target, local_target
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("local_stack", BACKENDS, indirect=True)]
 BRIEFING = json.loads((Path(__file__).parents[2] / "events" / "briefing_events.json").read_text())
 REVOCATION_DEADLINE_SECONDS = 70.0  # the contract's 60 s plus polls after it
 CLI_TIMEOUT_SECONDS = 60
@@ -76,10 +75,9 @@ def eventually(check: Callable[[], Any], seconds: float = 30.0, interval: float 
         time.sleep(interval)
 
 
-def aws_client(stack: LocalStackHandle, service: str) -> Any:
-    return boto3.session.Session(
-        aws_access_key_id="local", aws_secret_access_key="local", region_name=stack.state["region"]
-    ).client(service, endpoint_url=stack.state["aws_endpoint"])
+def operator(stack: LocalStackHandle) -> Target:
+    """What the CLI talks to for ``--local``: the stack's backend, moto or embedded."""
+    return local_target(stack.state_file)
 
 
 @pytest.fixture(scope="module")
@@ -130,10 +128,11 @@ def dead_letter(stack: LocalStackHandle) -> tuple[str, str]:
     )
     origin = Origin("local-app", "key-e2e", format_timestamp(datetime.now(UTC)), session)
     body = QueueMessage(origin, events=[QueuedEvent(0, event)]).to_body()
-    ledger = DynamoCounters(stack.state["tables"]["CountersTable"], client=aws_client(stack, "dynamodb"))
+    target = operator(stack)
+    ledger = target.backend().counters()
     ledger.count_ingest(1, {})
     ledger.count_dead_letter(message_key(body), 1)
-    aws_client(stack, "sqs").send_message(QueueUrl=stack.state["dlq_url"], MessageBody=body)
+    target.client("sqs").send_message(QueueUrl=stack.state["dlq_url"], MessageBody=body)
     return body, event.event_id
 
 

@@ -7,7 +7,6 @@ import stat
 import time
 from pathlib import Path
 
-import boto3
 import pytest
 
 from tests.e2e.local_stack import LocalStackHandle, start_stack, stop_stack
@@ -43,13 +42,6 @@ def test_ingest_key_is_accepted(local_stack: LocalStackHandle) -> None:
 
 
 def test_accepted_events_leave_the_queue(local_stack: LocalStackHandle) -> None:
-    sqs = boto3.client(
-        "sqs",
-        endpoint_url=local_stack.state["aws_endpoint"],
-        region_name=local_stack.state["region"],
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
     event = {**EVENT, "session_id": "e2e-drain"}
 
     answer = local_stack.request("POST", "/events", body=event, headers={"X-Api-Key": local_stack.ingest_key})
@@ -57,11 +49,8 @@ def test_accepted_events_leave_the_queue(local_stack: LocalStackHandle) -> None:
     assert answer.status == 202, answer.body
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
-        attributes = sqs.get_queue_attributes(
-            QueueUrl=local_stack.state["queue_url"],
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        )["Attributes"]
-        if attributes == {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0"}:
+        status = local_stack.request("GET", "/status", headers={"X-Api-Key": local_stack.query_key}).json()
+        if status["queue"] == {"messages": 0, "in_flight": 0} and status["queued"] == 0:
             break
         time.sleep(0.2)
     else:
@@ -111,7 +100,10 @@ def test_state_file_describes_the_running_stack(local_stack: LocalStackHandle) -
 
     assert stat.S_IMODE(os.stat(local_stack.state_file).st_mode) == 0o600
     assert state["api_url"] == local_stack.base_url
-    assert state["aws_endpoint"].startswith("http://127.0.0.1:")
+    assert state["backend"] == "embedded"
+    assert state["database"] == str(local_stack.state_file.parent / "data" / "theeye.db")
+    assert Path(state["database"]).is_file()
+    assert "aws_endpoint" not in state
     assert state["region"] == "us-east-1"
     assert state["ingest_key"] == local_stack.ingest_key
     assert state["query_key"] == local_stack.query_key
@@ -122,6 +114,16 @@ def test_state_file_describes_the_running_stack(local_stack: LocalStackHandle) -
     assert state["queue_url"] == state["queues"]["EventsQueue"]
     assert state["dlq_url"] == state["queues"]["DeadLetterQueue"]
     assert state["functions"]["IngestFunction"] == "ingest.handler.lambda_handler"
+
+
+def test_the_moto_backend_says_where_moto_is(moto_stack: LocalStackHandle) -> None:
+    state = moto_stack.state
+
+    assert state["backend"] == "moto"
+    assert state["aws_endpoint"].startswith("http://127.0.0.1:")
+    assert "database" not in state
+    assert state["queue_url"] == state["queues"]["EventsQueue"]
+    assert state["dlq_url"] == state["queues"]["DeadLetterQueue"]
 
 
 def test_sigterm_stops_the_stack_cleanly(tmp_path: Path) -> None:

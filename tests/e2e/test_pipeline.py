@@ -14,9 +14,9 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
-from tests.e2e.local_stack import LocalStackHandle
+from tests.e2e.local_stack import BACKENDS, LocalStackHandle
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("local_stack", BACKENDS, indirect=True)]
 BRIEFING = json.loads((Path(__file__).parents[2] / "events" / "briefing_events.json").read_text())
 
 

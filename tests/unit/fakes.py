@@ -16,6 +16,7 @@ from theeye.buckets import Interval, bucket_of, bucket_start
 from theeye.clock import Clock, format_timestamp, utc_now
 from theeye.errors import InvalidRequest, NotFound, QueueUnavailable, RetryableStoreError
 from theeye.events import compact_json
+from theeye.intake import QueueThenCount
 from theeye.keys import ApiKey
 from theeye.ledger import MessageTally
 from theeye.messages import QueueMessage, cut_payload
@@ -277,6 +278,9 @@ class MemoryBackend:
 
     def queue(self) -> MemoryQueue:
         return self.events_queue
+
+    def intake(self) -> QueueThenCount:
+        return QueueThenCount(self.events_queue, self.counts)
 
     def dead_letter_queue(self) -> MemoryQueue:
         return self.dlq

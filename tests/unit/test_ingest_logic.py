@@ -9,6 +9,7 @@ import pytest
 from ingest.logic import decode_body, ingest
 from theeye.errors import InvalidRequest, PayloadTooLarge, QueueUnavailable, ServiceUnavailable
 from theeye.events import MAX_BODY_BYTES
+from theeye.intake import QueueThenCount
 from theeye.messages import MAX_MESSAGE_BYTES, Origin, QueueMessage
 
 ORIGIN = Origin("app-1", "key-1", "2026-11-23T10:00:00.000000Z", "req-1")
@@ -57,7 +58,7 @@ def body(value: Any) -> bytes:
 
 def test_one_event_object_is_accepted_and_queued() -> None:
     queue = FakeQueue()
-    result = ingest(body(event()), origin=ORIGIN, queue=queue)
+    result = ingest(body(event()), origin=ORIGIN, intake=QueueThenCount(queue))
     answer = result.to_response()
     assert answer["accepted"] == 1 and answer["rejected"] == []
     assert [q.event.event_id for q in queue.events] == answer["event_ids"]
@@ -67,7 +68,9 @@ def test_one_event_object_is_accepted_and_queued() -> None:
 def test_a_mixed_array_accepts_the_good_and_reports_each_bad_one_by_index() -> None:
     queue = FakeQueue()
     result = ingest(
-        body([event(0), event(1, timestamp="nope"), event(2), {"x": 1}]), origin=ORIGIN, queue=queue
+        body([event(0), event(1, timestamp="nope"), event(2), {"x": 1}]),
+        origin=ORIGIN,
+        intake=QueueThenCount(queue),
     )
     answer = result.to_response()
     assert answer["accepted"] == 2
@@ -82,14 +85,14 @@ def test_a_mixed_array_accepts_the_good_and_reports_each_bad_one_by_index() -> N
 def test_event_ids_are_listed_in_request_order() -> None:
     queue = FakeQueue()
     events = [event(i, event_id=f"id-{i}") for i in range(20)]
-    assert ingest(body(events), origin=ORIGIN, queue=queue).to_response()["event_ids"] == [
+    assert ingest(body(events), origin=ORIGIN, intake=QueueThenCount(queue)).to_response()["event_ids"] == [
         f"id-{i}" for i in range(20)
     ]
 
 
 def test_a_retried_identical_request_yields_the_same_ids() -> None:
-    first = ingest(body([event(1), event(2)]), origin=ORIGIN, queue=FakeQueue())
-    again = ingest(body([event(1), event(2)]), origin=ORIGIN, queue=FakeQueue())
+    first = ingest(body([event(1), event(2)]), origin=ORIGIN, intake=QueueThenCount(FakeQueue()))
+    again = ingest(body([event(1), event(2)]), origin=ORIGIN, intake=QueueThenCount(FakeQueue()))
     assert first.to_response()["event_ids"] == again.to_response()["event_ids"]
 
 
@@ -110,7 +113,7 @@ def test_a_retried_identical_request_yields_the_same_ids() -> None:
 def test_bodies_that_are_not_events_are_400_and_recorded(raw: bytes, code: str, kind: str) -> None:
     queue = FakeQueue()
     with pytest.raises(InvalidRequest) as caught:
-        ingest(raw, origin=ORIGIN, queue=queue)
+        ingest(raw, origin=ORIGIN, intake=QueueThenCount(queue))
     assert caught.value.code == code
     assert queue.events == []
     assert [(r.index, r.type) for r in queue.rejections] == [(None, kind)]
@@ -119,7 +122,7 @@ def test_bodies_that_are_not_events_are_400_and_recorded(raw: bytes, code: str, 
 def test_more_than_500_events_is_400() -> None:
     queue = FakeQueue()
     with pytest.raises(InvalidRequest) as caught:
-        ingest(body([event(i) for i in range(501)]), origin=ORIGIN, queue=queue)
+        ingest(body([event(i) for i in range(501)]), origin=ORIGIN, intake=QueueThenCount(queue))
     assert caught.value.code == "too_many_events"
     assert queue.events == []
 
@@ -127,7 +130,7 @@ def test_more_than_500_events_is_400() -> None:
 def test_when_every_event_is_rejected_the_answer_is_400_with_the_rejections_as_details() -> None:
     queue = FakeQueue()
     with pytest.raises(InvalidRequest) as caught:
-        ingest(body([event(0, data=None), event(1, name="")]), origin=ORIGIN, queue=queue)
+        ingest(body([event(0, data=None), event(1, name="")]), origin=ORIGIN, intake=QueueThenCount(queue))
     assert caught.value.code == "invalid_events"
     assert [d["index"] for d in caught.value.details] == [0, 1]
     assert caught.value.details[0]["errors"] == [
@@ -138,12 +141,12 @@ def test_when_every_event_is_rejected_the_answer_is_400_with_the_rejections_as_d
 
 def test_a_queue_outage_accepts_nothing_and_says_503() -> None:
     with pytest.raises(ServiceUnavailable):
-        ingest(body([event(1)]), origin=ORIGIN, queue=FakeQueue(fail=True))
+        ingest(body([event(1)]), origin=ORIGIN, intake=QueueThenCount(FakeQueue(fail=True)))
 
 
 def test_a_queue_outage_does_not_turn_a_400_into_a_503() -> None:
     with pytest.raises(InvalidRequest):
-        ingest(b"{nope", origin=ORIGIN, queue=FakeQueue(fail=True))
+        ingest(b"{nope", origin=ORIGIN, intake=QueueThenCount(FakeQueue(fail=True)))
 
 
 def test_a_full_size_request_packs_into_few_messages_each_under_the_sqs_limit() -> None:
@@ -153,7 +156,7 @@ def test_a_full_size_request_packs_into_few_messages_each_under_the_sqs_limit() 
     assert len(raw) <= MAX_BODY_BYTES
     queue = FakeQueue()
     # When it is ingested
-    ingest(raw, origin=ORIGIN, queue=queue)
+    ingest(raw, origin=ORIGIN, intake=QueueThenCount(queue))
     # Then it fits in ceil(size / message budget) messages, not 500
     assert len(queue.events) == 500
     assert len(queue.sent) <= -(-len(raw) // MAX_MESSAGE_BYTES) + 1
@@ -191,9 +194,11 @@ class FakeLedger:
 
 def test_the_ledger_counts_what_reached_the_queue() -> None:
     ledger = FakeLedger()
-    ingest(body([event(0), event(1, timestamp="no")]), origin=ORIGIN, queue=FakeQueue(), ledger=ledger)
+    ingest(
+        body([event(0), event(1, timestamp="no")]), origin=ORIGIN, intake=QueueThenCount(FakeQueue(), ledger)
+    )
     with pytest.raises(InvalidRequest):
-        ingest(b"{", origin=ORIGIN, queue=FakeQueue(), ledger=ledger)
+        ingest(b"{", origin=ORIGIN, intake=QueueThenCount(FakeQueue(), ledger))
     assert (ledger.accepted, dict(ledger.rejected)) == (1, {"invalid_envelope": 1, "invalid_json": 1})
 
 
@@ -203,6 +208,6 @@ def test_a_partly_delivered_request_is_503_and_counts_only_what_got_in() -> None
     queue = FakeQueue(take=1)
     events = [event(i, data={"host": "example.com", "path": "/", "pad": "x" * 1900}) for i in range(500)]
     with pytest.raises(ServiceUnavailable):
-        ingest(body(events), origin=ORIGIN, queue=queue, ledger=ledger)
+        ingest(body(events), origin=ORIGIN, intake=QueueThenCount(queue, ledger))
     # Then the ledger holds the events that are queued (a retry will find them duplicates)
     assert ledger.accepted == len(queue.events) > 0

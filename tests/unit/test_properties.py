@@ -15,6 +15,7 @@ from theeye.clock import format_timestamp, parse_timestamp
 from theeye.cursor import CursorCodec, fingerprint
 from theeye.errors import InvalidRequest, PayloadTooLarge
 from theeye.events import Event, derive_event_id, validate_event
+from theeye.intake import QueueThenCount
 from theeye.messages import Origin, QueuedEvent, QueueMessage
 
 ORIGIN = Origin("app", "key", "2026-11-23T10:00:00.000000Z", "req")
@@ -41,14 +42,14 @@ class Queue:
 @given(st.binary(max_size=2000))
 def test_arbitrary_bytes_are_a_400_or_events_never_a_crash(raw: bytes) -> None:
     with contextlib.suppress(InvalidRequest, PayloadTooLarge):
-        ingest(raw, origin=ORIGIN, queue=Queue())
+        ingest(raw, origin=ORIGIN, intake=QueueThenCount(Queue()))
 
 
 @settings(max_examples=300, deadline=None)
 @given(json_values)
 def test_arbitrary_json_is_a_400_or_events_never_a_crash(value: Any) -> None:
     with contextlib.suppress(InvalidRequest):
-        ingest(json.dumps(value).encode(), origin=ORIGIN, queue=Queue())
+        ingest(json.dumps(value).encode(), origin=ORIGIN, intake=QueueThenCount(Queue()))
 
 
 @settings(max_examples=200, deadline=None)
@@ -72,7 +73,7 @@ def test_accepted_events_round_trip_through_the_queue_unchanged(
     event = validate_event(raw, "app")
     assert isinstance(event, Event)
     queue = Queue()
-    ingest(json.dumps(raw).encode(), origin=ORIGIN, queue=queue)
+    ingest(json.dumps(raw).encode(), origin=ORIGIN, intake=QueueThenCount(queue))
     (body,) = queue.bodies
     (queued,) = QueueMessage.from_body(body).events
     assert queued.event == event

@@ -20,6 +20,7 @@ from theeye.aws.keys import DynamoKeyStore
 from theeye.aws.queue import SqsQueue
 from theeye.aws.reads import DynamoErrorReader, DynamoEventReader
 from theeye.config import Settings
+from theeye.intake import QueueThenCount
 
 
 @dataclass
@@ -32,6 +33,9 @@ class AwsBackend:
 
     def queue(self) -> SqsQueue:
         return self._queue
+
+    def intake(self) -> QueueThenCount:
+        return QueueThenCount(self._queue, self._counters)
 
     def dead_letter_queue(self) -> SqsQueue:
         return self._dead_letter_queue

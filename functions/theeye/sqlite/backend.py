@@ -15,6 +15,7 @@ from theeye.sqlite.counters import SqliteCounters
 from theeye.sqlite.db import BUSY_TIMEOUT_MS, Database, retryable
 from theeye.sqlite.errors import SqliteErrorStore
 from theeye.sqlite.events import SqliteEventStore
+from theeye.sqlite.intake import SqliteIntake
 from theeye.sqlite.keys import SqliteKeyStore
 from theeye.sqlite.queue import SqliteQueue
 from theeye.sqlite.reads import SqliteErrorReader, SqliteEventReader
@@ -45,6 +46,9 @@ class SqliteBackend:
 
     def queue(self) -> SqliteQueue:
         return self._queue
+
+    def intake(self) -> SqliteIntake:
+        return SqliteIntake(self._queue)
 
     def dead_letter_queue(self) -> SqliteQueue:
         return self._dead_letter_queue

@@ -49,6 +49,11 @@ def _add(connection: sqlite3.Connection, counts: Mapping[str, int]) -> None:
     connection.executemany(_ADD, [(name, n) for name, n in counts.items() if n])
 
 
+def add_ingest(connection: sqlite3.Connection, accepted: int, rejected: Mapping[str, int]) -> None:
+    """Count what one request accepted and refused, inside the caller's transaction."""
+    _add(connection, {"accepted": accepted, **{f"rejected_{k}": v for k, v in rejected.items()}})
+
+
 def _expiry(now: float | None) -> int:
     return int(now if now is not None else time.time()) + MARKER_DAYS * 86400
 
@@ -62,7 +67,7 @@ class SqliteCounters:
     def count_ingest(self, accepted: int, rejected: Mapping[str, int]) -> None:
         """What one request accepted into the queue and refused: one transaction."""
         with self.db.write(retryable("ledger")) as connection:
-            _add(connection, {"accepted": accepted, **{f"rejected_{k}": v for k, v in rejected.items()}})
+            add_ingest(connection, accepted, rejected)
 
     # -- processor ----------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -196,10 +197,10 @@ class Database:
         )
         connection.row_factory = sqlite3.Row
         connection.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
-        connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("PRAGMA synchronous = FULL")
         with self._schema_lock:
             if not self._schema_ready:
+                _use_wal(connection, self.busy_timeout_ms / 1000)
                 _migrate(connection)
                 self._schema_ready = True
         return connection
@@ -211,6 +212,30 @@ class Database:
             yield
         except sqlite3.Error as exc:
             raise failure(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _use_wal(connection: sqlite3.Connection, timeout_seconds: float) -> None:
+    """Put the file in WAL mode (kept in the file: later connections find it so).
+
+    Switching a new file's journal mode takes an exclusive lock and SQLite does not wait for it
+    through the busy handler; when another process is switching or writing at that moment the
+    pragma answers "database is locked" at once. So: wait and ask again, within the busy timeout.
+    """
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        try:
+            mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
+            if (
+                str(mode).lower() == "wal"
+                or connection.execute("PRAGMA journal_mode = WAL").fetchone()[0] == "wal"
+            ):
+                return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+        if time.monotonic() >= deadline:
+            raise sqlite3.OperationalError("could not switch the database to WAL mode: it stayed locked")
+        time.sleep(0.01)
 
 
 def _migrate(connection: sqlite3.Connection) -> None:

@@ -11,6 +11,7 @@ times is moved to the dead-letter table by the next ``receive`` (SQS's redrive p
 from __future__ import annotations
 
 import secrets
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ _TEMPLATES = {
     "delete": ("DELETE FROM", "WHERE receipt = ?"),
     "change": ("UPDATE", "SET visible_at = ? WHERE receipt = ?"),
     "take": ("DELETE FROM", "WHERE id = ? RETURNING body"),
+    "release": ("UPDATE", "SET visible_at = ? WHERE receipt IS NOT NULL AND visible_at > ?"),
     "all": ("DELETE FROM", "RETURNING body"),
 }
 # Every statement of each table (a table name cannot be a parameter).
@@ -48,6 +50,11 @@ _STATEMENTS: dict[QueueTable, dict[str, str]] = {
     table: {name: compose(verb, table, rest) for name, (verb, rest) in _TEMPLATES.items()}
     for table in ("queue_messages", "dead_letter_messages")
 }
+
+
+def message_id(row_id: object) -> str:
+    """A message's id: stable across receives, as SQS's ``MessageId`` (unique within its table)."""
+    return f"m-{row_id}"
 
 
 @dataclass(frozen=True)
@@ -74,13 +81,19 @@ class SqliteQueue:
         """Enqueue every message in one durable commit, or raise ``QueueUnavailable`` (none taken)."""
         if not messages:
             return
-        now = self.clock()
-        rows = [(m.to_body(), now, now + delay_seconds) for m in messages]
         try:
             with self.db.write(retryable("queue")) as connection:
-                connection.executemany(self._sql("send"), rows)
+                self.insert(connection, messages, delay_seconds)
         except TheEyeError:
             raise QueueUnavailable([]) from None
+
+    def insert(
+        self, connection: sqlite3.Connection, messages: list[QueueMessage], delay_seconds: float = 0
+    ) -> None:
+        """Enqueue ``messages`` inside the caller's transaction (``theeye.sqlite.intake``)."""
+        now = self.clock()
+        rows = [(m.to_body(), now, now + delay_seconds) for m in messages]
+        connection.executemany(self._sql("send"), rows)
 
     def depth(self) -> dict[str, int]:
         row = self.db.read(unavailable("queue"), self._sql("depth"), (self.clock(),))[0]
@@ -110,7 +123,7 @@ class SqliteQueue:
                         row["body"],
                         receipt,
                         int(row["receive_count"]) + 1,
-                        message_id=f"m-{row['id']}",
+                        message_id=message_id(row["id"]),
                         sent_at=float(row["sent_at"]),
                         first_received_at=float(row["first_received_at"] or now),
                     )
@@ -126,6 +139,29 @@ class SqliteQueue:
         """Hide a received message for ``timeout`` more seconds (0: visible again now)."""
         with self.db.write(retryable("queue")) as connection:
             return bool(connection.execute(self._sql("change"), (self.clock() + timeout, receipt)).rowcount)
+
+    def send_body(self, body: str, delay_seconds: float = 0) -> str:
+        """Enqueue one body exactly as given (a redriven dead letter keeps its bytes, whether
+        The Eye can read it or not); its message id, as ``receive`` reports it. Raises
+        ``QueueUnavailable`` when the body was not taken."""
+        now = self.clock()
+        try:
+            with self.db.write(retryable("queue")) as connection:
+                row_id = connection.execute(self._sql("send"), (body, now, now + delay_seconds)).lastrowid
+        except TheEyeError:
+            raise QueueUnavailable([]) from None
+        return message_id(row_id)
+
+    def release_in_flight(self) -> int:
+        """Make every received, undeleted message visible now; how many.
+
+        For whoever knows that no receiver of this file is alive (the local stack at start,
+        holding its data directory's lock): the receipts of a killed process would otherwise
+        hide its messages until their visibility timeouts ran out.
+        """
+        now = self.clock()
+        with self.db.write(retryable("queue")) as connection:
+            return int(connection.execute(self._sql("release"), (now, now)).rowcount)
 
     def redrive(self, target: SqliteQueue) -> int:
         """Move every message of this queue to ``target`` (as new messages); how many moved."""
