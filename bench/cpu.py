@@ -21,7 +21,6 @@ import json
 import os
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "TheEye")
@@ -146,7 +145,6 @@ def processor(rounds: int) -> dict[str, float]:
     schemas = SchemaRegistry.from_directory(ROOT / "schemas")
     schemas.compile_all()
     bodies = batch()
-    executor = ThreadPoolExecutor(16)
 
     def run() -> None:
         p = Processor(
@@ -155,7 +153,6 @@ def processor(rounds: int) -> dict[str, float]:
             MemoryCounters(),
             schemas,
             Rules(),
-            executor,
         )
         for body in bodies:
             process_message(body, p)

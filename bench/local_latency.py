@@ -39,8 +39,13 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start(log_dir: Path, number: int) -> tuple[subprocess.Popen[bytes], int, float]:
-    """Start the stack; return it, its port and the seconds until /health answered 200."""
+def start(
+    log_dir: Path, number: int, backend: str = "embedded", **environment: str
+) -> tuple[subprocess.Popen[bytes], int, float]:
+    """Start the stack; return it, its port and the seconds until /health answered 200.
+
+    Its data (embedded backend) lives in ``log_dir/data-<number>``, fresh at each start.
+    """
     port = free_port()
     env = {
         **os.environ,
@@ -48,6 +53,10 @@ def start(log_dir: Path, number: int) -> tuple[subprocess.Popen[bytes], int, flo
         "THEEYE_INGEST_KEY": INGEST_KEY,
         "THEEYE_QUERY_KEY": QUERY_KEY,
         "THEEYE_STATE_FILE": str(log_dir / f"local-{number}.json"),
+        "THEEYE_BACKEND": backend,
+        "THEEYE_DATA_DIR": str(log_dir / f"data-{number}"),
+        "THEEYE_FRESH": "1",
+        **environment,
     }
     log = (log_dir / f"stack-{number}.log").open("wb")
     started = time.perf_counter()

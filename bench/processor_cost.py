@@ -19,7 +19,6 @@ import platform
 import statistics
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +67,6 @@ def cpu_per_event(repeats: int) -> float:
             ledger=MemoryCounters(),
             schemas=schemas,
             rules=Rules(),
-            executor=ThreadPoolExecutor(16),
         )
         started = time.process_time()
         for body in bodies:

@@ -76,16 +76,14 @@ class SqliteSqs:
 
     def delete_message_batch(self, *, QueueUrl: str, Entries: list[dict[str, str]]) -> dict[str, Any]:
         queue = self._queue(QueueUrl)
-        return _batch(Entries, lambda entry: queue.delete(entry["ReceiptHandle"]))
+        return _batch(Entries, queue.delete_all([entry["ReceiptHandle"] for entry in Entries]))
 
     def change_message_visibility_batch(
         self, *, QueueUrl: str, Entries: list[dict[str, Any]]
     ) -> dict[str, Any]:
         queue = self._queue(QueueUrl)
-        return _batch(
-            Entries,
-            lambda entry: queue.change_visibility(entry["ReceiptHandle"], float(entry["VisibilityTimeout"])),
-        )
+        changes = [(entry["ReceiptHandle"], float(entry["VisibilityTimeout"])) for entry in Entries]
+        return _batch(Entries, queue.change_visibility_all(changes))
 
     def _queue(self, url: str) -> SqliteQueue:
         try:
@@ -114,10 +112,11 @@ def _md5(body: str) -> str:
     return hashlib.md5(body.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
-def _batch(entries: list[dict[str, Any]], one: Any) -> dict[str, Any]:
+def _batch(entries: list[dict[str, Any]], results: list[bool]) -> dict[str, Any]:
+    """A batch call's answer: which entries succeeded (``results``, in order) and which failed."""
     done: dict[str, list[dict[str, Any]]] = {"Successful": [], "Failed": []}
-    for entry in entries:
-        if one(entry):
+    for entry, ok in zip(entries, results, strict=True):
+        if ok:
             done["Successful"].append({"Id": entry["Id"]})
         else:
             done["Failed"].append(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
@@ -44,7 +43,6 @@ def dependencies() -> Dependencies:
             unknown_event_types=settings.unknown_event_types,
             event_retention_days=settings.event_retention_days,
         ),
-        executor=ThreadPoolExecutor(max_workers=16, thread_name_prefix="writer"),
     )
     return Dependencies(processor, counters, settings.max_receive_count)
 

@@ -9,11 +9,10 @@ dead-letter queue. Every write is idempotent, so a redelivery never stores or re
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
-from concurrent.futures import Executor, Future
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Literal, TypeVar
+from typing import Literal
 
 from theeye.buckets import bucket_of
 from theeye.clock import parse_timestamp
@@ -23,9 +22,6 @@ from theeye.messages import Origin, QueuedEvent, QueueMessage, Rejection
 from theeye.ports import BatchLedger, ErrorStore, EventStore
 from theeye.records import ErrorRecord, EventRecord, WriteOutcome, derive_error_id
 from theeye.schemas import SchemaRegistry
-
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -42,7 +38,6 @@ class Processor:
     ledger: BatchLedger
     schemas: SchemaRegistry
     rules: Rules
-    executor: Executor
 
 
 @dataclass
@@ -92,9 +87,7 @@ def process_message(body: str, processor: Processor) -> Outcome:
         days.setdefault(bucket_of("day", record.event.timestamp), set()).add(record.event.category)
     processor.ledger.register(days)
 
-    for record, written in zip(
-        to_store, _all(processor.executor, processor.events.put, to_store), strict=True
-    ):
+    for record, written in zip(to_store, processor.events.put_all(to_store), strict=True):
         if written is WriteOutcome.STORED:
             outcome.stored += 1
             minute = record.event.timestamp[:16]
@@ -105,7 +98,7 @@ def process_message(body: str, processor: Processor) -> Outcome:
             outcome.invalid["event_id_conflict"] += 1
             errors.append(conflict_error(record, message.origin))
 
-    _all(processor.executor, processor.errors.put, errors)
+    processor.errors.put_all(errors)
     outcome.recorded = [(e.type, e.event_id, e.error_id) for e in errors]
     outcome.key = message_key(body)
     return outcome
@@ -198,20 +191,3 @@ def conflict_error(record: EventRecord, origin: Origin) -> ErrorRecord:
 def lag_seconds(outcome: Outcome, now: str) -> float:
     """Seconds from receipt at ingest to the end of processing."""
     return (parse_timestamp(now) - parse_timestamp(outcome.received_at)).total_seconds()
-
-
-def _all(executor: Executor, work: Callable[[T], R], items: list[T]) -> list[R]:
-    """Run ``work`` on every item concurrently; wait for all, then re-raise the first failure."""
-    if len(items) <= 1:
-        return [work(item) for item in items]
-    futures: list[Future[R]] = [executor.submit(work, item) for item in items]
-    failure: BaseException | None = None
-    results: list[R] = []
-    for future in futures:
-        try:
-            results.append(future.result())
-        except Exception as exc:  # noqa: BLE001 - kept until every write has finished, then re-raised
-            failure = failure or exc
-    if failure is not None:
-        raise failure
-    return results

@@ -102,10 +102,20 @@ class EventStore(Protocol):
         CONFLICT (other content; the first version is kept). Raises ``RetryableStoreError``."""
         ...
 
+    def put_all(self, records: list[EventRecord]) -> list[WriteOutcome]:
+        """``put`` of every record, outcomes in order: one transaction where the store has them
+        (SQLite), concurrent calls where it has not (DynamoDB). Raises ``RetryableStoreError``
+        when any failed; the records that were written stay written (a retry finds them)."""
+        ...
+
 
 class ErrorStore(Protocol):
     def put(self, record: ErrorRecord) -> bool:
         """Record an error; False when the same error id was recorded before."""
+        ...
+
+    def put_all(self, records: list[ErrorRecord]) -> list[bool]:
+        """``put`` of every record, in order, as ``EventStore.put_all`` writes events."""
         ...
 
 

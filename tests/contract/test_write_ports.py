@@ -84,6 +84,38 @@ def error(error_id: str = "err-1", payload: object = None) -> ErrorRecord:
     )
 
 
+def test_put_all_gives_every_outcome_in_order_as_put_would(backend: Backend) -> None:
+    store = backend.event_store()
+    store.put(record("ev-old"))
+    outcomes = store.put_all(
+        [
+            record("ev-a"),
+            record("ev-old", origin="req-2#0"),  # duplicate
+            record("ev-old", data={"path": "/other"}),  # conflict
+            record("ev-b"),
+        ]
+    )
+    assert outcomes == [
+        WriteOutcome.STORED,
+        WriteOutcome.DUPLICATE,
+        WriteOutcome.CONFLICT,
+        WriteOutcome.STORED,
+    ]
+    assert store.put_all([]) == []
+    page = backend.event_reader().by_session(
+        "s-1", Window(None, None, False, None), category=None, name=None, limit=10
+    )
+    assert sorted(v["event_id"] for v in page.items) == ["ev-a", "ev-b", "ev-old"]
+
+
+def test_errors_put_all_records_each_once_in_order(backend: Backend) -> None:
+    store = backend.error_store()
+    store.put(error("err-1"))
+    assert store.put_all([error("err-2"), error("err-1"), error("err-3")]) == [True, False, True]
+    assert store.put_all([]) == []
+    assert backend.error_reader().get("err-3") is not None
+
+
 def test_an_error_is_recorded_once(backend: Backend) -> None:
     store = backend.error_store()
     assert store.put(error()) is True

@@ -34,6 +34,9 @@ class MemoryEventStore:
         self.fail = fail or (lambda _r: False)
         self._lock = threading.Lock()
 
+    def put_all(self, records: list[EventRecord]) -> list[WriteOutcome]:
+        return [self.put(record) for record in records]
+
     def put(self, record: EventRecord) -> WriteOutcome:
         if self.fail(record):
             raise RetryableStoreError("injected throttling")
@@ -54,6 +57,9 @@ class MemoryErrorStore:
     def __init__(self) -> None:
         self.errors: dict[str, ErrorRecord] = {}
         self._lock = threading.Lock()
+
+    def put_all(self, records: list[ErrorRecord]) -> list[bool]:
+        return [self.put(record) for record in records]
 
     def put(self, record: ErrorRecord) -> bool:
         with self._lock:

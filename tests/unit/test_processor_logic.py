@@ -1,4 +1,3 @@
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,6 @@ def processor(events: MemoryEventStore | None = None, **rules: Any) -> Processor
         ledger=MemoryCounters(),
         schemas=SCHEMAS,
         rules=Rules(**rules),
-        executor=ThreadPoolExecutor(4),
     )
 
 

@@ -45,12 +45,15 @@ class AwsBackend:
 
     def event_store(self) -> DynamoEventStore:
         return DynamoEventStore(
-            self.settings.events_table, self.settings.index_shards, self.client("dynamodb")
+            self.settings.events_table, self.settings.index_shards, self.client("dynamodb"), self._writers
         )
 
     def error_store(self) -> DynamoErrorStore:
         return DynamoErrorStore(
-            self.settings.errors_table, self.settings.error_retention_days, client=self.client("dynamodb")
+            self.settings.errors_table,
+            self.settings.error_retention_days,
+            client=self.client("dynamodb"),
+            writers=self._writers,
         )
 
     def event_reader(self) -> DynamoEventReader:
@@ -88,6 +91,11 @@ class AwsBackend:
     @cached_property
     def _counters(self) -> DynamoCounters:
         return DynamoCounters(self.settings.counters_table, self.client("dynamodb"))
+
+    @cached_property
+    def _writers(self) -> ThreadPoolExecutor:
+        """A batch's independent writes, side by side (the processor's events and errors)."""
+        return ThreadPoolExecutor(max_workers=16, thread_name_prefix="writer")
 
     @cached_property
     def _readers(self) -> ThreadPoolExecutor:

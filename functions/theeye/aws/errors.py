@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
 from theeye import aws
 from theeye.aws import layout
+from theeye.aws.concurrently import SERIAL as _SERIAL
+from theeye.aws.concurrently import run_all
 from theeye.clock import parse_timestamp
 from theeye.events import compact_json
 from theeye.messages import cut_payload
@@ -44,6 +47,11 @@ class DynamoErrorStore:
     retention_days: int
     shards: int = layout.ERROR_TIME_SHARDS
     client: Any = field(default_factory=lambda: aws.client("dynamodb"))
+    # independent writes run side by side (DynamoDB has no multi-item conditional put here)
+    writers: Executor = field(default_factory=lambda: _SERIAL)
+
+    def put_all(self, records: list[ErrorRecord]) -> list[bool]:
+        return run_all(self.writers, self.put, records)
 
     def put(self, record: ErrorRecord) -> bool:
         received = parse_timestamp(record.received_at).timestamp()

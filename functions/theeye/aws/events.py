@@ -9,11 +9,14 @@ read) whether this is a duplicate, a conflict, or a redelivery of a half-finishe
 from __future__ import annotations
 
 import contextlib
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
 from theeye import aws
 from theeye.aws import layout
+from theeye.aws.concurrently import SERIAL as _SERIAL
+from theeye.aws.concurrently import run_all
 from theeye.clock import format_timestamp, utc_now
 from theeye.events import compact_json
 from theeye.records import EventRecord, WriteOutcome
@@ -64,6 +67,11 @@ class DynamoEventStore:
     table_name: str
     shards: int
     client: Any = field(default_factory=lambda: aws.client("dynamodb"))
+    # independent writes run side by side (DynamoDB has no multi-item conditional put here)
+    writers: Executor = field(default_factory=lambda: _SERIAL)
+
+    def put_all(self, records: list[EventRecord]) -> list[WriteOutcome]:
+        return run_all(self.writers, self.put, records)
 
     def put(self, record: EventRecord) -> WriteOutcome:
         try:

@@ -39,6 +39,7 @@ _MARK_DEAD = (
     "INSERT INTO dead_lettered_messages (message_key, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING"
 )
 _UNMARK_DEAD = "DELETE FROM dead_lettered_messages WHERE message_key = ?"
+_REGISTERED = "SELECT 1 FROM categories WHERE day = ? AND category = ?"
 _REGISTER = "INSERT INTO categories (day, category) VALUES (?, ?) ON CONFLICT DO NOTHING"
 TOTALS = "SELECT name, value FROM ledger"
 MINUTES = "SELECT minute, count FROM stored_counts WHERE category = ? AND minute >= ? AND minute <= ?"
@@ -74,9 +75,11 @@ class SqliteCounters:
     def register(self, categories_by_day: Mapping[str, Set[str]]) -> None:
         """Record categories per day (idempotent)."""
         rows = [(day, name) for day, names in categories_by_day.items() for name in sorted(names)]
-        if rows:
+        # Nearly always every pair is known already: a read answers that without the write lock.
+        missing = [row for row in rows if not self.db.read(_writes, _REGISTERED, row)]
+        if missing:
             with self.db.write(_writes) as connection:
-                connection.executemany(_REGISTER, rows)
+                connection.executemany(_REGISTER, missing)
 
     def commit_batch(self, entries: list[tuple[str, MessageTally]], now: float | None = None) -> None:
         """Add each message's tally once, the whole batch in one transaction.

@@ -13,6 +13,7 @@ accepted event (its queue message) is on disk before the API answers 202.
 from __future__ import annotations
 
 import os
+import random
 import sqlite3
 import threading
 import time
@@ -25,6 +26,9 @@ from theeye.errors import RetryableStoreError, ServiceUnavailable, TheEyeError
 
 SCHEMA_VERSION = 2  # 2: indexes on expires_at for the retention sweep
 BUSY_TIMEOUT_MS = 10_000
+# How long a writer waits before asking for the write lock again (see Database._begin_immediate).
+LOCK_RETRY_MIN_SECONDS = 0.0002
+LOCK_RETRY_MAX_SECONDS = 0.0015
 
 # failure(what went wrong) -> the domain error to raise
 Failure = Callable[[str], TheEyeError]
@@ -160,7 +164,7 @@ class Database:
             connection = self.connection()
             if connection.in_transaction:  # left open by a failed rollback: start clean
                 connection.rollback()
-            connection.execute("BEGIN IMMEDIATE")
+            self._begin_immediate(connection)
             try:
                 yield connection
             except BaseException:
@@ -168,6 +172,31 @@ class Database:
                     connection.rollback()
                 raise
             connection.commit()
+
+    def _begin_immediate(self, connection: sqlite3.Connection) -> None:
+        """Take the write lock, waiting at most the busy timeout.
+
+        SQLite's own busy handler waits for a lock in growing sleeps (1, 2, 5, 10 ... 100 ms),
+        so under contention a writer sleeps long after the lock was freed: the stack's p99 and
+        throughput are those sleeps. Here ``BEGIN IMMEDIATE`` is tried without the handler and
+        retried after short sleeps with jitter, which hands the lock on within about a
+        millisecond. Other statements keep the handler (``busy_timeout``).
+        """
+        deadline = time.monotonic() + self.busy_timeout_ms / 1000
+        connection.execute("PRAGMA busy_timeout = 0")
+        try:
+            while True:
+                try:
+                    connection.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) and "busy" not in str(exc):
+                        raise
+                    if time.monotonic() >= deadline:
+                        raise
+                time.sleep(random.uniform(LOCK_RETRY_MIN_SECONDS, LOCK_RETRY_MAX_SECONDS))
+        finally:
+            connection.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
 
     def read(self, failure: Failure, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         """Every row of one query (a read sees one snapshot: the statement's own)."""

@@ -31,23 +31,28 @@ class SqliteErrorStore:
     retention_days: int
 
     def put(self, record: ErrorRecord) -> bool:
-        received = int(parse_timestamp(record.received_at).timestamp())
+        return self.put_all([record])[0]
+
+    def put_all(self, records: list[ErrorRecord]) -> list[bool]:
+        """Every record in one transaction; True for each that was new."""
+        if not records:
+            return []
         with self.db.write(_failure) as connection:
-            inserted = connection.execute(
-                _INSERT,
-                (
-                    record.error_id,
-                    error_position(record.received_at, record.error_id),
-                    record.type,
-                    record.source,
-                    record.application_id,
-                    record.received_at,
-                    record.event_id,
-                    compact_json(record.details),
-                    compact_json(cut_payload(record.payload)),
-                    record.key_id,
-                    record.request_id,
-                    received + self.retention_days * 86400,
-                ),
-            ).rowcount
-        return inserted == 1
+            return [connection.execute(_INSERT, self._row(record)).rowcount == 1 for record in records]
+
+    def _row(self, record: ErrorRecord) -> tuple[object, ...]:
+        received = int(parse_timestamp(record.received_at).timestamp())
+        return (
+            record.error_id,
+            error_position(record.received_at, record.error_id),
+            record.type,
+            record.source,
+            record.application_id,
+            record.received_at,
+            record.event_id,
+            compact_json(record.details),
+            compact_json(cut_payload(record.payload)),
+            record.key_id,
+            record.request_id,
+            received + self.retention_days * 86400,
+        )

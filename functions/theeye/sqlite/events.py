@@ -9,6 +9,7 @@ a second row.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 
 from theeye.clock import format_timestamp, utc_now
@@ -35,34 +36,44 @@ class SqliteEventStore:
     db: Database
 
     def put(self, record: EventRecord) -> WriteOutcome:
-        event = record.event
-        position = event_position(event.timestamp, event.event_id)
+        return self.put_all([record])[0]
+
+    def put_all(self, records: list[EventRecord]) -> list[WriteOutcome]:
+        """Every record in one transaction: one durable commit for a whole message's events."""
+        if not records:
+            return []
+        stored_at = format_timestamp(utc_now())
         with self.db.write(_failure) as connection:
-            old = connection.execute(_GUARD, (event.event_id,)).fetchone()
-            if old is None:
-                connection.execute(
-                    _INSERT_GUARD,
-                    (event.event_id, record.content_hash, record.origin, position, record.expires_at),
-                )
-            elif old["content_hash"] != record.content_hash:
-                return WriteOutcome.CONFLICT
-            elif old["origin"] != record.origin:
-                return WriteOutcome.DUPLICATE
-            # New, or our own earlier attempt of this same delivery: the row exists once.
-            connection.execute(
-                _INSERT_EVENT,
-                (
-                    position,
-                    event.event_id,
-                    record.application_id,
-                    event.session_id,
-                    event.category,
-                    event.name,
-                    compact_json(event.data),
-                    event.timestamp,
-                    record.received_at,
-                    format_timestamp(utc_now()),
-                    record.expires_at,
-                ),
-            )
-        return WriteOutcome.STORED
+            return [_put(connection, record, stored_at) for record in records]
+
+
+def _put(connection: sqlite3.Connection, record: EventRecord, stored_at: str) -> WriteOutcome:
+    event = record.event
+    position = event_position(event.timestamp, event.event_id)
+    old = connection.execute(_GUARD, (event.event_id,)).fetchone()
+    if old is None:
+        connection.execute(
+            _INSERT_GUARD, (event.event_id, record.content_hash, record.origin, position, record.expires_at)
+        )
+    elif old["content_hash"] != record.content_hash:
+        return WriteOutcome.CONFLICT
+    elif old["origin"] != record.origin:
+        return WriteOutcome.DUPLICATE
+    # New, or our own earlier attempt of this same delivery: the row exists once.
+    connection.execute(
+        _INSERT_EVENT,
+        (
+            position,
+            event.event_id,
+            record.application_id,
+            event.session_id,
+            event.category,
+            event.name,
+            compact_json(event.data),
+            event.timestamp,
+            record.received_at,
+            stored_at,
+            record.expires_at,
+        ),
+    )
+    return WriteOutcome.STORED

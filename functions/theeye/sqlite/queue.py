@@ -39,6 +39,7 @@ _TEMPLATES = {
         "SET visible_at = ?, receipt = ?, receive_count = receive_count + 1,"
         " first_received_at = COALESCE(first_received_at, ?) WHERE id = ?",
     ),
+    "any_visible": ("SELECT 1 FROM", "WHERE visible_at <= ? LIMIT 1"),
     "delete": ("DELETE FROM", "WHERE receipt = ?"),
     "change": ("UPDATE", "SET visible_at = ? WHERE receipt = ?"),
     "take": ("DELETE FROM", "WHERE id = ? RETURNING body"),
@@ -108,6 +109,9 @@ class SqliteQueue:
         """
         now = self.clock()
         received: list[Received] = []
+        # An idle poller asks often: a read says "nothing visible" without taking the write lock.
+        if not self.db.read(retryable("queue"), self._sql("any_visible"), (now,)):
+            return received
         with self.db.write(retryable("queue")) as connection:
             for row in connection.execute(self._sql("visible"), (now, max_messages * 2 + 10)).fetchall():
                 if self.dead_letters is not None and row["receive_count"] >= self.max_receives:
@@ -132,13 +136,22 @@ class SqliteQueue:
 
     def delete(self, receipt: str) -> bool:
         """Delete a received message; False when the receipt names none (deleted before)."""
+        return self.delete_all([receipt])[0]
+
+    def delete_all(self, receipts: list[str]) -> list[bool]:
+        """``delete`` of each receipt, in one transaction."""
         with self.db.write(retryable("queue")) as connection:
-            return bool(connection.execute(self._sql("delete"), (receipt,)).rowcount)
+            return [bool(connection.execute(self._sql("delete"), (r,)).rowcount) for r in receipts]
 
     def change_visibility(self, receipt: str, timeout: float) -> bool:
         """Hide a received message for ``timeout`` more seconds (0: visible again now)."""
+        return self.change_visibility_all([(receipt, timeout)])[0]
+
+    def change_visibility_all(self, changes: list[tuple[str, float]]) -> list[bool]:
+        """``change_visibility`` of each (receipt, timeout), in one transaction."""
+        now = self.clock()
         with self.db.write(retryable("queue")) as connection:
-            return bool(connection.execute(self._sql("change"), (self.clock() + timeout, receipt)).rowcount)
+            return [bool(connection.execute(self._sql("change"), (now + t, r)).rowcount) for r, t in changes]
 
     def send_body(self, body: str, delay_seconds: float = 0) -> str:
         """Enqueue one body exactly as given (a redriven dead letter keeps its bytes, whether
