@@ -73,7 +73,8 @@ format: $(VENV)/.installed ## Apply ruff's formatting and safe fixes
 .PHONY: check
 check: $(VENV)/.installed $(CHECK_VENV)/.installed ## Security scans, API fuzzing and a chaos run: checkov, pip-audit, schemathesis, tools/chaos.py (minutes)
 	$(CHECK_VENV)/bin/checkov -f template.yaml --config-file .checkov.yaml
-	$(CHECK_VENV)/bin/pip-audit -r layers/runtime/requirements.txt -r requirements-dev.txt
+	$(PY) tools/audit.py --pip-audit $(CHECK_VENV)/bin/pip-audit --allow-unreachable -- \
+		-r layers/runtime/requirements.txt -r requirements-dev.txt
 	$(PY) tools/fuzz.py
 	$(PY) tools/chaos.py
 

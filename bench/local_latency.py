@@ -77,9 +77,15 @@ def start(
     raise SystemExit("the stack was not ready within 120 s")
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
+def stop(process: subprocess.Popen[bytes], grace_seconds: float = 120) -> None:
+    """SIGTERM, and SIGKILL if the stack has not stopped within ``grace_seconds`` (moto's
+    pollers finish a batch that can take up to the processor's timeout)."""
     process.send_signal(signal.SIGTERM)
-    process.wait(30)
+    try:
+        process.wait(grace_seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def events(request_number: int, count: int) -> bytes:

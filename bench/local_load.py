@@ -51,6 +51,8 @@ SESSIONS = 1000
 QUERY_SAMPLES = 50
 WALK_EVENTS = 20_000
 WALK_PAGE = 1000
+GET_ATTEMPTS = 5
+IDLE_GRACE_SECONDS = 5.0  # an empty queue for this long: whatever the ledger says is final
 DEFAULTS = {"embedded": {"batch": 40_000, "query": 100_000}, "moto": {"batch": 2_000, "query": 2_000}}
 
 WRK_SCRIPT = """
@@ -82,23 +84,38 @@ end
 
 
 def get(port: int, path: str, connection: http.client.HTTPConnection | None = None) -> Any:
-    own = connection or http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    own.request("GET", path, headers={"Authorization": f"Bearer {QUERY_KEY}"})
-    answer = own.getresponse()
-    body = answer.read()
-    if connection is None:
-        own.close()
-    if answer.status != 200:
-        raise SystemExit(f"GET {path} answered {answer.status}: {body[:300]!r}")
-    return json.loads(body)
+    """GET as the query key; a 5xx is retried (moto answers some under load), then fatal."""
+    for attempt in range(1, GET_ATTEMPTS + 1):
+        own = connection or http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        own.request("GET", path, headers={"Authorization": f"Bearer {QUERY_KEY}"})
+        answer = own.getresponse()
+        body = answer.read()
+        if connection is None:
+            own.close()
+        if answer.status == 200:
+            return json.loads(body)
+        if answer.status < 500 or attempt == GET_ATTEMPTS:
+            raise SystemExit(f"GET {path} answered {answer.status}: {body[:300]!r}")
+        time.sleep(1)
+    raise AssertionError("unreachable")
 
 
 def settle(port: int, since: float, timeout: float = 1800) -> tuple[dict[str, Any], float]:
-    """The ledger once nothing is queued, and the seconds from ``since`` until then."""
+    """The ledger once the queue is empty and nothing is in flight (or, failing that, nothing is
+    queued), and the seconds from ``since`` until then. An empty queue with events still
+    "queued" is a ledger that does not balance: reported as such, not waited on."""
+    empty_since: float | None = None
     while True:
         now = get(port, "/status")
-        if now["queued"] == 0 and now["queue"]["messages"] == 0 and now["queue"]["in_flight"] == 0:
+        idle = now["queue"]["messages"] == 0 and now["queue"]["in_flight"] == 0
+        if idle and now["queued"] == 0:
             return now, time.perf_counter() - since
+        if idle:
+            empty_since = empty_since or time.perf_counter()
+            if time.perf_counter() - empty_since > IDLE_GRACE_SECONDS:
+                return now, empty_since - since
+        else:
+            empty_since = None
         if time.perf_counter() - since > timeout:
             raise SystemExit(f"the queue did not drain within {timeout:.0f} s: {now}")
         time.sleep(0.1)
@@ -227,6 +244,8 @@ def batches(port: int, first: int, count: int, total: int) -> dict[str, Any]:
         "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": percentile(latencies, 0.99) * 1000,
         "stored": stored,
+        "dead_lettered": ledger["dead_lettered"] - before["dead_lettered"],
+        "dead_letter_queue": ledger["dead_letter_queue"]["messages"],
         "exactly_once": stored == count and ledger["duplicates"] == before["duplicates"],
         "balanced": ledger["balanced"],
     }
@@ -292,6 +311,9 @@ def disk_bytes(database: Path) -> int:
 
 
 def measure_backend(backend: str, seconds: int, batch_events: int, query_events: int) -> dict[str, Any]:
+    """Every measurement of one backend; a failure keeps what was measured before it and says
+    what failed (``failed``), with the stack's log kept at ``log``."""
+    result: dict[str, Any] = {"backend": backend, "single": [], "failed": None}
     with tempfile.TemporaryDirectory(prefix=f"theeye-load-{backend}-") as scratch_name:
         scratch = Path(scratch_name)
         ready = []
@@ -301,29 +323,30 @@ def measure_backend(backend: str, seconds: int, batch_events: int, query_events:
             stop(process)
         process, port, took = start(scratch, 3, backend)
         ready.append(took)
+        result["ready_s"] = statistics.median(ready)
         try:
-            single = [wrk(port, connections, seconds, scratch) for connections in CONNECTIONS]
-            batch = batches(port, 0, batch_events, query_events)
+            for connections in CONNECTIONS:
+                result["single"].append(wrk(port, connections, seconds, scratch))
+            result["batch"] = batches(port, 0, batch_events, query_events)
             if query_events > batch_events:
                 batches(port, batch_events, query_events - batch_events, query_events)
-            query = queries(port, query_events)
+            result["query"] = queries(port, query_events)
             status = get(port, "/status")
-            state = json.loads((scratch / "local-3.json").read_text())
-            database = Path(state["database"]) if state.get("database") else None
+            result["stored_total"] = int(status["stored"])
+        except SystemExit as failure:
+            result["failed"] = str(failure)
+            kept = Path(tempfile.gettempdir()) / f"theeye-bench-{backend}-stack.log"
+            shutil.copy(scratch / "stack-3.log", kept)
+            result["log"] = str(kept)
         finally:
+            state = json.loads((scratch / "local-3.json").read_text())
             stop(process)
-        stored = int(status["stored"])
+        database = Path(state["database"]) if state.get("database") else None
         size = disk_bytes(database) if database else None
-    return {
-        "backend": backend,
-        "ready_s": statistics.median(ready),
-        "single": single,
-        "batch": batch,
-        "query": query,
-        "stored_total": stored,
-        "disk_bytes": size,
-        "bytes_per_event": size / stored if size and stored else None,
-    }
+    result["disk_bytes"] = size
+    stored = result.get("stored_total")
+    result["bytes_per_event"] = size / stored if size and stored else None
+    return result
 
 
 def measure(

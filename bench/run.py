@@ -77,7 +77,13 @@ def local_load_section(load: dict[str, Any], cpu_figures: dict[str, Any]) -> lis
     ]
 
     def row(label: str, goal: str, cell: Any) -> None:
-        out.append(f"| {label} | {goal} | " + " | ".join(cell(backends[n]) for n in names) + " |")
+        def safe(b: dict[str, Any]) -> str:
+            try:
+                return str(cell(b))
+            except (KeyError, IndexError, TypeError):
+                return "not measured (failed earlier)"
+
+        out.append(f"| {label} | {goal} | " + " | ".join(safe(backends[n]) for n in names) + " |")
 
     def verdict(value: float, goal: float, below: bool) -> str:
         return "" if (value <= goal if below else value >= goal) else " (**missed**)"
@@ -108,13 +114,18 @@ def local_load_section(load: dict[str, Any], cpu_figures: dict[str, Any]) -> lis
             f" (POST p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms); exactly once: {r['exactly_once']},"
             f" balanced: {r['balanced']}"
         )
+        if r["stored"] != r["events"]:
+            text += (
+                f"; **{r['events'] - r['stored']:,} not stored**: {r['dead_lettered']:,} events counted dead-lettered,"
+                f" {r['dead_letter_queue']:,} messages in the dead-letter queue"
+            )
         return text + (
             verdict(r["stored_per_s"], GOALS["stored_per_s"], False) if b["backend"] == "embedded" else ""
         )
 
     row("batches of 100 from 8 senders, end to end", f"≥ {GOALS['stored_per_s']:,.0f} stored/s", batch)
-    first = backends[names[0]]["query"]["latency"]
-    for label in first:
+    measured = [b["query"]["latency"] for b in backends.values() if "query" in b]
+    for label in measured[0] if measured else []:
 
         def query(b: dict[str, Any], label: str = label) -> str:
             r = b["query"]["latency"][label]
@@ -150,6 +161,9 @@ def local_load_section(load: dict[str, Any], cpu_figures: dict[str, Any]) -> lis
             else "in memory"
         ),
     )
+    for name in names:
+        if backends[name].get("failed"):
+            out += ["", f"**{name}: the run failed** - {backends[name]['failed']}"]
     out.append("")
     return out
 
@@ -248,20 +262,69 @@ def render(
     return "\n".join(out)
 
 
+README = ROOT / "README.md"
+README_START = "<!-- performance: written by `python -m bench.run` from docs/performance.json -->"
+README_END = "<!-- /performance -->"
+
+
+def readme_summary(results: dict[str, Any]) -> str:
+    """The README's performance paragraph, every figure from ``docs/performance.json``."""
+    scenarios = results["cost"]["scenarios"]
+    hundred, single = scenarios["100 events per request"], scenarios["1 event per request"]
+    per_million = sum(hundred["dollars_per_million"].values())
+    single_million = sum(single["dollars_per_million"].values())
+    units = hundred["work"]["write_units"] / cost.EVENTS
+    cpu_us = results["cpu"]["cpu_us_per_event"]
+    load = results["local_load"]["backends"]
+    lines = [
+        f"Measured by `make bench` on {results['local_load']['machine']} (commands, dates and misses in",
+        "[docs/PERFORMANCE.md](docs/PERFORMANCE.md)):",
+        f"**${per_million:.2f} per million events** at 100 events per request on AWS list prices",
+        f"({units:.1f} DynamoDB write units per event; ${single_million:.2f} when every request carries one event);",
+        f"our own CPU is {cpu_us['ingest, 100-event request']:.0f} µs per event at ingest and",
+        f"{cpu_us['processor, batch of 10 x 100']:.0f} µs in the processor.",
+    ]
+    for name, label in (("embedded", "On the embedded backend"), ("moto", "On moto")):
+        if name not in load:
+            continue
+        b = load[name]
+        eight = next((r for r in b["single"] if r["connections"] == 8), None)
+        if eight is None or "batch" not in b:
+            lines.append(f"{label} the load run failed: {b.get('failed')}.")
+            continue
+        lines.append(
+            f"{label} `make run` takes {eight['requests_per_s']:,.0f} single-event requests/s at 8 connections"
+            f" (p99 {eight['p99_ms']:.0f} ms) and stores {b['batch']['stored_per_s']:,.0f} events/s end to end"
+            f" in batches of 100."
+        )
+    return "\n".join([README_START, *lines, README_END])
+
+
+def write_readme(results: dict[str, Any]) -> None:
+    text = README.read_text(encoding="utf-8")
+    start, end = text.index(README_START), text.index(README_END) + len(README_END)
+    README.write_text(text[:start] + readme_summary(results) + text[end:], encoding="utf-8")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (for a smoke run)")
+    parser.add_argument(
+        "--readme", action="store_true", help="only rewrite the README's paragraph from docs/performance.json"
+    )
     args = parser.parse_args()
+    if args.readme:
+        write_readme(json.loads((ROOT / "docs" / "performance.json").read_text()))
+        return
     runs = 3 if args.quick else 10
     cold = quiet(cold_start.measure, runs)
     cpu_figures = quiet(cpu.measure, 3 if args.quick else 7)
     costs = quiet(cost.measure)
     load = quiet(local_load.measure, 5 if args.quick else 20)
     TARGET.write_text(render(cold, cpu_figures, costs, load), encoding="utf-8")
-    (ROOT / "docs" / "performance.json").write_text(
-        json.dumps({"cold_start": cold, "cpu": cpu_figures, "cost": costs, "local_load": load}, indent=2)
-        + "\n"
-    )
+    results = {"cold_start": cold, "cpu": cpu_figures, "cost": costs, "local_load": load}
+    (ROOT / "docs" / "performance.json").write_text(json.dumps(results, indent=2) + "\n")
+    write_readme(results)
     print(f"wrote {TARGET.relative_to(ROOT)}")
 
 

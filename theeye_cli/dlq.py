@@ -62,6 +62,7 @@ from theeye_cli.target import Target
 PEEK_HIDE_SECONDS: Final = 30
 REDRIVE_HIDE_SECONDS: Final = 120  # long enough for one copy-account-delete round
 STATS_SAMPLE: Final = 100
+BODY_PREVIEW_BYTES: Final = 4096  # of a body that is not The Eye's, in the table (--json: all)
 SQS_BATCH: Final = 10
 Method = Literal["auto", "copy", "move-task"]
 # Called after each step of a message's redrive: ("copied" | "accounted" | "deleted", n-th message, 1-based).
@@ -80,16 +81,21 @@ class RedriveInterrupted(Exception):
 # -- reading messages -----------------------------------------------------------------------
 
 
-def describe(message: dict[str, Any]) -> dict[str, Any]:
-    """What an operator wants to know about a queue message, without its payload."""
+def describe(message: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
+    """What an operator wants to know about a queue message: what it carries, how often it was
+    received, how long ago it was sent, and its body as it is."""
     attributes = message.get("Attributes", {})
     body = str(message.get("Body", ""))
+    sent = attributes.get("SentTimestamp")
+    moment = now or datetime.now(UTC)
     view: dict[str, Any] = {
         "message_id": message.get("MessageId"),
         "receive_count": int(attributes.get("ApproximateReceiveCount", 0)),
-        "sent_at": millis_to_iso(attributes.get("SentTimestamp")),
+        "sent_at": millis_to_iso(sent),
+        "age_seconds": max(0.0, moment.timestamp() - int(sent) / 1000) if sent not in (None, "") else None,
         "message_key": message_key(body),
         "bytes": len(body.encode("utf-8")),
+        "body": body,
     }
     try:
         parsed = QueueMessage.from_body(body)
@@ -412,8 +418,30 @@ def render_peek(views: list[dict[str, Any]]) -> str:
             if v["rejections"]:
                 rejected = ", ".join(f"{t} x{n}" for t, n in sorted(v["rejections"].items()))
                 content = (content + "; " if content else "") + "rejections: " + rejected
-        rows.append((v["message_id"], v["receive_count"], v["sent_at"], v["events"], content))
-    return table(("MESSAGE ID", "RECEIVES", "SENT", "EVENTS", "FIRST EVENT IDS / REJECTIONS"), rows)
+        rows.append(
+            (v["message_id"], v["receive_count"], v["sent_at"], age(v["age_seconds"]), v["events"], content)
+        )
+    lines = [table(("MESSAGE ID", "RECEIVES", "SENT", "AGE", "EVENTS", "FIRST EVENT IDS / REJECTIONS"), rows)]
+    for v in views:
+        if not v["readable"]:
+            lines += [
+                "",
+                f"Body of {v['message_id']} ({v['bytes']:,} bytes{_shown(v['body'])}):",
+                _preview(v["body"]),
+            ]
+    return "\n".join(lines)
+
+
+def _preview(body: str) -> str:
+    """The first ``BODY_PREVIEW_BYTES`` of a body, cut at a character boundary."""
+    return body.encode("utf-8")[:BODY_PREVIEW_BYTES].decode("utf-8", errors="ignore")
+
+
+def _shown(body: str) -> str:
+    size = len(body.encode("utf-8"))
+    return (
+        f", the first {BODY_PREVIEW_BYTES:,} shown; --json has all of it" if size > BODY_PREVIEW_BYTES else ""
+    )
 
 
 def render_redrive(result: RedriveResult) -> str:

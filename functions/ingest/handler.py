@@ -79,3 +79,6 @@ def post_events() -> Response[str]:
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+wiring.build_at_init(dependencies)

@@ -52,3 +52,6 @@ def dependencies() -> Dependencies:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     deps = dependencies()
     return batch.Batch(deps.processor, deps.ledger, deps.max_receive_count, context).run(event)
+
+
+wiring.build_at_init(dependencies)

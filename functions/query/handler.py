@@ -295,3 +295,6 @@ def console_asset(asset: str) -> Response[str]:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+wiring.build_at_init(dependencies)

@@ -13,6 +13,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 
+class ConfigurationError(RuntimeError):
+    """A setting the function needs is missing: raised when the function starts, naming it."""
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -34,6 +38,18 @@ class Settings(BaseModel):
     # Where the data lives: DynamoDB and SQS (every deployed stack), or one SQLite file (one machine).
     storage_backend: Literal["aws", "sqlite"] = "aws"
     database_path: str = ""
+    # Set by the Lambda runtime (and the local stack): the container is a function's, not a test's.
+    aws_lambda_function_name: str = ""
+
+    def required(self, name: str) -> str:
+        """The value of a setting this function cannot run without; ``ConfigurationError`` when empty."""
+        value = getattr(self, name)
+        if not value:
+            raise ConfigurationError(
+                f"{name.upper()} is not set: the function needs it (template.yaml gives it to each function"
+                " that uses it)"
+            )
+        return str(value)
 
 
 @lru_cache(maxsize=1)

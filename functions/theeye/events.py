@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from theeye.clock import format_timestamp, parse_timestamp
+from theeye.json_types import described
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_EVENT_BYTES = 32 * 1024
@@ -96,7 +97,7 @@ def derive_event_id(application_id: str, content: dict[str, Any]) -> str:
 def validate_event(raw: Any, application_id: str) -> Event | list[FieldError]:
     """Check one event object against the envelope rules; return the event or every problem."""
     if not isinstance(raw, dict):
-        return [FieldError("event", f"must be a JSON object, not {_json_type(raw)}")]
+        return [FieldError("event", f"must be a JSON object, not {described(raw)}")]
     errors: list[FieldError] = []
     size = len(compact_json(raw).encode("utf-8"))
     if size > MAX_EVENT_BYTES:
@@ -107,7 +108,7 @@ def validate_event(raw: Any, application_id: str) -> Event | list[FieldError]:
     if "data" not in raw:
         errors.append(FieldError("data", "is required (send {} when there is nothing to say)"))
     elif not isinstance(data, dict):
-        errors.append(FieldError("data", f"must be a JSON object, not {_json_type(data)}"))
+        errors.append(FieldError("data", f"must be a JSON object, not {described(data)}"))
     timestamp: Any = raw.get("timestamp")
     normalised = ""
     if "timestamp" not in raw:
@@ -145,23 +146,9 @@ def _check_text(raw: dict[str, Any], field: str) -> list[FieldError]:
         return [FieldError(field, "is required")]
     value = raw[field]
     if not isinstance(value, str):
-        return [FieldError(field, f"must be a string, not {_json_type(value)}")]
+        return [FieldError(field, f"must be a string, not {described(value)}")]
     if not value.strip():
         return [FieldError(field, "must not be empty or blank")]
     if len(value) > MAX_TEXT_LENGTH:
         return [FieldError(field, f"is {len(value)} characters; at most {MAX_TEXT_LENGTH} are allowed")]
     return []
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"

@@ -17,6 +17,7 @@ from typing import Any
 import fastjsonschema
 
 from theeye.events import FieldError
+from theeye.json_types import described
 
 EventType = tuple[str, str]
 TYPE_KEYWORD = "x-event-type"
@@ -102,7 +103,7 @@ def explain(schema: dict[str, Any], data: Any) -> list[FieldError]:
         elif error.validator == "type":
             expected = error.validator_value
             wanted = " or ".join(expected) if isinstance(expected, list) else str(expected)
-            found.append(FieldError(base, f"must be of type {wanted}, not {_kind(error.instance)}"))
+            found.append(FieldError(base, f"must be of type {wanted}, not {described(error.instance)}"))
         else:
             found.append(FieldError(base, _short(error.message)))
     return found or [FieldError("data", "does not match the schema of its event type")]
@@ -117,22 +118,6 @@ def check_schema(schema: dict[str, Any]) -> None:
         Draft7Validator.check_schema(schema)
     except SchemaError as exc:
         raise SchemaFileError(str(exc.message)) from exc
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 def _short(message: str, limit: int = 200) -> str:

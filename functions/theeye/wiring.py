@@ -8,6 +8,7 @@ tests ``install`` another implementation of ``theeye.ports.Backend``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
 from theeye.config import get_settings
@@ -34,16 +35,22 @@ def _default() -> Backend:
     if settings.storage_backend == "sqlite":
         from theeye.sqlite.backend import SqliteBackend
 
-        if not settings.database_path:
-            raise ValueError("STORAGE_BACKEND=sqlite needs DATABASE_PATH, the SQLite file to use")
         return SqliteBackend(
-            settings.database_path,
+            settings.required("database_path"),
             error_retention_days=settings.error_retention_days,
             max_receive_count=settings.max_receive_count,
         )
     from theeye.aws.backend import AwsBackend
 
     return AwsBackend(settings)
+
+
+def build_at_init(dependencies: Callable[[], object]) -> None:
+    """Build a function's collaborators while its container starts (Lambda's init), so a missing
+    setting fails the start with ``ConfigurationError`` naming it, not each request later.
+    Outside a function (tests, tools importing a handler) nothing is built."""
+    if get_settings().aws_lambda_function_name:
+        dependencies()
 
 
 def reset() -> None:

@@ -22,7 +22,7 @@ import pytest
 
 from tests.browser.conftest import Site
 from tests.browser.webdriver import Browser
-from tests.e2e.local_stack import LocalStackHandle
+from tests.e2e.local_stack import OUTCOME_DEADLINE_SECONDS, LocalStackHandle
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]  # a first run may install Chromium
 
@@ -67,7 +67,7 @@ def api(stack: LocalStackHandle, path: str) -> Any:
     return answer.json()
 
 
-def eventually(description: str, check: Callable[[], Any], seconds: float = 20.0) -> Any:
+def eventually(description: str, check: Callable[[], Any], seconds: float = OUTCOME_DEADLINE_SECONDS) -> Any:
     deadline = time.monotonic() + seconds
     while True:
         found = check()

@@ -125,7 +125,7 @@ class Browser:
     def execute(self, script: str, *args: Any) -> Any:
         return self.command("POST", "/execute/sync", {"script": script, "args": list(args)})
 
-    def wait_for(self, description: str, check: Callable[[], Any], timeout: float = 15.0) -> Any:
+    def wait_for(self, description: str, check: Callable[[], Any], timeout: float = 60.0) -> Any:
         """Poll ``check`` until it returns something truthy; fail with ``description`` otherwise."""
         deadline = time.monotonic() + timeout
         last: Any = None
@@ -140,7 +140,7 @@ class Browser:
                 raise WebDriverError(f"timed out waiting for {description}; last: {last!r}")
             time.sleep(0.1)
 
-    def wait_script(self, description: str, script: str, *args: Any, timeout: float = 15.0) -> Any:
+    def wait_script(self, description: str, script: str, *args: Any, timeout: float = 60.0) -> Any:
         return self.wait_for(description, lambda: self.execute(script, *args), timeout)
 
     # -- elements

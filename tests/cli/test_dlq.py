@@ -325,3 +325,21 @@ def test_a_failed_move_task_says_what_the_ledger_holds_and_the_copy_loop_finishe
     assert (view["moved"], view["ledger_corrected"], view["not_counted"]) == (2, 0, 2)
     assert ledger_dead_letters(cli) == (0, 0)
     assert cli.run("status").code == 0
+
+
+def test_peek_shows_the_body_of_a_foreign_message_its_age_and_all_of_it_in_json(cli: Cli) -> None:
+    foreign = "order-42 " + "x" * 6000 + " end-of-body"
+    cli.dead_letter(body=foreign, counted=False)
+    cli.dead_letter(1)
+
+    table = cli.run("dlq", "peek")
+    assert table.code == 0
+    assert "AGE" in table.out
+    assert "order-42 xxxx" in table.out  # the body, not just "unreadable"
+    assert "end-of-body" not in table.out  # the table shows the first 4 KiB
+    assert "6,021 bytes, the first 4,096 shown" in table.out
+
+    views = {v["readable"]: v for v in cli.run("--json", "dlq", "peek").json()}
+    assert views[False]["body"] == foreign  # --json has all of it
+    assert views[True]["body"].startswith("{")
+    assert all(0 <= v["age_seconds"] < 60 for v in views.values())

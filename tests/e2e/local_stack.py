@@ -26,6 +26,10 @@ ROOT = Path(__file__).resolve().parents[2]
 INGEST_KEY = "eye_e2e-ingest-key-0000000000000000000001"
 QUERY_KEY = "eye_e2e-query-key-00000000000000000000001"
 READY_TIMEOUT_SECONDS = 60.0
+# On a loaded machine the stack is slower, not wrong: a socket waits this long before a request
+# counts as hung, and a poll for an outcome (stored, settled) waits this long before it fails.
+REQUEST_TIMEOUT_SECONDS = 120.0
+OUTCOME_DEADLINE_SECONDS = 120.0
 BACKENDS = ("embedded", "moto")
 INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV")
 
@@ -58,7 +62,7 @@ class LocalStackHandle:
         *,
         body: Any = None,
         headers: Mapping[str, str] | None = None,
-        timeout: float = 10.0,
+        timeout: float = REQUEST_TIMEOUT_SECONDS,
     ) -> Response:
         """One HTTP request; ``body`` that is not bytes is sent as JSON. Errors are responses too."""
         data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()

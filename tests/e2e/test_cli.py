@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.local_stack import BACKENDS, INHERITED, LocalStackHandle
+from tests.e2e.local_stack import BACKENDS, INHERITED, OUTCOME_DEADLINE_SECONDS, LocalStackHandle
 from theeye.clock import format_timestamp
 from theeye.events import Event
 from theeye.ledger import message_key
@@ -66,7 +66,9 @@ def post(stack: LocalStackHandle, key: str, events: Any) -> Any:
     return stack.request("POST", "/events", body=events, headers={"Authorization": f"Bearer {key}"})
 
 
-def eventually(check: Callable[[], Any], seconds: float = 30.0, interval: float = 0.5) -> Any:
+def eventually(
+    check: Callable[[], Any], seconds: float = OUTCOME_DEADLINE_SECONDS, interval: float = 0.5
+) -> Any:
     deadline = time.monotonic() + seconds
     while True:
         result = check()
@@ -186,7 +188,7 @@ def test_after_a_mixed_load_status_balances_and_errors_are_listed(local_stack: L
         caught_up = view["stored"] >= before["stored"] + 5 and view["queued"] == 0
         return view if caught_up and done.returncode == 0 else None
 
-    after = eventually(settled, seconds=45)
+    after = eventually(settled)
     assert after, f"the ledger did not settle: {theeye(local_stack, 'status').stdout}"
     assert after["balanced"] is True
     assert after["accepted"] - before["accepted"] >= 8

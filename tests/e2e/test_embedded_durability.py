@@ -13,13 +13,19 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.e2e.local_stack import LocalStackHandle, kill_stack, start_stack, stop_stack
+from tests.e2e.local_stack import (
+    OUTCOME_DEADLINE_SECONDS,
+    LocalStackHandle,
+    kill_stack,
+    start_stack,
+    stop_stack,
+)
 
 pytestmark = pytest.mark.e2e
 
 SENDERS = 6
 EVENTS_PER_REQUEST = 20
-SETTLE_SECONDS = 90.0
+SETTLE_SECONDS = OUTCOME_DEADLINE_SECONDS
 
 
 def event(session: str, n: int) -> dict[str, Any]:

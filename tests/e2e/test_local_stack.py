@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.local_stack import LocalStackHandle, start_stack, stop_stack
+from tests.e2e.local_stack import OUTCOME_DEADLINE_SECONDS, LocalStackHandle, start_stack, stop_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -47,14 +47,16 @@ def test_accepted_events_leave_the_queue(local_stack: LocalStackHandle) -> None:
     answer = local_stack.request("POST", "/events", body=event, headers={"X-Api-Key": local_stack.ingest_key})
 
     assert answer.status == 202, answer.body
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + OUTCOME_DEADLINE_SECONDS
     while time.monotonic() < deadline:
         status = local_stack.request("GET", "/status", headers={"X-Api-Key": local_stack.query_key}).json()
         if status["queue"] == {"messages": 0, "in_flight": 0} and status["queued"] == 0:
             break
         time.sleep(0.2)
     else:
-        pytest.fail(f"the processor did not consume the queue within 5 s:\n{local_stack.log_tail()}")
+        pytest.fail(
+            f"the processor did not consume the queue within {OUTCOME_DEADLINE_SECONDS:.0f} s:\n{local_stack.log_tail()}"
+        )
 
 
 def test_unknown_key_is_401_with_the_error_shape(local_stack: LocalStackHandle) -> None:

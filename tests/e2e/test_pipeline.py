@@ -14,7 +14,7 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
-from tests.e2e.local_stack import BACKENDS, LocalStackHandle
+from tests.e2e.local_stack import BACKENDS, OUTCOME_DEADLINE_SECONDS, LocalStackHandle
 
 pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("local_stack", BACKENDS, indirect=True)]
 BRIEFING = json.loads((Path(__file__).parents[2] / "events" / "briefing_events.json").read_text())
@@ -35,7 +35,7 @@ def get(stack: LocalStackHandle, path: str, **params: Any) -> Any:
     return answer.json()
 
 
-def eventually(check: Callable[[], Any], seconds: float = 15.0) -> Any:
+def eventually(check: Callable[[], Any], seconds: float = OUTCOME_DEADLINE_SECONDS) -> Any:
     """Poll until ``check`` returns something truthy (processing is asynchronous)."""
     deadline = time.monotonic() + seconds
     while True:

@@ -117,3 +117,27 @@ def test_unknown_routes_get_the_error_shape(aws: Aws, ingest_key: str, lambda_co
     event["rawPath"] = event["requestContext"]["http"]["path"] = "/nope"
     status, body, _ = call(event, lambda_context)
     assert status == 404 and body["error"]["code"] == "not_found"
+
+
+def test_when_the_keys_table_is_throttled_the_answer_is_503_with_retry_after(
+    aws: Aws, ingest_key: str, lambda_context: Any
+):
+    from botocore.exceptions import ClientError
+
+    from theeye import aws as theeye_aws
+
+    def throttled(params: dict[str, Any], **_: Any) -> None:
+        if params.get("TableName") == aws.refs["ApiKeysTable"]:
+            raise ClientError(
+                {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "GetItem"
+            )
+
+    events = theeye_aws.client("dynamodb").meta.events
+    events.register("provide-client-params.dynamodb.GetItem", throttled)
+    try:
+        status, body, headers = call(sample("apigw_post_events_batch.json"), lambda_context)
+    finally:
+        events.unregister("provide-client-params.dynamodb.GetItem", throttled)
+    assert status == 503 and body["error"]["code"] == "service_unavailable"
+    assert int(headers["Retry-After"]) >= 1
+    assert aws.drain() == []

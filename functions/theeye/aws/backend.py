@@ -45,12 +45,15 @@ class AwsBackend:
 
     def event_store(self) -> DynamoEventStore:
         return DynamoEventStore(
-            self.settings.events_table, self.settings.index_shards, self.client("dynamodb"), self._writers
+            self.settings.required("events_table"),
+            self.settings.index_shards,
+            self.client("dynamodb"),
+            self._writers,
         )
 
     def error_store(self) -> DynamoErrorStore:
         return DynamoErrorStore(
-            self.settings.errors_table,
+            self.settings.required("errors_table"),
             self.settings.error_retention_days,
             client=self.client("dynamodb"),
             writers=self._writers,
@@ -59,38 +62,40 @@ class AwsBackend:
     def event_reader(self) -> DynamoEventReader:
         return DynamoEventReader(
             self.client("dynamodb"),
-            self.settings.events_table,
+            self.settings.required("events_table"),
             self.settings.index_shards,
             self._counters,
             self._readers,
         )
 
     def error_reader(self) -> DynamoErrorReader:
-        return DynamoErrorReader(self.client("dynamodb"), self.settings.errors_table, self._readers)
+        return DynamoErrorReader(
+            self.client("dynamodb"), self.settings.required("errors_table"), self._readers
+        )
 
     def cursor_secret(self) -> bytes:
         answer = aws.call(
             self.client("secretsmanager").get_secret_value,
             aws.unavailable("cursor secret"),
-            SecretId=self.settings.cursor_secret_arn,
+            SecretId=self.settings.required("cursor_secret_arn"),
         )
         return str(answer["SecretString"]).encode("utf-8")
 
     @cached_property
     def _keys(self) -> DynamoKeyStore:
-        return DynamoKeyStore(self.settings.keys_table, self.client("dynamodb"))
+        return DynamoKeyStore(self.settings.required("keys_table"), self.client("dynamodb"))
 
     @cached_property
     def _queue(self) -> SqsQueue:
-        return SqsQueue(self.settings.queue_url, self.client("sqs"))
+        return SqsQueue(self.settings.required("queue_url"), self.client("sqs"))
 
     @cached_property
     def _dead_letter_queue(self) -> SqsQueue:
-        return SqsQueue(self.settings.dlq_url, self.client("sqs"))
+        return SqsQueue(self.settings.required("dlq_url"), self.client("sqs"))
 
     @cached_property
     def _counters(self) -> DynamoCounters:
-        return DynamoCounters(self.settings.counters_table, self.client("dynamodb"))
+        return DynamoCounters(self.settings.required("counters_table"), self.client("dynamodb"))
 
     @cached_property
     def _writers(self) -> ThreadPoolExecutor:
