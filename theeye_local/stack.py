@@ -156,10 +156,13 @@ class LocalStack:
 
     def _issue_keys(self) -> None:
         self._put_code_on_path()
+        from theeye.ports import KeyStore
+
+        store: KeyStore
         if self.store is not None:
-            store: Any = self.store.backend.keys()
+            store = self.store.backend.keys()
         else:
-            from theeye.aws.keys import DynamoKeyStore
+            from theeye.aws.keys import DynamoKeyStore  # boto3 only where moto runs
 
             store = DynamoKeyStore(self._keys_table())
         self.keys = issue_keys(store, ingest_key=self.settings.ingest_key, query_key=self.settings.query_key)

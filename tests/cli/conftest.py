@@ -21,6 +21,7 @@ import json
 import os
 import socket
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -95,7 +96,7 @@ def message_body(events: int, *, rejections: int = 0) -> str:
     return message.to_body()
 
 
-class Cli:
+class Cli(ABC):
     """A target, and what the pipeline leaves on its backend (each subclass: one backend)."""
 
     kind: ClassVar[str]
@@ -109,36 +110,36 @@ class Cli:
     # -- the backend, as the pipeline (another process) sees it -------------------------------
 
     @property
+    @abstractmethod
     def sqs(self) -> Any:
         """An SQS client of the target's queues, not the target's own."""
-        raise NotImplementedError
 
     @property
-    def ledger(self) -> Counters:
-        raise NotImplementedError
+    @abstractmethod
+    def ledger(self) -> Counters: ...
 
-    def error_store(self) -> ErrorStore:
-        raise NotImplementedError
+    @abstractmethod
+    def error_store(self) -> ErrorStore: ...
 
+    @abstractmethod
     def enqueue(self, queue_url: str, body: str) -> None:
         """Put a message in a queue, as ingest (or SQS's redrive policy) does."""
-        raise NotImplementedError
 
+    @abstractmethod
     def bodies(self, queue_url: str) -> list[str]:
         """Every body in a queue, visible or not yet, left in place."""
-        raise NotImplementedError
 
+    @abstractmethod
     def depth(self, queue_url: str) -> tuple[int, int]:
         """Messages visible (or delayed) and in flight."""
-        raise NotImplementedError
 
+    @abstractmethod
     def stored_keys(self) -> list[dict[str, Any]]:
         """What the keys table holds, item by item, as plain values."""
-        raise NotImplementedError
 
+    @abstractmethod
     def key_lookup(self) -> Callable[[str], ApiKey | None]:
         """A fresh ingest-side key lookup (nothing cached) on the keys table."""
-        raise NotImplementedError
 
     # -- data as the pipeline leaves it ---------------------------------------------------------
 
