@@ -50,7 +50,7 @@ test: $(VENV)/.installed $(SAM_VENV)/.installed ## What CI runs: template checks
 	$(PY) -m pytest
 
 .PHONY: unit
-unit: $(VENV)/.installed ## Unit tests only (sockets disabled)
+unit: $(VENV)/.installed $(SAM_VENV)/.installed ## Unit tests only (sockets disabled; .venv-sam translates the template)
 	$(PY) -m pytest tests/unit
 
 .PHONY: validate

@@ -1,7 +1,7 @@
 """Cold start per function: a fresh interpreter imports the handler and serves its first
 invocation; the time from just before the import to the first answer, median of N.
 
-    .venv/bin/python bench/cold_start.py [--runs 10]
+    .venv/bin/python -m bench.cold_start [--runs 10]
 
 The first invocation runs against an embedded AWS (moto server on 127.0.0.1) started once
 for all runs, so client creation and the first calls are included, but moto's own start is not.
@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, machine, median
+from bench.common import ROOT, median, stamp
 
 PROBE = r"""
 import json, sys, time
@@ -121,7 +121,7 @@ def measure(runs: int) -> dict[str, Any]:
                     "first_invoke_ms": median([s["first_invoke_ms"] for s in samples]),
                     "total_ms": median([s["import_ms"] + s["first_invoke_ms"] for s in samples]),
                 }
-        return {"functions": results, "runs": runs, "machine": machine()}
+        return stamp(f"python -m bench.cold_start --runs {runs}", {"functions": results, "runs": runs})
     finally:
         server.stop()
 

@@ -5,50 +5,36 @@
 
 * ingest: the real ``lambda_handler`` (Powertools resolver, auth cache hit, envelope checks,
   packing, JSON, the INFO log line and metrics) for 1-event and 100-event requests;
-* processor: ``process_message`` over a batch of 10 messages x 100 events;
+* processor: the real ``lambda_handler`` on an SQS event of 10 messages x 100 events, the
+  messages queued by the ingest handler (``bench.processor_handler``'s round, on the
+  in-memory backend): BatchProcessor, parsing, validation, writes, the ledger commit, logs;
 * query: the real ``lambda_handler`` answering ``GET /events?session_id=`` with a page of 100.
 
 Each figure is the median over ``--repeats`` rounds of CPU time (``time.process_time``).
-Handler output (logs, metrics) goes to /dev/null, as it would to CloudWatch.
+Handler output (logs, metrics) goes to a buffer, as it would to CloudWatch.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
-import os
 import time
 from collections.abc import Callable
 from typing import Any
 
-os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "TheEye")
-os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
-os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-
-from bench.common import ROOT, machine, median
+from bench import processor_handler, stacks
+from bench.common import ROOT, median, stamp
+from bench.stacks import Context
 from tests.unit.fakes import MemoryBackend
-from theeye import wiring
 from theeye.keys import new_api_key
 from theeye.ports import Page, View, Window
 
 BRIEFING = json.loads((ROOT / "events" / "briefing_events.json").read_text())
 KEY, RECORD = new_api_key("bench", ["ingest", "query"])
-
-
-class Context:
-    function_name = "bench"
-    function_version = "$LATEST"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
-    aws_request_id = "00000000-0000-0000-0000-000000000000"
-    log_group_name = "/aws/lambda/bench"
-    log_stream_name = "s"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 30_000
+INGEST_SINGLE = "ingest, 1-event request"
+INGEST_BATCH = "ingest, 100-event request"
+PROCESSOR = "processor, SQS batch of 10 x 100 (handler)"
+QUERY = "query, page of 100"
 
 
 class CannedEvents:
@@ -103,67 +89,47 @@ class BenchBackend(MemoryBackend):
         return self.canned
 
 
-def cpu_of(call: Callable[[], Any], rounds: int, per_round: int) -> float:
+def cpu_of(call: Callable[[], Any], rounds: int, per_round: int, output: stacks.Output) -> float:
     samples = []
-    sink = io.StringIO()
     for _ in range(rounds):
-        with contextlib.redirect_stdout(sink):
-            started = time.process_time()
-            for _ in range(per_round):
-                call()
-            samples.append((time.process_time() - started) / per_round)
-        sink.seek(0)
-        sink.truncate()
+        started = time.process_time()
+        for _ in range(per_round):
+            call()
+        samples.append((time.process_time() - started) / per_round)
+        output.take()
     return median(samples)
 
 
-def ingest(rounds: int) -> dict[str, float]:
+def ingest(rounds: int, output: stacks.Output) -> dict[str, float]:
     from ingest import handler
 
-    handler.dependencies.cache_clear()
     request = json.loads((ROOT / "events" / "apigw_post_events_single.json").read_text())
     request["headers"]["x-api-key"] = KEY
     results = {}
-    for count in (1, 100):
+    for count, label in ((1, INGEST_SINGLE), (100, INGEST_BATCH)):
         events = [dict(BRIEFING[i % 3], session_id=f"s-{i}") for i in range(count)]
         request["body"] = json.dumps(events[0] if count == 1 else events)
         answer = handler.lambda_handler(request, Context())
         assert answer["statusCode"] == 202, answer
         per_request = cpu_of(
-            lambda: handler.lambda_handler(request, Context()), rounds, 200 if count == 1 else 20
+            lambda: handler.lambda_handler(request, Context()), rounds, 200 if count == 1 else 20, output
         )
-        results[f"ingest, {count}-event request"] = per_request / count
+        results[label] = per_request / count
     return results
 
 
-def processor(rounds: int) -> dict[str, float]:
-    from bench.processor_cost import batch
-    from processor.logic import Processor, Rules, process_message
-    from tests.unit.fakes import MemoryCounters, MemoryErrorStore, MemoryEventStore
-    from theeye.schemas import SchemaRegistry
-
-    schemas = SchemaRegistry.from_directory(ROOT / "schemas")
-    schemas.compile_all()
-    bodies = batch()
-
-    def run() -> None:
-        p = Processor(
-            MemoryEventStore(),
-            MemoryErrorStore(),
-            MemoryCounters(),
-            schemas,
-            Rules(),
-        )
-        for body in bodies:
-            process_message(body, p)
-
-    return {"processor, batch of 10 x 100": cpu_of(run, rounds, 1) / 1000}
+def processor(stack: stacks.Stack, rounds: int, output: stacks.Output) -> dict[str, float]:
+    """The processor's handler on fresh messages each round, as ``bench.processor_handler`` runs it."""
+    del stack.sqs.bodies[:]  # what the ingest rounds queued is not this bench's batch
+    batch_size = int(stacks.template_default("ProcessorBatchSize"))
+    processor_handler.one_round(stack, output, "cpu-warm", batch_size)
+    samples = [processor_handler.one_round(stack, output, f"cpu-{n}", batch_size) for n in range(rounds)]
+    return {PROCESSOR: median([s["cpu_s"] / s["events"] for s in samples])}
 
 
-def query(rounds: int) -> dict[str, float]:
+def query(rounds: int, output: stacks.Output) -> dict[str, float]:
     from query import handler
 
-    handler.dependencies.cache_clear()
     request = json.loads((ROOT / "events" / "apigw_get_health.json").read_text())
     request["rawPath"] = request["requestContext"]["http"]["path"] = "/events"
     request["headers"]["authorization"] = f"Bearer {KEY}"
@@ -171,27 +137,20 @@ def query(rounds: int) -> dict[str, float]:
     answer = handler.lambda_handler(request, Context())
     assert answer["statusCode"] == 200, answer
     assert json.loads(answer["body"])["next_cursor"], answer
-    return {
-        "query, page of 100": cpu_of(lambda: handler.lambda_handler(request, Context()), rounds, 20) / 100
-    }
+    return {QUERY: cpu_of(lambda: handler.lambda_handler(request, Context()), rounds, 20, output) / 100}
 
 
 def measure(rounds: int) -> dict[str, Any]:
-    from ingest import handler as ingest_handler
-    from query import handler as query_handler
-
-    wiring.install(BenchBackend())
-    try:
-        per_event = {**ingest(rounds), **processor(rounds), **query(rounds)}
-    finally:  # put the production wiring back for whatever runs next in this process
-        wiring.install(None)
-        ingest_handler.dependencies.cache_clear()
-        query_handler.dependencies.cache_clear()
-    return {
-        "machine": machine(),
-        "rounds": rounds,
-        "cpu_us_per_event": {k: v * 1e6 for k, v in per_event.items()},
-    }
+    with stacks.in_memory(BenchBackend()) as stack, stacks.Output() as output:
+        per_event = {
+            **ingest(rounds, output),
+            **processor(stack, rounds, output),
+            **query(rounds, output),
+        }
+    return stamp(
+        f"python -m bench.cpu --repeats {rounds}",
+        {"rounds": rounds, "cpu_us_per_event": {k: v * 1e6 for k, v in per_event.items()}},
+    )
 
 
 def main() -> None:

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from bench.common import machine, percentile
+from bench.common import percentile, stamp
 from bench.local_latency import INGEST_KEY, QUERY_KEY, start, stop
 
 CONNECTIONS = (1, 8, 32)
@@ -357,14 +357,27 @@ def measure(
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk (Debian/Ubuntu) or brew install wrk")
     sizes = sizes or DEFAULTS
-    return {
-        "machine": machine(),
-        "seconds": seconds,
-        "backends": {
-            backend: measure_backend(backend, seconds, sizes[backend]["batch"], sizes[backend]["query"])
-            for backend in backends
+    return stamp(
+        command(seconds, backends, sizes),
+        {
+            "seconds": seconds,
+            "backends": {
+                backend: measure_backend(backend, seconds, sizes[backend]["batch"], sizes[backend]["query"])
+                for backend in backends
+            },
         },
-    }
+    )
+
+
+def command(seconds: int, backends: tuple[str, ...], sizes: dict[str, dict[str, int]]) -> str:
+    """The command line that measures what these arguments do (defaults left out)."""
+    words = [f"python -m bench.local_load --seconds {seconds}"]
+    if set(backends) != set(DEFAULTS):
+        words += [f"--backend {b}" for b in backends]
+    for backend in backends:
+        if sizes[backend] != DEFAULTS[backend]:
+            words.append(f"--batch-events {sizes[backend]['batch']} --query-events {sizes[backend]['query']}")
+    return " ".join(words)
 
 
 def main() -> None:

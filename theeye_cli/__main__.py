@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from theeye.aws.reshard import ReshardInterrupted
 from theeye.errors import NotFound, TheEyeError
 from theeye.keys import SCOPES
 from theeye.ports import ErrorFilter
@@ -136,6 +137,20 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("error_id", metavar="ID")
     errors_stats = leaf(errors_commands, "stats", _errors_stats, "errors counted by type and application")
     errors_stats.add_argument("--since", type=_since, default="24h", help="window start (default 24h)")
+    reshard = leaf(
+        errors_commands,
+        "reshard",
+        _errors_reshard,
+        "move errors recorded in the old 16-shard layout to where 'errors list' and GET /errors read "
+        "(upgrades; safe to rerun)",
+    )
+    reshard.add_argument(
+        "--days",
+        type=_positive,
+        metavar="N",
+        help="look at today and the N days before (default: the target's ErrorRetentionDays + 7)",
+    )
+    reshard.add_argument("--dry-run", action="store_true", help="count the errors to move, move nothing")
 
     # dlq
     dlq_parser = commands.add_parser("dlq", help="the dead-letter queue: stats, peek, redrive")
@@ -209,6 +224,22 @@ def _errors_show(args: argparse.Namespace, target: Target, out: TextIO) -> int:
 
 def _errors_stats(args: argparse.Namespace, target: Target, out: TextIO) -> int:
     _emit(args, out, error_records.error_stats(target, window=_window(args)), error_records.render_stats)
+    return 0
+
+
+def _errors_reshard(args: argparse.Namespace, target: Target, out: TextIO) -> int:
+    try:
+        view = error_records.reshard(target, days=args.days, dry_run=args.dry_run)
+    except ReshardInterrupted as stop:
+        done = stop.result
+        interrupted = isinstance(stop.cause, KeyboardInterrupt)
+        why = "interrupted" if interrupted else f"stopped: {_reason(stop.cause)}"
+        raise CliError(
+            f"reshard {why} after moving {done.moved} of the {done.found} error(s) found so far; every "
+            "error is either moved or still where it was - run it again to finish",
+            INTERRUPTED_EXIT if interrupted else 1,
+        ) from None
+    _emit(args, out, view, error_records.render_reshard)
     return 0
 
 

@@ -3,17 +3,22 @@
 ``query.logic.ErrorQueries`` reads the backend's ``ErrorReader`` (the error indexes, never a
 Scan), so the CLI and the API can never disagree about which errors a window holds.
 ``errors stats`` walks the window's pages once and counts by type and application.
+``errors reshard`` moves errors written in the old 16-shard ``ByTime`` layout to the
+partitions the reader visits (``theeye.aws.reshard``; AWS and moto only: the embedded SQLite
+backend has no shards).
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Final
 
 from query.logic import MAX_DAYS, ErrorQueries
+from theeye.aws.reshard import Checkpoint, Resharder, days_back, days_held
 from theeye.clock import format_timestamp
 from theeye.errors import NotFound
 from theeye.ports import ErrorFilter, View
@@ -95,6 +100,45 @@ def error_stats(target: Target, *, window: Window) -> dict[str, Any]:
             for (t, a), n in sorted(pairs.items(), key=lambda pair: (-pair[1], pair[0]))
         ],
     }
+
+
+NO_SHARDS: Final = (
+    "the embedded (SQLite) backend keeps errors in one table without shards: nothing to reshard"
+)
+
+
+def reshard(
+    target: Target,
+    *,
+    days: int | None = None,
+    dry_run: bool = False,
+    today: date | None = None,
+    checkpoint: Checkpoint | None = None,
+) -> dict[str, Any]:
+    """Move the errors of the last ``days`` days (default: the target's ``ErrorRetentionDays``
+    plus ``TTL_LAG_DAYS``) out of the old ``ByTime`` shards; raises ``ReshardInterrupted``."""
+    if target.embedded:
+        return {"applies": False, "reason": NO_SHARDS}
+    today = today or datetime.now(UTC).date()
+    span = days_held(today, target.error_retention_days) if days is None else days_back(today, days)
+    with ThreadPoolExecutor(max_workers=16, thread_name_prefix="reshard") as pool:
+        resharder = Resharder(target.client("dynamodb"), target.errors_table, pool)
+        result = resharder.run(span, dry_run=dry_run, checkpoint=checkpoint)
+    return {"applies": True, "table": target.errors_table, **result.view()}
+
+
+def render_reshard(view: dict[str, Any]) -> str:
+    if not view["applies"]:
+        return f"Nothing to do: {view['reason']}."
+    head = (
+        f"Errors table {view['table']}, {view['first_day']} to {view['last_day']}: "
+        f"{view['partitions']} old ByTime partitions queried."
+    )
+    pairs: list[tuple[str, Any]] = [("found in old shards", view["found"])]
+    if view["dry_run"]:
+        return "\n".join([head, fields(pairs), "Dry run: nothing was moved."])
+    pairs += [("moved", view["moved"]), ("already there", view["already_there"]), ("gone", view["gone"])]
+    return "\n".join([head, fields(pairs)])
 
 
 def render_list(views: list[dict[str, Any]], window: Window) -> str:

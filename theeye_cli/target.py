@@ -13,8 +13,8 @@ a mocked session and the real kinds are made here:
   "moto"``, or no ``backend`` in older files) it talks to the embedded AWS endpoint with dummy
   credentials, ignoring any AWS profile of the shell, so a local command can never reach a
   real account.
-* :func:`stack_target` reads the Outputs (and the ``IndexShards`` parameter) of a deployed
-  stack with the standard AWS credential chain.
+* :func:`stack_target` reads the Outputs (and the ``IndexShards`` and ``ErrorRetentionDays``
+  parameters) of a deployed stack with the standard AWS credential chain.
 
 Either way ``Target.backend()`` is a ``theeye.ports.Backend``, so the commands have one code
 path for every target.
@@ -338,6 +338,7 @@ def target_from_stack(stack: Mapping[str, Any], session: boto3.session.Session) 
     if missing:
         raise TargetError(f"stack {name!r} lacks the output(s) {', '.join(missing)}: is it The Eye?")
     shards = parameters.get("IndexShards", "")
+    retention = parameters.get("ErrorRetentionDays", "")
     return Target(
         description=f"stack {name} ({session.region_name})",
         session=session,
@@ -355,6 +356,9 @@ def target_from_stack(stack: Mapping[str, Any], session: boto3.session.Session) 
         if shards.isdigit() and 1 <= int(shards) <= MAX_INDEX_SHARDS
         else MAX_INDEX_SHARDS,
         api_url=outputs.get("ApiUrl"),
+        error_retention_days=int(retention)
+        if retention.isdigit() and int(retention) >= 1
+        else DEFAULT_ERROR_RETENTION_DAYS,
     )
 
 

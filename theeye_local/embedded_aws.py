@@ -8,6 +8,8 @@ developer's profile nor anything else can send a request past 127.0.0.1.
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -35,28 +37,76 @@ def client_environment(endpoint: str, region: str = DEFAULT_REGION) -> dict[str,
     }
 
 
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class IsolatedDynamoDb:
+    """The moto server's application with DynamoDB requests run one at a time.
+
+    moto's ``TransactWriteItems`` copies each table it touches and, when any of its items is
+    cancelled, puts the copy back whole: run beside other requests, that undoes their writes
+    (lost counts) and the copy can fail outright ("dictionary changed size during iteration").
+    DynamoDB isolates a transaction from every other request; one lock over DynamoDB gives the
+    same. Other services keep running side by side (an SQS long poll must not hold up a write).
+    """
+
+    def __init__(self, app: WsgiApp) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if not str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith("DynamoDB_"):
+            return self.app(environ, start_response)
+        with self.lock:
+            return list(self.app(environ, start_response))
+
+
+class _Server:
+    """moto's threaded server, serving :class:`IsolatedDynamoDb` (moto's own builds its app inside)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+
+        app = IsolatedDynamoDb(DomainDispatcherApplication(create_backend_app))
+        self.server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+        self.thread = threading.Thread(target=self.server.serve_forever, name="moto-server", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.thread.join()
+
+
 @dataclass
 class EmbeddedAws:
     """A running moto server; :meth:`start` binds ``port`` (0 picks a free one)."""
 
     port: int = 0
     region: str = DEFAULT_REGION
-    _server: Any = field(default=None, repr=False)  # moto.server.ThreadedMotoServer
+    _server: _Server | None = field(default=None, repr=False)
 
     @property
     def endpoint(self) -> str:
         return f"http://{HOST}:{self.port}"
 
     def start(self) -> None:
-        # moto is imported only when it runs: the embedded backend's start does without it.
-        from moto.server import ThreadedMotoServer
-
         # werkzeug logs every request at INFO; the stack's own log stays readable without it.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        server = ThreadedMotoServer(ip_address=HOST, port=self.port, verbose=False)
+        # moto is imported only when it runs: the embedded backend's start does without it.
+        server = _Server(HOST, self.port)
         server.start()
         self._server = server
-        self.port = server.get_host_and_port()[1]
+        self.port = server.port()
 
     def stop(self) -> None:
         if self._server is not None:

@@ -1,8 +1,11 @@
 """The event envelope: the checks the API would make, done before an event is queued.
 
-Everything the ingest endpoint refuses per event (API.md, "POST /events") is refused here with
+Everything the ingest endpoint refuses per event (docs/API.md, "POST /events") is refused here with
 ``ValueError``, so a queued event can only be turned down by the server for reasons the client
 cannot know (a revoked key, a server whose limits changed).
+
+The limits are a copy of the server's (``theeye.events``), which the client may not import;
+tests/client/test_envelope_agreement.py fails when the two differ in a value or in a verdict.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ MAX_BODY_BYTES = 1024 * 1024
 MAX_EVENTS_PER_REQUEST = 500
 MAX_TEXT_LENGTH = 128
 MAX_TIME_TEXT_LENGTH = 40
-EVENT_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+EVENT_ID_CHARACTERS = "A-Za-z0-9._:-"
+MAX_EVENT_ID_LENGTH = 64
+EVENT_ID_PATTERN = re.compile(f"[{EVENT_ID_CHARACTERS}]{{1,{MAX_EVENT_ID_LENGTH}}}")
 UTC = timezone.utc  # noqa: UP017 - datetime.UTC does not exist before Python 3.11
 
 TimeLike = Union[datetime, date, str]  # noqa: UP007 - an alias evaluated at run time on Python 3.9
@@ -84,7 +89,7 @@ def check_text(value: object, field: str) -> str:
 
 def check_event_id(value: object) -> str:
     if not isinstance(value, str) or not EVENT_ID_PATTERN.fullmatch(value):
-        raise ValueError("event_id must be 1-64 characters of A-Z a-z 0-9 . _ : -")
+        raise ValueError(f"event_id must be 1-{MAX_EVENT_ID_LENGTH} characters of A-Z a-z 0-9 . _ : -")
     return value
 
 

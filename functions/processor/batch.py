@@ -6,8 +6,13 @@
 * **Counting.** The messages processed are counted in the ledger together, after all their
   writes (``logic.commit``). When that commit fails, every processed message is reported
   failed too: their writes are idempotent, their counts not yet made, so a redelivery counts them.
-* **Dead letters.** A message that fails its last delivery (``max_receive_count``) goes to the
-  dead-letter queue next: it is counted there now, by its ledger key.
+* **Dead letters.** A message is processed on its first ``processing_attempts`` deliveries.
+  A delivery after those is not processed: the message is counted dead-lettered (by its
+  ledger key, once), then sent to the dead-letter queue and acknowledged. Whatever ended the
+  last attempt - an exception, a timeout, a killed process - the message is accounted for;
+  the deliveries SQS still grants after that (its redrive policy uses ``max_receive_count``)
+  give the counting step a second chance, and when SQS moves the message itself it is
+  counted already.
 
 Failures are reported with Powertools' partial batch response, so one bad message never
 fails its neighbours.
@@ -28,10 +33,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from processor import logic
 from theeye.clock import format_timestamp, utc_now
 from theeye.errors import TheEyeError
+from theeye.intake import intake_tally
 from theeye.ledger import message_key
 from theeye.messages import QueueMessage
 from theeye.observability import logger, metrics
-from theeye.ports import BatchLedger
+from theeye.ports import BatchLedger, DeadLetterQueue
 
 MIN_TIME_LEFT_MS = 3000.0
 SAFETY_MS = 1000.0
@@ -41,12 +47,19 @@ class DeadlineNear(Exception):
     """Too little time is left to process another message: leave it for the next delivery."""
 
 
+def processing_attempts(max_receive_count: int) -> int:
+    """Deliveries that process a message; the rest of SQS's ``max_receive_count`` move it
+    to the dead-letter queue (two chances, when there is room for them)."""
+    return max(1, max_receive_count - 2)
+
+
 @dataclass
 class Batch:
     """One invocation: what it processed, and how long its slowest message took."""
 
     processor: logic.Processor
-    dead_letters: BatchLedger
+    ledger: BatchLedger
+    dead_letter_queue: DeadLetterQueue
     max_receive_count: int
     context: LambdaContext | None
     processed: dict[str, logic.Outcome] = field(default_factory=dict)  # by SQS message id
@@ -72,10 +85,12 @@ class Batch:
         metrics.add_metric(name="MessagesFailed", unit=MetricUnit.Count, value=len(failed_ids))
         if failed_ids:
             logger.warning("messages failed and will be retried", extra={"failed": len(failed_ids)})
-            self.count_dead_letters([r for r in event.get("Records", []) if r.get("messageId") in failed_ids])
         return response
 
     def record(self, record: SQSRecord) -> None:
+        if int(record.attributes.approximate_receive_count) > processing_attempts(self.max_receive_count):
+            self.dead_letter(record)
+            return
         if self.context is not None:
             remaining = self.context.get_remaining_time_in_millis()
             if remaining < max(MIN_TIME_LEFT_MS, 2 * self.slowest_ms) + SAFETY_MS:
@@ -86,27 +101,28 @@ class Batch:
         self.processed[record.message_id] = outcome
         _report(record.message_id, outcome)
 
-    def count_dead_letters(self, failed: list[dict[str, Any]]) -> None:
-        """Messages that failed their last delivery go to the DLQ next: put them in the ledger."""
-        for record in failed:
-            if int(record.get("attributes", {}).get("ApproximateReceiveCount", "1")) < self.max_receive_count:
-                continue
-            body = str(record.get("body", ""))
-            try:
-                events = len(QueueMessage.from_body(body).events)
-            except (ValueError, KeyError, TypeError):
-                events = 0  # unreadable: counted as a dead-lettered message, carrying no known event
-            try:
-                self.dead_letters.count_dead_letter(message_key(body), events)
-            except TheEyeError:
-                logger.exception(
-                    "could not count a dead letter", extra={"message_id": record.get("messageId")}
-                )
-            metrics.add_metric(name="MessagesDeadLettered", unit=MetricUnit.Count, value=1)
-            logger.error(
-                "message goes to the dead-letter queue",
-                extra={"message_id": record.get("messageId"), "events": events},
-            )
+    def dead_letter(self, record: SQSRecord) -> None:
+        """Count the message dead-lettered, then move it: counted first, so that whether this
+        send or SQS's own redrive puts it in the dead-letter queue, the ledger knows."""
+        body = record.body
+        try:
+            message = QueueMessage.from_body(body)
+        except (ValueError, KeyError, TypeError):
+            message = None  # unreadable: a dead-lettered message carrying no known event
+        events = len(message.events) if message is not None else 0
+        if message is not None:
+            self.ledger.count_intake([intake_tally(message, body)], read_first=True)
+        self.ledger.count_dead_letter(message_key(body), events)
+        self.dead_letter_queue.send_body(body)
+        metrics.add_metric(name="MessagesDeadLettered", unit=MetricUnit.Count, value=1)
+        logger.error(
+            "message moved to the dead-letter queue",
+            extra={
+                "message_id": record.message_id,
+                "events": events,
+                "deliveries": record.attributes.approximate_receive_count,
+            },
+        )
 
 
 def _report(message_id: str, outcome: logic.Outcome) -> None:

@@ -14,7 +14,7 @@ from processor import batch, logic
 from theeye import wiring
 from theeye.config import get_settings
 from theeye.observability import logger, metrics
-from theeye.ports import BatchLedger
+from theeye.ports import BatchLedger, DeadLetterQueue
 from theeye.schemas import SchemaRegistry
 
 
@@ -22,6 +22,7 @@ from theeye.schemas import SchemaRegistry
 class Dependencies:
     processor: logic.Processor
     ledger: BatchLedger
+    dead_letter_queue: DeadLetterQueue
     max_receive_count: int
 
 
@@ -44,14 +45,16 @@ def dependencies() -> Dependencies:
             event_retention_days=settings.event_retention_days,
         ),
     )
-    return Dependencies(processor, counters, settings.max_receive_count)
+    return Dependencies(processor, counters, backend.dead_letter_queue(), settings.max_receive_count)
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     deps = dependencies()
-    return batch.Batch(deps.processor, deps.ledger, deps.max_receive_count, context).run(event)
+    return batch.Batch(
+        deps.processor, deps.ledger, deps.dead_letter_queue, deps.max_receive_count, context
+    ).run(event)
 
 
 wiring.build_at_init(dependencies)

@@ -17,7 +17,8 @@ from typing import Literal
 from theeye.buckets import bucket_of
 from theeye.clock import parse_timestamp
 from theeye.events import FieldError
-from theeye.ledger import PROCESSOR_INVALID, MessageTally, message_key
+from theeye.intake import intake_tally
+from theeye.ledger import PROCESSOR_INVALID, IntakeTally, MessageTally, message_key
 from theeye.messages import Origin, QueuedEvent, QueueMessage, Rejection
 from theeye.ports import BatchLedger, ErrorStore, EventStore
 from theeye.records import ErrorRecord, EventRecord, WriteOutcome, derive_error_id
@@ -51,6 +52,7 @@ class Outcome:
     received_at: str = ""
     recorded: list[tuple[str, str | None, str]] = field(default_factory=list)  # (type, event id, error id)
     key: str = ""  # the message's ledger key (stable across redeliveries)
+    intake: IntakeTally | None = None  # what the message counted for at ingest
 
     def tally(self) -> MessageTally:
         """What this message adds to the ledger (ingest rejections were counted by ingest)."""
@@ -101,12 +103,16 @@ def process_message(body: str, processor: Processor) -> Outcome:
     processor.errors.put_all(errors)
     outcome.recorded = [(e.type, e.event_id, e.error_id) for e in errors]
     outcome.key = message_key(body)
+    outcome.intake = intake_tally(message, body)
     return outcome
 
 
 def commit(processor: Processor, outcomes: list[Outcome]) -> None:
-    """Count a batch's messages in the ledger, once each, after all they say has been written."""
+    """Count a batch's messages in the ledger, once each, after all they say has been written:
+    first their intake, when ingest did not count it (it died between queueing and counting),
+    then what they turned into."""
     if outcomes:
+        processor.ledger.count_intake([o.intake for o in outcomes if o.intake], read_first=True)
         processor.ledger.commit_batch([(o.key, o.tally()) for o in outcomes])
 
 

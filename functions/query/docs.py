@@ -16,13 +16,15 @@ from typing import Any, cast
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
 from aws_lambda_powertools.event_handler.openapi.models import Server
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from theeye.api_models import (
+    INGEST_BODY_DESCRIPTION,
     INGEST_OPERATION_ID,
     INGEST_RESPONSES,
     INGEST_SUMMARY,
     Accepted,
+    EventBatch,
     EventIn,
 )
 
@@ -55,8 +57,11 @@ def openapi_json(query_app: ApiGatewayResolver) -> str:
     return json.dumps(openapi_document(query_app), separators=(",", ":"))
 
 
+_REF = "#/components/schemas/{model}"
+
+
 def _add_schema(schemas: dict[str, Any], model: type[BaseModel]) -> None:
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema = model.model_json_schema(ref_template=_REF)
     schemas.update(schema.pop("$defs", {}))
     schemas[model.__name__] = schema
 
@@ -92,11 +97,12 @@ def _describe_ingest(document: dict[str, Any]) -> None:
         "responses": _responses(schemas),
     }
     document["paths"].setdefault("/events", {})["post"] = operation
-    event = {"$ref": "#/components/schemas/EventIn"}
-    body_schema = {"oneOf": [event, {"type": "array", "items": event, "minItems": 1, "maxItems": 500}]}
+    batch = TypeAdapter(EventBatch).json_schema(ref_template=_REF)
+    batch.pop("$defs", None)  # EventIn, added above
+    body_schema = {"oneOf": [{"$ref": _REF.format(model="EventIn")}, batch]}
     operation["requestBody"] = {
         "required": True,
-        "description": "One event, or an array of 1-500. At most 1 MiB; one event at most 32 KiB.",
+        "description": INGEST_BODY_DESCRIPTION,
         "content": {"application/json": {"schema": body_schema}, "text/plain": {"schema": body_schema}},
     }
     operation["responses"]["202"] = {

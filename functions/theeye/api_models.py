@@ -2,32 +2,68 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from theeye.events import (
+    EVENT_ID_PATTERN,
+    MAX_BODY_BYTES,
+    MAX_EVENT_BYTES,
+    MAX_EVENTS_PER_REQUEST,
+    MAX_TEXT_LENGTH,
+    MAX_TIME_TEXT_LENGTH,
+    NOT_BLANK_PATTERN,
+)
+from theeye.messages import MAX_ERROR_PAYLOAD_BYTES
 from theeye.records import ErrorSource, ErrorType
 
 
+def _size(size: int) -> str:
+    """``1 MiB``, ``32 KiB`` or ``100 bytes``: a byte limit as the documents spell it."""
+    for unit, scale in (("MiB", 1024 * 1024), ("KiB", 1024)):
+        if size % scale == 0:
+            return f"{size // scale} {unit}"
+    return f"{size} bytes"
+
+
+# The envelope rules of theeye.events, as JSON Schema keywords; no limit is written down twice.
+# Two rules have no keyword: the timestamp's ISO-8601 grammar (datetime.fromisoformat's, on the
+# text without surrounding spaces, which is what its length limit counts too) and the event's
+# size, a measure of the whole object. The descriptions state them.
+_TEXT = Field(min_length=1, max_length=MAX_TEXT_LENGTH, pattern=NOT_BLANK_PATTERN)
+
+
 class EventIn(BaseModel):
-    """One event as an application sends it (``POST /events`` takes one, or an array of 1-500)."""
+    """One event as an application sends it; ``POST /events`` takes one, or an array of them."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "description": "One event as an application sends it (`POST /events` takes one, or an array "
+            f"of them); at most {_size(MAX_EVENT_BYTES)} as compact UTF-8 JSON."
+        },
+    )
 
-    session_id: str = Field(min_length=1, max_length=128, description="Chosen by the application.")
-    category: str = Field(min_length=1, max_length=128, examples=["page interaction"])
-    name: str = Field(min_length=1, max_length=128, examples=["pageview"])
+    session_id: Annotated[str, _TEXT] = Field(description="Chosen by the application; not blank.")
+    category: Annotated[str, _TEXT] = Field(description="Not blank.", examples=["page interaction"])
+    name: Annotated[str, _TEXT] = Field(description="Not blank.", examples=["pageview"])
     data: dict[str, Any] = Field(description="Free-form; validated later against the schema of its type.")
     timestamp: str = Field(
-        description="ISO-8601; without a zone it is UTC; offsets are converted to UTC.",
+        description=f"ISO-8601 of at most {MAX_TIME_TEXT_LENGTH} characters (surrounding spaces aside); "
+        "without a zone it is UTC; offsets are converted to UTC.",
         examples=["2021-01-01 09:15:27.243860"],
     )
     event_id: str | None = Field(
         default=None,
-        pattern=r"^[A-Za-z0-9._:-]{1,64}$",
+        pattern=f"^{EVENT_ID_PATTERN.pattern}$",
         description="Idempotency key. Absent: derived from the content, so a retried request stores nothing twice.",
     )
+
+
+# The body of POST /events when it is an array (it may also be one EventIn).
+EventBatch = Annotated[list[EventIn], Field(min_length=1, max_length=MAX_EVENTS_PER_REQUEST)]
 
 
 class FieldProblem(BaseModel):
@@ -83,7 +119,8 @@ class ErrorOut(BaseModel):
     event_id: str | None
     details: list[FieldProblem]
     payload: Any = Field(
-        description="What was sent (JSON, or the raw text when it was not JSON), cut to 32 KiB."
+        description="What was sent (JSON, or the raw text when it was not JSON), cut to "
+        f"{_size(MAX_ERROR_PAYLOAD_BYTES)}."
     )
 
 
@@ -154,12 +191,16 @@ def responses(ok: type[BaseModel], *, missing: str | None = None) -> dict[int, O
 # POST /events: the ingest route is declared with these, and the query function's document
 # describes it from them (no function imports another). Only its error answers are listed: the
 # route reads its body itself, so the body and the 202 are described with EventIn and Accepted.
-INGEST_SUMMARY = "Send one event or an array of 1-500 (scope ingest)"
+INGEST_SUMMARY = f"Send one event or an array of 1-{MAX_EVENTS_PER_REQUEST} (scope ingest)"
+INGEST_BODY_DESCRIPTION = (
+    f"One event, or an array of 1-{MAX_EVENTS_PER_REQUEST}. At most {_size(MAX_BODY_BYTES)}; "
+    f"one event at most {_size(MAX_EVENT_BYTES)}."
+)
 INGEST_OPERATION_ID = "post_events_events_post"
 INGEST_RESPONSES: dict[int, OpenAPIResponse] = {
-    400: _error("Not JSON, empty, over 500 events, or every event rejected"),
+    400: _error(f"Not JSON, empty, over {MAX_EVENTS_PER_REQUEST} events, or every event rejected"),
     401: _error("Missing or unknown API key"),
     403: _error("The key lacks the ingest scope"),
-    413: _error("Body over 1 MiB"),
+    413: _error(f"Body over {_size(MAX_BODY_BYTES)}"),
     503: _error("The queue cannot take events now; nothing was accepted, retry"),
 }

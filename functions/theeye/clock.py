@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 
 Clock = Callable[[], datetime]
 
+MAX_TIME_TEXT_LENGTH = 40  # characters of ISO-8601 text, leading and trailing spaces aside
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -27,7 +29,7 @@ def parse_timestamp(text: str) -> datetime:
     if not isinstance(text, str):
         raise ValueError("must be an ISO-8601 string")
     candidate = text.strip()
-    if not candidate or len(candidate) > 40:
+    if not candidate or len(candidate) > MAX_TIME_TEXT_LENGTH:
         raise ValueError("must be an ISO-8601 timestamp such as 2021-01-01T09:15:27.243860Z")
     try:
         moment = datetime.fromisoformat(candidate)

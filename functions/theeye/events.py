@@ -1,7 +1,12 @@
 """Events: the envelope applications send, its validation, and the domain event.
 
-The envelope rules are the public contract's (API.md, "POST /events"). Validation reports one
+The envelope rules are the public contract's (docs/API.md, "POST /events"). Validation reports one
 entry per broken field, so an application can fix every problem in one round trip.
+
+The constants below are the one statement of those rules. ``theeye.api_models.EventIn`` (and so
+docs/openapi.json) is derived from them; tests/client/test_envelope_agreement.py ties the Python
+client's copy (which may not import the server) and ``EventIn`` to them, value by value and input
+by input.
 """
 
 from __future__ import annotations
@@ -13,18 +18,31 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from theeye.clock import MAX_TIME_TEXT_LENGTH as MAX_TIME_TEXT_LENGTH  # the timestamp's limit
 from theeye.clock import format_timestamp, parse_timestamp
 from theeye.json_types import described
 
-MAX_BODY_BYTES = 1024 * 1024
-MAX_EVENT_BYTES = 32 * 1024
+MAX_BODY_BYTES = 1024 * 1024  # one request, as received
+MAX_EVENT_BYTES = 32 * 1024  # one event, as compact UTF-8 JSON
 MAX_EVENTS_PER_REQUEST = 500
-MAX_TEXT_LENGTH = 128
-EVENT_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+MAX_TEXT_LENGTH = 128  # characters (code points) of session_id, category and name
+# What str.isspace() calls space, as a regex class spelled out: Python, Rust (pydantic) and
+# ECMA-262 (OpenAPI readers) each mean something else by \s, and the schema must say what we do.
+WHITESPACE_CLASS = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# Not empty or blank: some character that is not space. Anchored at the start, so it means the
+# same whether a dialect searches (JSON Schema) or matches (re.match) a pattern.
+NOT_BLANK_PATTERN = f"^[{WHITESPACE_CLASS}]*[^{WHITESPACE_CLASS}]"
+EVENT_ID_CHARACTERS = "A-Za-z0-9._:-"  # a regex class body
+MAX_EVENT_ID_LENGTH = 64
+EVENT_ID_PATTERN = re.compile(f"[{EVENT_ID_CHARACTERS}]{{1,{MAX_EVENT_ID_LENGTH}}}")  # fullmatch
 DERIVED_ID_PREFIX = "dv1-"
 
-ENVELOPE_FIELDS = ("session_id", "category", "name", "data", "timestamp", "event_id")
-_TEXT_FIELDS = ("session_id", "category", "name")
+TEXT_FIELDS = ("session_id", "category", "name")
+REQUIRED_FIELDS = (*TEXT_FIELDS, "data", "timestamp")
+OPTIONAL_FIELDS = ("event_id",)  # absent or null: derived from the content
+ENVELOPE_FIELDS = REQUIRED_FIELDS + OPTIONAL_FIELDS  # no other top-level field is allowed
+
+_NOT_BLANK = re.compile(NOT_BLANK_PATTERN)
 
 
 def canonical_json(value: Any) -> str:
@@ -102,7 +120,7 @@ def validate_event(raw: Any, application_id: str) -> Event | list[FieldError]:
     size = len(compact_json(raw).encode("utf-8"))
     if size > MAX_EVENT_BYTES:
         errors.append(FieldError("event", f"is {size} bytes; one event may be at most {MAX_EVENT_BYTES}"))
-    for field in _TEXT_FIELDS:
+    for field in TEXT_FIELDS:
         errors.extend(_check_text(raw, field))
     data = raw.get("data")
     if "data" not in raw:
@@ -120,7 +138,9 @@ def validate_event(raw: Any, application_id: str) -> Event | list[FieldError]:
             errors.append(FieldError("timestamp", str(exc)))
     event_id = raw.get("event_id")
     if event_id is not None and (not isinstance(event_id, str) or not EVENT_ID_PATTERN.fullmatch(event_id)):
-        errors.append(FieldError("event_id", "must be 1-64 characters of A-Z a-z 0-9 . _ : -"))
+        errors.append(
+            FieldError("event_id", f"must be 1-{MAX_EVENT_ID_LENGTH} characters of A-Z a-z 0-9 . _ : -")
+        )
     errors.extend(
         FieldError(
             key if isinstance(key, str) else "event",
@@ -147,7 +167,7 @@ def _check_text(raw: dict[str, Any], field: str) -> list[FieldError]:
     value = raw[field]
     if not isinstance(value, str):
         return [FieldError(field, f"must be a string, not {described(value)}")]
-    if not value.strip():
+    if not _NOT_BLANK.match(value):
         return [FieldError(field, "must not be empty or blank")]
     if len(value) > MAX_TEXT_LENGTH:
         return [FieldError(field, f"is {len(value)} characters; at most {MAX_TEXT_LENGTH} are allowed")]

@@ -1,11 +1,12 @@
 """Ingest's one write: the messages into the queue, and what they carry into the ledger.
 
-``ingest_counts`` says what a set of messages counts for (accepted events, rejections by
-type); every ``Intake`` adds exactly that. Where the queue and the ledger are two services
-(SQS and DynamoDB, or the in-memory fakes), ``QueueThenCount`` sends first and then counts:
-the events are queued whatever happens to the count, and a count that fails is logged and
-measured (``LedgerWriteFailed``), never turned into a refusal of events already queued. Where
-both live in one database, its adapter does both in one transaction (``theeye.sqlite``).
+``intake_tally`` says what one message counts for (accepted events, rejections by type),
+keyed by its body; every ``Intake`` counts exactly that, once per message. Where the queue
+and the ledger are two services (SQS and DynamoDB, or the in-memory fakes), ``QueueThenCount``
+sends first and then counts: the events are queued whatever happens to the count, and a count
+that fails, or a worker that dies before counting, leaves it to the processor, which counts
+the intake of every message it handles unless ingest did (``IngestLedger.count_intake``).
+Where both live in one database, its adapter does both in one transaction (``theeye.sqlite``).
 """
 
 from __future__ import annotations
@@ -16,15 +17,16 @@ from dataclasses import dataclass
 from aws_lambda_powertools.metrics import MetricUnit
 
 from theeye.errors import QueueUnavailable, TheEyeError
+from theeye.ledger import IntakeTally, message_key
 from theeye.messages import QueueMessage
 from theeye.observability import logger, metrics
 from theeye.ports import EventQueue, IngestLedger
 
 
-def ingest_counts(messages: list[QueueMessage]) -> tuple[int, dict[str, int]]:
-    """Accepted events and rejections by type that ``messages`` carry."""
-    rejected = Counter(r.type for m in messages for r in m.rejections)
-    return sum(len(m.events) for m in messages), dict(rejected)
+def intake_tally(message: QueueMessage, body: str | None = None) -> IntakeTally:
+    """What ``message`` (queued as ``body``) counts for at intake."""
+    rejected = Counter(r.type for r in message.rejections)
+    return IntakeTally(message_key(body or message.to_body()), len(message.events), dict(rejected))
 
 
 @dataclass
@@ -45,9 +47,8 @@ class QueueThenCount:
     def _count(self, messages: list[QueueMessage]) -> None:
         if self.ledger is None or not messages:
             return
-        accepted, rejected = ingest_counts(messages)
         try:
-            self.ledger.count_ingest(accepted, rejected)
+            self.ledger.count_intake([intake_tally(m) for m in messages])
         except TheEyeError:
-            logger.exception("could not count accepted events in the ledger")
+            logger.exception("could not count accepted events in the ledger; the processor will")
             metrics.add_metric(name="LedgerWriteFailed", unit=MetricUnit.Count, value=1)

@@ -1,8 +1,11 @@
 """The ledger: where every accepted event is, computed from what the pipeline counted.
 
-Ingest counts what it accepted and rejected (once per request); the processor counts what
-each message turned into - stored, duplicates, invalid by type - exactly once per message,
-keyed by ``message_key``; a message that fails its last delivery is counted dead-lettered.
+Ingest counts what each message it queued carries - accepted events, rejections by type -
+and the processor counts what each message turned into - stored, duplicates, invalid by
+type; both exactly once per message, keyed by ``message_key``. A message that fails its last
+delivery is counted dead-lettered. The processor also counts a message's intake when ingest
+did not (a worker that died between queueing and counting): whoever comes first counts it,
+the other finds its marker and adds nothing, so ``accepted`` is what reached the queue.
 Nothing is counted per event and nothing is derived from logs, so
 ``accepted = stored + duplicates + invalid + queued + dead-lettered`` can be checked.
 """
@@ -22,6 +25,18 @@ INGEST_REJECTED = ("invalid_envelope", "invalid_json")
 def message_key(body: str) -> str:
     """Stable across redeliveries and redrives (SQS gives a redriven message a new id)."""
     return hashlib.sha256(body.encode("utf-8")).hexdigest()[:40]
+
+
+@dataclass(frozen=True)
+class IntakeTally:
+    """What one queued message counts for at intake: its events, and its rejections by type."""
+
+    key: str  # message_key of the body as queued
+    accepted: int
+    rejected: Mapping[str, int]
+
+    def counts(self) -> dict[str, int]:
+        return {"accepted": self.accepted, **{f"rejected_{t}": n for t, n in self.rejected.items() if n}}
 
 
 @dataclass(frozen=True)

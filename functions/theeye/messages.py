@@ -1,7 +1,7 @@
 """The queue's message format, shared by the ingest function (writer) and the processor (reader).
 
-One message carries many events of one request (packed up to ``MAX_MESSAGE_BYTES``) and the
-request's rejected events, so the ingest path makes one SQS call for a typical request and the
+One message carries many events of one request (packed up to ``MAX_MESSAGE_BYTES`` and
+``MAX_ITEMS_PER_MESSAGE``) and the request's rejected events, so the ingest path makes one SQS call for a typical request and the
 error store hears of every rejection through the same queue.
 
     {"v": 1, "application_id": "...", "key_id": "...", "received_at": "...Z", "request_id": "...",
@@ -24,6 +24,10 @@ FORMAT_VERSION = 1
 # must stay under Lambda's 6 MB invocation payload: 10 x 250 KiB does, with room to spare.
 MAX_MESSAGE_BYTES = 250 * 1024
 MAX_ERROR_PAYLOAD_BYTES = 32 * 1024
+# What bounds a processor invocation's work: a batch is at most ProcessorBatchSize messages of
+# at most this many events, each one or two writes, so no batch can outgrow the function's
+# timeout however large the requests were (a message of 500 events ran past 30 s on moto).
+MAX_ITEMS_PER_MESSAGE = 100
 
 
 def cut_payload(payload: Any) -> Any:
@@ -140,14 +144,15 @@ class QueueMessage:
 def pack(
     origin: Origin, events: Iterable[QueuedEvent], rejections: Iterable[Rejection]
 ) -> Iterator[QueueMessage]:
-    """Pack a request's events and rejections into as few messages as the size limit allows."""
+    """Pack a request's events and rejections into as few messages as the limits allow."""
     budget = MAX_MESSAGE_BYTES - len(compact_json(origin.to_dict())) - 64
     current = QueueMessage(origin)
     used = 0
     items: list[QueuedEvent | Rejection] = [*events, *rejections]
     for item in items:
         size = len(compact_json(item.to_dict()).encode("utf-8")) + 1
-        if used + size > budget and (current.events or current.rejections):
+        full = len(current.events) + len(current.rejections) >= MAX_ITEMS_PER_MESSAGE
+        if (full or used + size > budget) and (current.events or current.rejections):
             yield current
             current, used = QueueMessage(origin), 0
         if isinstance(item, QueuedEvent):

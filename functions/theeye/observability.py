@@ -5,8 +5,8 @@ the metrics namespace from ``POWERTOOLS_METRICS_NAMESPACE``.
 
 Tracing: the functions run with X-Ray active tracing (template.yaml), so Lambda records each
 invocation and its duration. The X-Ray SDK (Powertools' Tracer) is deliberately not used: it
-adds about 180 ms to every cold start on the benchmark machine (docs/PERFORMANCE.md) for
-per-call subsegments that the structured logs and metrics already cover.
+adds to every cold start what ``python -m bench.tracer`` measures (docs/PERFORMANCE.md, "What
+the X-Ray SDK would add") for per-call subsegments that the structured logs and metrics already cover.
 """
 
 from aws_lambda_powertools import Logger, Metrics

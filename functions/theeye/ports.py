@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from theeye.buckets import Interval
 from theeye.clock import format_timestamp
 from theeye.keys import ApiKey
-from theeye.ledger import MessageTally
+from theeye.ledger import IntakeTally, MessageTally
 from theeye.messages import QueueMessage
 from theeye.records import ErrorRecord, EventRecord, WriteOutcome
 
@@ -130,7 +130,7 @@ class Intake(Protocol):
 
     def accept(self, messages: list[QueueMessage]) -> None:
         """Durably enqueue every message and count in the ledger what it carries
-        (``theeye.intake.ingest_counts``); raise ``QueueUnavailable`` naming the messages taken
+        (``theeye.intake.intake_tally``); raise ``QueueUnavailable`` naming the messages taken
         (those are counted)."""
         ...
 
@@ -141,14 +141,23 @@ class QueueDepth(Protocol):
         ...
 
 
-class IngestLedger(Protocol):
-    def count_ingest(self, accepted: int, rejected: Mapping[str, int]) -> None:
-        """What one request put in the queue and what it refused (one update per request)."""
+class DeadLetterQueue(QueueDepth, Protocol):
+    def send_body(self, body: str, delay_seconds: float = 0) -> str:
+        """Keep one message body exactly as given; its message id. Raises ``QueueUnavailable``."""
         ...
 
 
-class BatchLedger(Protocol):
-    """What the processor counts: each message's outcome exactly once, categories per day."""
+class IngestLedger(Protocol):
+    def count_intake(self, tallies: list[IntakeTally], *, read_first: bool = False) -> None:
+        """Add what each queued message carries, once per message key: a key counted before
+        adds nothing. Ingest counts as it queues; the processor counts again, as a safety net,
+        every message it handles (``read_first``: nearly all are counted already, and a read
+        costs less than a refused write where the two differ)."""
+        ...
+
+
+class BatchLedger(IngestLedger, Protocol):
+    """What the processor counts: each message's intake and outcome exactly once, categories per day."""
 
     def register(self, categories_by_day: Mapping[str, Set[str]]) -> None:
         """Record that these categories had events on these days (idempotent)."""
@@ -232,7 +241,7 @@ class CountsReader(Protocol):
         ...
 
 
-class Counters(IngestLedger, BatchLedger, DeadLetterLedger, CountsReader, Protocol):
+class Counters(BatchLedger, DeadLetterLedger, CountsReader, Protocol):
     """Everything the pipeline counts, and its readers: one adapter per backend."""
 
 
@@ -249,7 +258,7 @@ class Backend(Protocol):
 
     def intake(self) -> Intake: ...
 
-    def dead_letter_queue(self) -> QueueDepth: ...
+    def dead_letter_queue(self) -> DeadLetterQueue: ...
 
     def counters(self) -> Counters: ...
 

@@ -39,7 +39,7 @@ from theeye.aws.keys import DynamoKeyStore
 from theeye.clock import format_timestamp
 from theeye.events import Event
 from theeye.keys import ApiKey
-from theeye.ledger import message_key
+from theeye.ledger import IntakeTally, message_key
 from theeye.messages import Origin, QueuedEvent, QueueMessage, Rejection
 from theeye.ports import Counters, ErrorStore
 from theeye.records import ErrorRecord, derive_error_id
@@ -179,7 +179,7 @@ class Cli(ABC):
         counted it as dead-lettered, as the pipeline does before the queue moves it."""
         body = body if body is not None else self.message_body(events)
         if counted:
-            self.ledger.count_ingest(events, {})
+            self.ledger.count_intake([IntakeTally(message_key(body), events, {})])
             self.ledger.count_dead_letter(message_key(body), events)
         self.enqueue(self.target.dlq_url, body)
         return body

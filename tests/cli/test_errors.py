@@ -1,12 +1,20 @@
-"""theeye errors: list (newest first, filters, paging over shards and days), show, stats."""
+"""theeye errors: list (newest first, filters, paging over shards and days), show, stats, reshard."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
-from tests.cli.conftest import Cli, moto_only
+from tests.cli.conftest import TEMPLATE_INDEX_SHARDS, Cli, MotoCli, moto_only
+from theeye.aws.errors import DynamoErrorStore
+from theeye.aws.layout import shard_of
+from theeye.clock import format_timestamp
+from theeye.records import ErrorRecord, derive_error_id
+from theeye_cli.__main__ import main
 
 
 @pytest.fixture
@@ -135,3 +143,157 @@ def test_a_malformed_since_is_a_usage_error(cli: Cli, capsys: pytest.CaptureFixt
         cli.run("errors", "list", "--since", "yesterday-ish")
     assert exit_info.value.code == 2
     assert "give an age such as 30m" in capsys.readouterr().err
+
+
+# -- reshard: errors of the old 16-shard layout -------------------------------------------------------
+
+
+def old_layout_errors(cli: MotoCli, count: int = 24) -> tuple[list[str], set[str]]:
+    """Errors of the last three days as a processor before c5cb221 recorded them (IndexShards, 16,
+    ByTime shards), newest first; and the ids of those in shards 4 to 15, which the reader skips."""
+    store = DynamoErrorStore(
+        cli.target.errors_table, 30, shards=TEMPLATE_INDEX_SHARDS, client=cli.session.client("dynamodb")
+    )
+    now = datetime.now(UTC)
+    records = []
+    for n in range(count):
+        received = format_timestamp(now - timedelta(hours=3 * n + 1))
+        records.append(
+            ErrorRecord(
+                error_id=derive_error_id("schema_violation", received, str(n)),
+                type="schema_violation",
+                source="processor",
+                application_id="shop",
+                received_at=received,
+                event_id=f"ev-{n:08x}",
+                details=[{"field": "data.path", "message": "is required"}],
+                payload={"n": n},
+            )
+        )
+    assert all(store.put_all(records))
+    ids = [r.error_id for r in records]
+    return ids, {i for i in ids if shard_of(i, TEMPLATE_INDEX_SHARDS) >= 4}
+
+
+def listed_ids(cli: Cli) -> list[str]:
+    return [
+        v["error_id"] for v in cli.run("--json", "errors", "list", "--since", "7d", "--limit", "1000").json()
+    ]
+
+
+@moto_only
+def test_reshard_moves_the_old_layout_to_where_list_reads_and_a_rerun_moves_nothing(cli: MotoCli) -> None:
+    ids, hidden = old_layout_errors(cli)
+    assert hidden and listed_ids(cli) == [i for i in ids if i not in hidden]
+
+    dry = cli.run("--json", "errors", "reshard", "--dry-run", "--days", "7").json()
+    assert (dry["found"], dry["moved"], dry["dry_run"]) == (len(hidden), 0, True)
+    assert len(listed_ids(cli)) == len(ids) - len(hidden)
+
+    calls: list[str] = []
+    client = cli.target.client("dynamodb")
+    client.meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
+    result = cli.run("--json", "errors", "reshard")
+    assert result.code == 0, result.err
+    view = result.json()
+    assert view["applies"] and view["table"] == cli.target.errors_table
+    assert (view["found"], view["moved"], view["already_there"], view["gone"]) == (
+        len(hidden),
+        len(hidden),
+        0,
+        0,
+    )
+    assert (view["first_day"], view["last_day"]) == (
+        (
+            datetime.now(UTC).date() - timedelta(days=37)
+        ).isoformat(),  # ErrorRetentionDays (30) + 7 days of TTL lag
+        datetime.now(UTC).date().isoformat(),
+    )
+    assert view["partitions"] == 38 * 60
+    assert set(calls) == {"Query", "UpdateItem"}  # never a Scan, never a delete
+    assert listed_ids(cli) == ids
+
+    again = cli.run("errors", "reshard", "--days", "7")
+    assert again.code == 0, again.err
+    lines = again.out.splitlines()
+    assert lines[0].endswith(": 480 old ByTime partitions queried.")  # 8 days x shards 4 to 63
+    assert [line.split(":")[0] for line in lines[1:]] == [
+        "found in old shards",
+        "moved",
+        "already there",
+        "gone",
+    ]
+    assert [line.split()[-1] for line in lines[1:]] == ["0", "0", "0", "0"]
+    assert listed_ids(cli) == ids
+
+
+@moto_only
+def test_an_interrupted_reshard_says_so_and_a_rerun_finishes(cli: MotoCli) -> None:
+    ids, hidden = old_layout_errors(cli)
+    writes = [0]
+
+    def throttle_after_three(**_: Any) -> None:
+        writes[0] += 1
+        if writes[0] > 3:
+            error = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}
+            raise ClientError(error, "UpdateItem")
+
+    client = cli.target.client("dynamodb")
+    client.meta.events.register("before-call.dynamodb.UpdateItem", throttle_after_three)
+    stopped = cli.run("errors", "reshard", "--days", "7")
+    assert stopped.code == 1
+    assert stopped.err.startswith("theeye: reshard stopped: ")
+    assert "after moving 3 of the 4 error(s) found so far" in stopped.err
+    assert "run it again to finish" in stopped.err
+    assert len(listed_ids(cli)) == len(ids) - len(hidden) + 3
+
+    client.meta.events.unregister("before-call.dynamodb.UpdateItem", throttle_after_three)
+    rest = cli.run("--json", "errors", "reshard", "--days", "7").json()
+    assert (rest["found"], rest["moved"]) == (len(hidden) - 3, len(hidden) - 3)
+    assert listed_ids(cli) == ids
+
+
+@moto_only
+def test_reshard_on_a_stack_looks_back_over_its_error_retention(
+    cli: MotoCli, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outputs = {
+        "EventsTableName": cli.target.events_table,
+        "ErrorsTableName": cli.target.errors_table,
+        "ApiKeysTableName": cli.target.keys_table,
+        "CountersTableName": cli.target.counters_table,
+        "QueueUrl": cli.target.queue_url,
+        "DeadLetterQueueUrl": cli.target.dlq_url,
+    }
+    template = {
+        "Parameters": {"ErrorRetentionDays": {"Type": "Number", "Default": 30}},
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {name: {"Value": value} for name, value in outputs.items()},
+    }
+    cli.session.client("cloudformation").create_stack(
+        StackName="the-eye",
+        TemplateBody=json.dumps(template),
+        Parameters=[{"ParameterKey": "ErrorRetentionDays", "ParameterValue": "5"}],
+    )
+    ids, hidden = old_layout_errors(cli, 8)
+    code = main(["--stack", "the-eye", "--region", "us-east-1", "--json", "errors", "reshard"])
+    view = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert view["first_day"] == (datetime.now(UTC).date() - timedelta(days=5 + 7)).isoformat()
+    assert (view["found"], view["moved"]) == (len(hidden), len(hidden))
+    assert listed_ids(cli) == ids
+
+
+@pytest.mark.parametrize("cli", ["embedded"], indirect=True)
+def test_reshard_on_the_embedded_backend_says_it_has_no_shards(cli: Cli) -> None:
+    cli.record_error("schema_violation")
+    result = cli.run("errors", "reshard")
+    assert (result.code, result.err) == (0, "")
+    assert result.out == (
+        "Nothing to do: the embedded (SQLite) backend keeps errors in one table without shards: "
+        "nothing to reshard.\n"
+    )
+    assert cli.run("--json", "errors", "reshard").json() == {
+        "applies": False,
+        "reason": "the embedded (SQLite) backend keeps errors in one table without shards: nothing to reshard",
+    }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.cli.conftest import Cli
-from theeye.ledger import MessageTally, message_key
+from theeye.ledger import IntakeTally, MessageTally, message_key
 
 
 def test_an_empty_ledger_is_balanced(cli: Cli) -> None:
@@ -14,8 +14,8 @@ def test_an_empty_ledger_is_balanced(cli: Cli) -> None:
 
 def test_the_table_and_the_json_show_every_count(cli: Cli) -> None:
     ledger = cli.ledger
-    ledger.count_ingest(6, {"invalid_envelope": 2})
     body = cli.message_body(6)
+    ledger.count_intake([IntakeTally(message_key(body), 6, {"invalid_envelope": 2})])
     tally = MessageTally(
         stored=3,
         duplicates=1,
@@ -50,7 +50,7 @@ def test_the_table_and_the_json_show_every_count(cli: Cli) -> None:
 
 
 def test_events_counted_as_queued_with_an_empty_queue_are_not_balanced_exit_3(cli: Cli) -> None:
-    cli.ledger.count_ingest(4, {})
+    cli.ledger.count_intake([IntakeTally(message_key("a message"), 4, {})])
     result = cli.run("status")
     assert result.code == 3
     assert "NOT BALANCED: 4 event(s) counted as queued but the events queue holds 0 message(s)" in result.out

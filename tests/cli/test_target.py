@@ -25,7 +25,7 @@ from tests.cli.conftest import (
     state_of,
 )
 from theeye.clock import format_timestamp
-from theeye.ledger import message_key
+from theeye.ledger import IntakeTally, message_key
 from theeye.records import ErrorRecord
 from theeye.sqlite.backend import SqliteBackend
 from theeye_cli.__main__ import main
@@ -311,7 +311,7 @@ def test_every_command_runs_on_the_embedded_backend_without_the_network(
     assert ok("errors", "stats")["total"] == 1
 
     body = message_body(2)  # counted as the processor counts a message it gave up on
-    pipeline.counters().count_ingest(2, {})
+    pipeline.counters().count_intake([IntakeTally(message_key(body), 2, {})])
     pipeline.counters().count_dead_letter(message_key(body), 2)
     pipeline.dead_letter_queue().send_body(body)
     assert ok("status")["dead_lettered"] == 2

@@ -1,8 +1,8 @@
 """A stand-in for The Eye's HTTP API on 127.0.0.1 (random port), with scripted faults.
 
-``POST /events`` checks the key, applies the server's limits (1 MiB body, 500 events, 32 KiB
-per event) and per-event rejections, and records every accepted copy of every event, so a test
-can prove that nothing was lost and nothing was stored under two ids. Each POST first consumes
+``POST /events`` checks the key, applies the server's limits (those of ``theeye.events``: body size,
+events per request, event size) and per-event rejections, and records every accepted copy of
+every event, so a test can prove that nothing was lost and nothing was stored under two ids. Each POST first consumes
 the next scripted fault, if any: an error status (with headers), a connection closed without an
 answer, a slow answer, or a connection closed right after a good answer. ``GET`` requests are
 answered by ``on_get`` (a test supplies it).
@@ -20,9 +20,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from theeye.events import MAX_BODY_BYTES, MAX_EVENT_BYTES, MAX_EVENTS_PER_REQUEST
+
 KEY = "eye_test-ingest-key"
-MAX_BODY = 1024 * 1024
-MAX_EVENT = 32 * 1024
 
 
 @dataclass(frozen=True)
@@ -153,20 +153,22 @@ class FakeApi:
     def ingest(self, request: Received) -> tuple[int, Any, dict[str, str]]:
         if request.headers.get("authorization") != f"Bearer {self.key}":
             return _error(401, "unauthorized", "missing or unknown API key")
-        if len(request.body) > MAX_BODY:
+        if len(request.body) > MAX_BODY_BYTES:
             return _error(413, "payload_too_large", "request bodies are limited to 1 MiB")
         try:
             events = request.events()
         except ValueError:
             return _error(400, "invalid_json", "the request body is not valid JSON")
-        if not events or len(events) > 500:
+        if not events or len(events) > MAX_EVENTS_PER_REQUEST:
             return _error(400, "too_many_events", f"{len(events)} events")
         accepted: list[dict[str, Any]] = []
         rejected: list[dict[str, Any]] = []
         for index, event in enumerate(events):
             size = len(json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode())
             errors = (
-                [{"field": "event", "message": f"{size} bytes"}] if size > MAX_EVENT else self.reject(event)
+                [{"field": "event", "message": f"{size} bytes"}]
+                if size > MAX_EVENT_BYTES
+                else self.reject(event)
             )
             if errors:
                 rejected.append({"index": index, "errors": errors})

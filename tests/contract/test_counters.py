@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from theeye.ledger import MessageTally, message_key
+from theeye.ledger import IntakeTally, MessageTally, message_key
 from theeye.ports import Backend
 
 
@@ -19,16 +19,28 @@ def tally(
     )
 
 
-def test_ingest_counts_add_up(backend: Backend) -> None:
+def test_intake_is_counted_once_per_message_whoever_counts_it(backend: Backend) -> None:
     counters = backend.counters()
-    counters.count_ingest(3, {"invalid_envelope": 1, "invalid_json": 0})
-    counters.count_ingest(2, {})
+    a = IntakeTally(message_key("body-a"), 3, {"invalid_envelope": 1, "invalid_json": 0})
+    b = IntakeTally(message_key("body-b"), 2, {})
+    counters.count_intake([a])  # ingest
+    counters.count_intake([a, b], read_first=True)  # the processor's safety net: only b is new
+    counters.count_intake([b, b])  # a late ingest worker, and a copy
     totals = counters.totals()
     assert (totals["accepted"], totals["rejected_invalid_envelope"], totals["rejected_invalid_json"]) == (
         5,
         1,
         0,
     )
+
+
+def test_intake_of_many_messages_is_counted_in_parts(backend: Backend) -> None:
+    counters = backend.counters()
+    tallies = [IntakeTally(message_key(f"body {i}"), 1, {}) for i in range(150)]
+    counters.count_intake(tallies[:40])
+    counters.count_intake(tallies, read_first=True)
+    counters.count_intake(tallies)
+    assert counters.totals()["accepted"] == 150
 
 
 def test_each_message_is_counted_once_however_often_it_is_committed(backend: Backend) -> None:

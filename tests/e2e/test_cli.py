@@ -25,7 +25,7 @@ import pytest
 from tests.e2e.local_stack import BACKENDS, INHERITED, OUTCOME_DEADLINE_SECONDS, LocalStackHandle
 from theeye.clock import format_timestamp
 from theeye.events import Event
-from theeye.ledger import message_key
+from theeye.ledger import IntakeTally, message_key
 from theeye.messages import Origin, QueuedEvent, QueueMessage
 from theeye_cli.target import Target, local_target
 
@@ -132,7 +132,7 @@ def dead_letter(stack: LocalStackHandle) -> tuple[str, str]:
     body = QueueMessage(origin, events=[QueuedEvent(0, event)]).to_body()
     target = operator(stack)
     ledger = target.backend().counters()
-    ledger.count_ingest(1, {})
+    ledger.count_intake([IntakeTally(message_key(body), 1, {})])
     ledger.count_dead_letter(message_key(body), 1)
     target.client("sqs").send_message(QueueUrl=stack.state["dlq_url"], MessageBody=body)
     return body, event.event_id

@@ -1,17 +1,24 @@
-"""Integration fixtures: the real handlers, in-process, against moto AWS built from template.yaml."""
+"""Integration fixtures: the real handlers, in-process, against moto AWS built from template.yaml.
+
+IAM is enforced: each handler run through ``tests.integration.functions`` signs its requests
+with its own function's role, translated from template.yaml; setup and read-back are an admin's.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
+from moto.core import enable_iam_authentication
 
+from tests.integration.enforcement import EnforcementLog, enforce_resources
+from tests.integration.functions import FunctionRoles, create_function_roles, installed
 from tests.support import LambdaContext, fake_aws_credentials
 from theeye.config import get_settings
 from theeye_local.lambdas import function_environment
@@ -25,10 +32,15 @@ SAMPLE_INGEST_KEY = "eye_sample-ingest-key-for-tests-and-sam-local-0001"
 @dataclass
 class Aws:
     refs: dict[str, str]
-    session: boto3.session.Session
+    session: boto3.session.Session  # the admin's: setup and read-back
+    functions: FunctionRoles  # the functions' roles, and what each was allowed to do
+    _clients: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def client(self, service: str) -> Any:
-        return self.session.client(service)
+        """The admin's client for ``service`` (one per service: making one costs 0.1 s)."""
+        if service not in self._clients:
+            self._clients[service] = self.session.client(service)
+        return self._clients[service]
 
     def drain(self, queue: str = "EventsQueue") -> list[dict[str, Any]]:
         """Every message waiting in a queue (received and deleted)."""
@@ -45,7 +57,8 @@ class Aws:
             found.extend(got)
 
 
-def sample(name: str) -> dict[str, Any]:
+def sample(name: str) -> Any:
+    """A file of events/: an API Gateway or SQS event (an object), or events (a list)."""
     return json.loads((EVENTS / name).read_text())
 
 
@@ -66,7 +79,8 @@ def clear_caches() -> None:
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
-    """Moto AWS with every table and queue of template.yaml, and the functions' environment."""
+    """Moto AWS with every table and queue of template.yaml, the functions' environment, their
+    roles, and IAM enforced on every request (resources included, see tests.integration.enforcement)."""
     fake_aws_credentials(monkeypatch)
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "TheEye")
@@ -82,8 +96,16 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         clear_caches()
-        yield Aws(refs, session)
+        log = EnforcementLog()
+        functions = create_function_roles(session, refs, log)
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", functions.nobody.access_key)
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", functions.nobody.secret_key)
+        enforce_resources(monkeypatch, log)
+        with enable_iam_authentication(), installed(functions):
+            yield Aws(refs, functions.admin, functions)
         clear_caches()
+        beyond = functions.used_beyond_the_template()
+        assert not beyond, f"allowed by no statement of template.yaml, only by a managed policy: {beyond}"
 
 
 @pytest.fixture
@@ -93,7 +115,7 @@ def ingest_key(aws: Aws) -> str:
     from theeye.keys import new_api_key
 
     raw, record = new_api_key("sample-app", ["ingest"], raw_key=SAMPLE_INGEST_KEY)
-    DynamoKeyStore(aws.refs["ApiKeysTable"]).put(record)
+    DynamoKeyStore(aws.refs["ApiKeysTable"], aws.client("dynamodb")).put(record)
     return raw
 
 

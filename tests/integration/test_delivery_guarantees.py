@@ -10,6 +10,7 @@ Afterwards every accepted event is accounted for, counted rather than sampled.
 from __future__ import annotations
 
 import json
+import os
 import random
 import uuid
 from collections import Counter
@@ -19,9 +20,9 @@ from typing import Any
 
 import pytest
 
-from ingest.handler import lambda_handler as ingest_handler
-from processor.handler import lambda_handler as processor_handler
+from processor.batch import processing_attempts
 from tests.integration.conftest import Aws, sample
+from tests.integration.functions import ingest_handler, processor_handler
 from tests.integration.test_processor_handler import items, sqs_event
 from theeye import aws as theeye_aws
 from theeye.aws.counters import DynamoCounters
@@ -143,7 +144,7 @@ def ledger(aws: Aws) -> tuple[Counter[str], set[str], set[str]]:
 
 def ledger_balances(aws: Aws, requests_accepted: int) -> Counter[str]:
     """The pipeline's own ledger agrees with what the tables and the DLQ hold."""
-    totals = DynamoCounters(aws.refs["CountersTable"]).totals()
+    totals = DynamoCounters(aws.refs["CountersTable"], aws.client("dynamodb")).totals()
     invalid = sum(totals[f"invalid_{t}"] for t in PROCESSOR_INVALID)
     assert totals["accepted"] == requests_accepted
     assert totals["accepted"] == totals["stored"] + totals["duplicates"] + invalid + totals["dead_lettered"]
@@ -219,8 +220,8 @@ def test_messages_that_always_fail_end_in_the_dlq_with_their_events(
     stored, errored, in_dlq = ledger(aws)
     assert stored == Counter()
     assert_balanced(accepted, stored, errored, in_dlq)
-    # every message was tried MaxReceiveCount (5) times before the redrive
-    assert source.redelivered == 3 * 5
+    # every message was tried on its processing attempts, then moved by the processor itself
+    assert source.redelivered == 3 * processing_attempts(int(os.environ["MAX_RECEIVE_COUNT"]))
     totals = ledger_balances(aws, len(accepted))
     assert (totals["dead_lettered"], totals["dead_lettered_messages"]) == (30, 3)
 

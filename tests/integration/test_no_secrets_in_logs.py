@@ -6,9 +6,8 @@ import io
 import json
 from typing import Any
 
-from ingest.handler import lambda_handler as ingest_handler
-from query.handler import lambda_handler as query_handler
 from tests.integration.conftest import Aws, sample
+from tests.integration.functions import ingest_handler, query_handler
 from theeye.aws.keys import DynamoKeyStore
 from theeye.keys import hash_key, new_api_key
 from theeye.observability import logger
@@ -18,7 +17,7 @@ def test_no_key_or_key_hash_appears_in_any_log_line(
     aws: Aws, ingest_key: str, lambda_context: Any, capsys: Any
 ) -> None:
     raw_query, record = new_api_key("analysts", ["query"])
-    DynamoKeyStore(aws.refs["ApiKeysTable"]).put(record)
+    DynamoKeyStore(aws.refs["ApiKeysTable"], aws.client("dynamodb")).put(record)
     wrong = "eye_this-key-does-not-exist-0000000000000"
     stream = io.StringIO()
     previous = logger.registered_handler.setStream(stream)  # type: ignore[attr-defined]

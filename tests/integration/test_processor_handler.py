@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ingest.handler import lambda_handler as ingest_handler
-from processor.handler import lambda_handler as processor_handler
 from tests.integration.conftest import Aws, sample
+from tests.integration.functions import ingest_handler, processor_handler
 
 
 def sqs_event(aws: Aws, messages: list[dict[str, Any]]) -> dict[str, Any]:

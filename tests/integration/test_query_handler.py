@@ -8,10 +8,8 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
-from ingest.handler import lambda_handler as ingest_handler
-from processor.handler import lambda_handler as processor_handler
-from query.handler import lambda_handler as query_handler
 from tests.integration.conftest import Aws, clear_caches, sample
+from tests.integration.functions import ingest_handler, processor_handler, query_handler
 from tests.integration.test_delivery_guarantees import EventSource
 from theeye.aws.keys import DynamoKeyStore
 from theeye.keys import new_api_key
@@ -22,7 +20,7 @@ SESSION = "e6fa79ca-d142-4046-a134-5134f16a0b5e"
 @pytest.fixture
 def query_key(aws: Aws) -> str:
     raw, record = new_api_key("analysts", ["query"])
-    DynamoKeyStore(aws.refs["ApiKeysTable"]).put(record)
+    DynamoKeyStore(aws.refs["ApiKeysTable"], aws.client("dynamodb")).put(record)
     return raw
 
 
@@ -218,7 +216,7 @@ def test_many_events_across_days_and_shards_page_completely_in_both_orders(
     monkeypatch.setenv("INDEX_SHARDS", "4")  # fewer partitions, same merge: keeps the test quick
     clear_caches()
     # Given 260 events over three days, two categories, many sessions (so every shard has some)
-    events = []
+    events: list[dict[str, Any]] = []
     for n in range(260):
         day = 1 + n % 3
         category, name = ("page interaction", "pageview") if n % 4 else ("form interaction", "submit")

@@ -18,7 +18,7 @@ from theeye.errors import InvalidRequest, NotFound, QueueUnavailable, RetryableS
 from theeye.events import compact_json
 from theeye.intake import QueueThenCount
 from theeye.keys import ApiKey
-from theeye.ledger import MessageTally
+from theeye.ledger import IntakeTally, MessageTally
 from theeye.messages import QueueMessage, cut_payload
 from theeye.ports import ErrorFilter, Page, View, Window, error_position, event_position
 from theeye.records import ErrorRecord, EventRecord, WriteOutcome
@@ -74,6 +74,10 @@ class MemoryQueue:
         self.bodies: list[str] = []
         self.fail_after = fail_after  # take this many messages, then refuse
 
+    def send_body(self, body: str, delay_seconds: float = 0) -> str:
+        self.bodies.append(body)
+        return f"memory-{len(self.bodies)}"
+
     def send(self, messages: list[QueueMessage]) -> None:
         taken = (
             messages if self.fail_after is None else messages[: max(0, self.fail_after - len(self.bodies))]
@@ -118,17 +122,19 @@ class MemoryCounters:
 
     def __init__(self) -> None:
         self.committed: dict[str, MessageTally] = {}
+        self.intake: set[str] = set()
         self.ledger: Counter[str] = Counter()
         self.dead: set[str] = set()
         self.days: dict[str, set[str]] = {}
         self.by_minute: Counter[tuple[str, str]] = Counter()
         self._lock = threading.Lock()
 
-    def count_ingest(self, accepted: int, rejected: Mapping[str, int]) -> None:
+    def count_intake(self, tallies: list[IntakeTally], *, read_first: bool = False) -> None:
         with self._lock:
-            self.ledger.update(
-                {"accepted": accepted, **{f"rejected_{k}": v for k, v in rejected.items() if v}}
-            )
+            for tally in tallies:
+                if tally.key not in self.intake:
+                    self.intake.add(tally.key)
+                    self.ledger.update(tally.counts())
 
     def register(self, categories_by_day: Mapping[str, Set[str]]) -> None:
         for day, names in categories_by_day.items():

@@ -1,8 +1,17 @@
+import re
+import sys
 from typing import Any
 
 import pytest
 
-from theeye.events import MAX_EVENT_BYTES, Event, FieldError, derive_event_id, validate_event
+from theeye.events import (
+    MAX_EVENT_BYTES,
+    NOT_BLANK_PATTERN,
+    Event,
+    FieldError,
+    derive_event_id,
+    validate_event,
+)
 
 APP = "app-1"
 
@@ -108,3 +117,12 @@ def test_content_hash_is_independent_of_event_id() -> None:
     two = validate_event(an_event(event_id="b"), APP)
     assert isinstance(one, Event) and isinstance(two, Event)
     assert one.content_hash() == two.content_hash()
+
+
+def test_the_not_blank_pattern_calls_space_exactly_what_str_isspace_does() -> None:
+    """The pattern (the rule, and the OpenAPI document's) spells out its class of space; every
+    code point is checked, so "not blank" means ``value.strip() != ""`` as the client checks it."""
+    not_blank = re.compile(NOT_BLANK_PATTERN)
+    differ = [hex(c) for c in range(sys.maxunicode + 1) if bool(not_blank.match(chr(c))) == chr(c).isspace()]
+    assert differ == []
+    assert not_blank.match(" \t\u3000x") and not not_blank.match(" \t\u3000\x1c\x85")

@@ -1,7 +1,6 @@
 import base64
 import json
 from collections import Counter
-from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -10,6 +9,7 @@ from ingest.logic import decode_body, ingest
 from theeye.errors import InvalidRequest, PayloadTooLarge, QueueUnavailable, ServiceUnavailable
 from theeye.events import MAX_BODY_BYTES
 from theeye.intake import QueueThenCount
+from theeye.ledger import IntakeTally
 from theeye.messages import MAX_MESSAGE_BYTES, Origin, QueueMessage
 
 ORIGIN = Origin("app-1", "key-1", "2026-11-23T10:00:00.000000Z", "req-1")
@@ -187,9 +187,10 @@ class FakeLedger:
         self.accepted = 0
         self.rejected: Counter[str] = Counter()
 
-    def count_ingest(self, accepted: int, rejected: Mapping[str, int]) -> None:
-        self.accepted += accepted
-        self.rejected.update(rejected)
+    def count_intake(self, tallies: list[IntakeTally], *, read_first: bool = False) -> None:
+        for tally in tallies:
+            self.accepted += tally.accepted
+            self.rejected.update(tally.rejected)
 
 
 def test_the_ledger_counts_what_reached_the_queue() -> None:

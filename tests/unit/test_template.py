@@ -1,9 +1,20 @@
-"""template.yaml keeps the promises the design makes (checked without AWS)."""
+"""template.yaml keeps the promises the design makes (checked without AWS).
 
+The permission checks read the template as SAM translates it (``tests.sam``): the roles SAM
+generates, with every policy expanded, are what a deployed function gets.
+"""
+
+import re
+from dataclasses import replace
+from functools import cache
 from typing import Any
 
 import pytest
 
+from tests.iam import IAM_WILDCARDS, FunctionRole, as_list, aws_managed_policy, function_roles
+from tests.sam import translated_template
+from theeye.aws import layout
+from theeye_local.intrinsics import LocalWorld, Resolver
 from theeye_local.template import load_template
 
 T = load_template()
@@ -90,16 +101,169 @@ def test_the_indexes_the_query_paths_need_exist() -> None:
     assert indexes("ApiKeysTable") == {"ByKeyId"}
 
 
-def test_no_function_gets_broad_permissions() -> None:
-    text = str({name: T.properties(name).get("Policies") for name in FUNCTIONS})
-    assert "FullAccess" not in text
-    assert "'*'" not in text
-    assert "DynamoDBCrudPolicy" not in text
-    # only the processor writes events and errors; the query function only reads
-    assert "DynamoDBWritePolicy" not in str(T.properties("QueryFunction").get("Policies"))
-    assert "DynamoDB" not in str(T.properties("IngestFunction").get("Policies")).replace(
-        "dynamodb:GetItem", ""
+# -- permissions: the roles SAM generates, read from the translated template -------------------
+
+BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+XRAY_WRITE = "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"
+SQS_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole"
+
+# What each function's code may do: (action, resource by logical id) -> the code that needs it.
+# tests/integration/test_iam_roles.py proves each is used, by running the code under the role.
+EXPECTED_GRANTS: dict[str, dict[tuple[str, str], str]] = {
+    "IngestFunction": {
+        ("dynamodb:GetItem", "ApiKeysTable"): "theeye.aws.keys.DynamoKeyStore.get",
+        ("sqs:SendMessage", "EventsQueue"): "theeye.aws.queue.SqsQueue.send",
+        # one transaction per request: the messages' intake markers (Put) and a ledger shard (Update)
+        ("dynamodb:PutItem", "CountersTable"): "theeye.aws.counters.DynamoCounters.count_intake",
+        ("dynamodb:UpdateItem", "CountersTable"): "theeye.aws.counters.DynamoCounters.count_intake",
+    },
+    "ProcessorFunction": {
+        ("dynamodb:PutItem", "EventsTable"): "theeye.aws.events.DynamoEventStore.put",
+        ("dynamodb:GetItem", "EventsTable"): "theeye.aws.events.DynamoEventStore._read_guard",
+        ("dynamodb:PutItem", "ErrorsTable"): "theeye.aws.errors.DynamoErrorStore.put",
+        # and, as items of TransactWriteItems, the markers (Put, _marker) and counts (Update,
+        # _update_item) of DynamoCounters.commit_batch, .commit_message and .count_dead_letter
+        ("dynamodb:PutItem", "CountersTable"): "theeye.aws.counters.DynamoCounters._marker",
+        ("dynamodb:UpdateItem", "CountersTable"): "theeye.aws.counters.DynamoCounters.register",
+        ("dynamodb:BatchGetItem", "CountersTable"): "theeye.aws.counters.DynamoCounters._existing_markers",
+        ("sqs:SendMessage", "DeadLetterQueue"): "processor.batch.Batch.dead_letter",
+    },
+    "QueryFunction": {
+        ("dynamodb:GetItem", "ApiKeysTable"): "theeye.aws.keys.DynamoKeyStore.get",
+        ("secretsmanager:GetSecretValue", "CursorSecret"): "theeye.aws.backend.AwsBackend.cursor_secret",
+        ("dynamodb:Query", "EventsTable"): "theeye.aws.reads.DynamoEventReader.by_session",
+        ("dynamodb:GetItem", "EventsTable"): "theeye.aws.reads.DynamoEventReader.get",
+        ("dynamodb:Query", "EventsTable/index/ByCategory"): "theeye.aws.reads.DynamoEventReader._groups",
+        ("dynamodb:GetItem", "ErrorsTable"): "theeye.aws.reads.DynamoErrorReader.get",
+        ("dynamodb:Query", "ErrorsTable/index/ByTime"): "theeye.aws.reads.DynamoErrorReader._groups",
+        ("dynamodb:Query", "ErrorsTable/index/ByType"): "theeye.aws.reads.DynamoErrorReader._groups",
+        ("dynamodb:Query", "CountersTable"): "theeye.aws.counters.DynamoCounters.totals, .buckets",
+        ("dynamodb:GetItem", "CountersTable"): "theeye.aws.counters.DynamoCounters.categories",
+        ("dynamodb:BatchGetItem", "CountersTable"): "theeye.aws.counters.DynamoCounters.categories_between",
+        ("sqs:GetQueueAttributes", "EventsQueue"): "theeye.aws.queue.SqsQueue.depth",
+        ("sqs:GetQueueAttributes", "DeadLetterQueue"): "theeye.aws.queue.SqsQueue.depth",
+    },
+}
+# What SAM attaches for the Lambda service itself (it writes the logs, uploads the traces of
+# `Tracing: Active`, polls the queue of an SQS event source), as AWS managed policies.
+EXPECTED_MANAGED_POLICIES = {
+    "IngestFunction": {BASIC_EXECUTION, XRAY_WRITE},
+    "ProcessorFunction": {BASIC_EXECUTION, XRAY_WRITE, SQS_EXECUTION},
+    "QueryFunction": {BASIC_EXECUTION, XRAY_WRITE},
+}
+# `Resource: "*"` appears only in those managed policies. X-Ray requires it (PutTraceSegments,
+# PutTelemetryRecords and the sampling calls have no resource-level permissions); the logs and
+# SQS statements of the other two could be scoped only by replacing SAM's role with our own.
+# No statement of the template has it, and none calls cloudwatch:PutMetricData (metrics are EMF
+# log lines).
+MANAGED_POLICIES_WITH_ANY_RESOURCE = {BASIC_EXECUTION, XRAY_WRITE, SQS_EXECUTION}
+
+
+@cache
+def roles() -> dict[str, FunctionRole]:
+    """Every function's role, its resources named by logical id (``EventsTable/index/ByCategory``)."""
+    template = translated_template()
+    named = {
+        logical_id: logical_id
+        for logical_id, _ in template.of_type(
+            "AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::SecretsManager::Secret"
+        )
+    }
+    world = LocalWorld()
+    resolver = Resolver(template, world, named)
+    prefix = re.compile(rf"^arn:aws:[a-z]+:{world.region}:{world.account_id}:(table/)?")
+
+    def short(value: Any) -> Any:
+        if isinstance(value, str):
+            return prefix.sub("", value)
+        if isinstance(value, list):
+            return [short(item) for item in value]
+        if isinstance(value, dict):
+            return {key: short(item) for key, item in value.items()}
+        return value
+
+    def by_name(role: FunctionRole) -> FunctionRole:
+        resolved = role.resolved(resolver)
+        return replace(resolved, inline_policies=short(resolved.inline_policies))
+
+    return {function_id: by_name(role) for function_id, role in function_roles(template).items()}
+
+
+def managed_statements(function_id: str) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (str(arn), statement)
+        for arn in roles()[function_id].managed_policy_arns
+        for statement in as_list(aws_managed_policy(str(arn))[1]["Document"]["Statement"])
+    ]
+
+
+def test_every_function_has_a_role_of_its_own() -> None:
+    assert set(roles()) == set(FUNCTIONS) == set(EXPECTED_GRANTS)
+    assert len({role.role_id for role in roles().values()}) == len(FUNCTIONS)
+    for role in roles().values():
+        assert role.trust_policy["Statement"] == [
+            {
+                "Action": ["sts:AssumeRole"],
+                "Effect": "Allow",
+                "Principal": {"Service": ["lambda.amazonaws.com"]},
+            }
+        ]
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_each_function_may_do_exactly_what_its_code_needs(name: str) -> None:
+    granted = {(p.action, p.resource) for p in roles()[name].grants()}
+    expected = set(EXPECTED_GRANTS[name])
+    assert granted == expected, (
+        f"not granted: {sorted(expected - granted)}; not expected: {sorted(granted - expected)}"
     )
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_only_the_expected_managed_policies_are_attached(name: str) -> None:
+    assert set(roles()[name].managed_policy_arns) == EXPECTED_MANAGED_POLICIES[name]
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_no_action_anywhere_has_a_wildcard(name: str) -> None:
+    statements = [("template", s) for s in roles()[name].statements()] + managed_statements(name)
+    for source, statement in statements:
+        assert statement["Effect"] == "Allow" and "NotAction" not in statement, (source, statement)
+        for action in as_list(statement["Action"]):
+            assert not any(w in action for w in IAM_WILDCARDS), f"{source}: {action}"
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_resources_are_named_except_where_aws_requires_any(name: str) -> None:
+    for statement in roles()[name].statements():
+        assert "NotResource" not in statement, statement
+        for resource in as_list(statement["Resource"]):
+            assert not any(w in resource for w in IAM_WILDCARDS), f"{statement.get('Sid')}: {resource}"
+    for arn, statement in managed_statements(name):
+        if "*" in as_list(statement["Resource"]):
+            assert arn in MANAGED_POLICIES_WITH_ANY_RESOURCE, arn
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_every_statement_of_the_template_says_what_it_is_for(name: str) -> None:
+    role = roles()[name]
+    sids = [statement.get("Sid") for statement in role.statements()]
+    assert all(sids) and len(set(sids)) == len(sids), sids
+    for document in role.inline_policies.values():
+        assert document["Version"] == "2012-10-17"  # without it IAM reads the 2008 language
+
+
+def test_only_the_query_function_reads_an_index_and_only_the_indexes_the_code_queries() -> None:
+    indexes = {
+        resource.split("/index/")[1]
+        for grants in EXPECTED_GRANTS.values()
+        for _action, resource in grants
+        if "/index/" in resource
+    }
+    assert indexes == {layout.CATEGORY_INDEX, layout.ERRORS_TIME_INDEX, layout.ERRORS_TYPE_INDEX}
+    assert not [
+        r for f in ("IngestFunction", "ProcessorFunction") for _a, r in EXPECTED_GRANTS[f] if "/index/" in r
+    ]
 
 
 def test_alarms_watch_the_dlq_the_lag_and_every_function() -> None:

@@ -4,8 +4,9 @@ One counters table, keyed ``pk`` / ``sk``:
 
 * ``ledger`` / ``ingest#<shard>`` and ``processor#<shard>``: ledger counters, sharded so that
   concurrent writers rarely contend for one item; readers add the shards up.
-* ``done`` / ``<message key>[#part]`` and ``dlq#<message key>``: the markers that make
-  counting exactly-once (a redelivered message finds its marker and adds nothing); they
+* ``done`` / ``intake#<message key>``, ``<message key>[#part]`` and ``dlq#<message key>``: the
+  markers that make counting exactly-once (what ingest queued, what the processor made of it,
+  what went to the dead-letter queue) (a redelivered message finds its marker and adds nothing); they
   expire after ``MARKER_DAYS``.
 * ``stats#m#<category>#<day>`` / ``<minute>#<shard>``, ``stats#h#<category>#<month>`` /
   ``<hour>#<shard>``, ``stats#d#<category>#<year>`` / ``<day>#<shard>``: stored events per
@@ -33,7 +34,7 @@ from theeye.aws.merge import Item, drain
 from theeye.aws.partition import Partition, fetcher
 from theeye.buckets import BUCKET_CHARS, Interval, bucket_of, bucket_start
 from theeye.errors import RetryableStoreError, TheEyeError
-from theeye.ledger import MessageTally
+from theeye.ledger import IntakeTally, MessageTally
 
 LEDGER_PK = "ledger"
 MARKER_PK = "done"
@@ -41,6 +42,7 @@ CATEGORY_REGISTRY_PK = "categories"
 LEDGER_SHARDS = 16
 STATS_SHARDS = 4
 MARKER_DAYS = 30
+INTAKE_MARKER = "intake#"  # sort key prefix of a message's intake marker
 MAX_TRANSACTION_ITEMS = 100
 # interval: (key letter, characters of its partition in a timestamp: day, month or year)
 _STATS_PARTITIONS: dict[Interval, tuple[str, int]] = {"minute": ("m", 10), "hour": ("h", 7), "day": ("d", 4)}
@@ -64,6 +66,7 @@ def _counting_failure(detail: str, transient: bool) -> TheEyeError:
 
 
 _read_failure = aws.unavailable("counters table")
+_counting_read_failure = aws.retryable("counters")
 
 
 @dataclass
@@ -75,11 +78,32 @@ class DynamoCounters:
 
     # -- ingest -------------------------------------------------------------------------
 
-    def count_ingest(self, accepted: int, rejected: Mapping[str, int]) -> None:
-        """One update per request: what ingest accepted into the queue and what it refused."""
-        counts = {"accepted": accepted, **{f"rejected_{k}": v for k, v in rejected.items() if v}}
-        update = self._update_item(LEDGER_PK, f"ingest#{random.randrange(LEDGER_SHARDS):02d}", counts)
-        aws.call(self.client.update_item, aws.retryable("ledger"), **update["Update"])
+    def count_intake(self, tallies: list[IntakeTally], *, read_first: bool = False) -> None:
+        """What queued messages carry, once per message key: a marker per message and one
+        ledger update, in one transaction (markers found are left out and the rest retried).
+
+        With ``read_first`` (the processor's safety net) the markers are read first: nearly
+        always ingest counted them, and a read costs half a read unit where a refused
+        transaction costs two write units per item.
+        """
+        pending = list({t.key: t for t in tallies}.values())
+        if read_first and pending:
+            counted = self._existing_markers([INTAKE_MARKER + t.key for t in pending])
+            pending = [t for t in pending if INTAKE_MARKER + t.key not in counted]
+        expires = _expiry(None)
+        for first in range(0, len(pending), MAX_TRANSACTION_ITEMS - 1):
+            chunk = pending[first : first + MAX_TRANSACTION_ITEMS - 1]
+            while chunk:
+                counts: Counter[str] = Counter()
+                for tally in chunk:
+                    counts.update(tally.counts())
+                shard = f"ingest#{random.randrange(LEDGER_SHARDS):02d}"
+                items = [self._marker(INTAKE_MARKER + t.key, expires) for t in chunk]
+                items.append(self._update_item(LEDGER_PK, shard, +counts or {"accepted": 0}))
+                found = self._transact_markers(items, len(chunk))
+                if found is None:
+                    break
+                chunk = [t for i, t in enumerate(chunk) if i not in found]
 
     # -- processor ----------------------------------------------------------------------
 
@@ -213,6 +237,20 @@ class DynamoCounters:
         return names
 
     # -- helpers ------------------------------------------------------------------------
+
+    def _existing_markers(self, sort_keys: list[str]) -> set[str]:
+        """Which of these markers exist (a consistent read: a marker just written must show)."""
+        found: set[str] = set()
+        for first in range(0, len(sort_keys), 100):
+            keys = [{"pk": {"S": MARKER_PK}, "sk": {"S": sk}} for sk in sort_keys[first : first + 100]]
+            request: dict[str, Any] = {
+                self.table_name: {"Keys": keys, "ConsistentRead": True, "ProjectionExpression": "sk"}
+            }
+            while request:
+                answer = aws.call(self.client.batch_get_item, _counting_read_failure, RequestItems=request)
+                found.update(i["sk"]["S"] for i in answer.get("Responses", {}).get(self.table_name, []))
+                request = answer.get("UnprocessedKeys") or {}
+        return found
 
     def _fetch(self, partition: Partition, page_size: int) -> Any:
         return fetcher(self.client, partition, descending=False, page_size=page_size)

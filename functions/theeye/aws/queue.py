@@ -48,6 +48,20 @@ class SqsQueue:
         if not all(delivered):
             raise QueueUnavailable([m for m, ok in zip(messages, delivered, strict=True) if ok])
 
+    def send_body(self, body: str, delay_seconds: float = 0) -> str:
+        """Send one body exactly as given (a dead letter keeps its bytes); its message id."""
+        try:
+            answer = aws.call(
+                self.client.send_message,
+                aws.retryable("queue"),
+                QueueUrl=self.queue_url,
+                MessageBody=body,
+                DelaySeconds=int(delay_seconds),
+            )
+        except TheEyeError:
+            raise QueueUnavailable([]) from None
+        return str(answer["MessageId"])
+
     def depth(self) -> dict[str, int]:
         attributes = aws.call(
             self.client.get_queue_attributes,

@@ -3,7 +3,8 @@
 * ``ledger``: one row per counter (``accepted``, ``stored``, ``invalid_<type>``, ...). SQLite
   has one writer at a time, so there is nothing to gain from sharding counters.
 * ``counted_messages`` / ``dead_lettered_messages``: the markers that make counting
-  exactly-once per message key (kept ``MARKER_DAYS``, like ``DynamoCounters``' markers).
+  exactly-once per message key (``intake#<key>`` for what ingest counted, ``<key>`` for
+  what the processor counted) (kept ``MARKER_DAYS``, like ``DynamoCounters``' markers).
 * ``stored_counts``: stored events per (category, minute); hours and days are sums of minutes.
 * ``categories``: the categories that had events on a UTC day.
 
@@ -21,10 +22,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from theeye.buckets import Interval, bucket_of, bucket_start
-from theeye.ledger import MessageTally
+from theeye.ledger import IntakeTally, MessageTally
 from theeye.sqlite.db import Database, retryable, unavailable
 
 MARKER_DAYS = 30
+INTAKE_MARKER = "intake#"  # prefix of a message's intake marker beside its outcome marker
 
 _writes = retryable("counters")
 _reads = unavailable("counters")
@@ -38,6 +40,7 @@ _MARK_COUNTED = "INSERT INTO counted_messages (message_key, expires_at) VALUES (
 _MARK_DEAD = (
     "INSERT INTO dead_lettered_messages (message_key, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING"
 )
+_IS_COUNTED = "SELECT 1 FROM counted_messages WHERE message_key = ?"
 _UNMARK_DEAD = "DELETE FROM dead_lettered_messages WHERE message_key = ?"
 _REGISTERED = "SELECT 1 FROM categories WHERE day = ? AND category = ?"
 _REGISTER = "INSERT INTO categories (day, category) VALUES (?, ?) ON CONFLICT DO NOTHING"
@@ -50,9 +53,14 @@ def _add(connection: sqlite3.Connection, counts: Mapping[str, int]) -> None:
     connection.executemany(_ADD, [(name, n) for name, n in counts.items() if n])
 
 
-def add_ingest(connection: sqlite3.Connection, accepted: int, rejected: Mapping[str, int]) -> None:
-    """Count what one request accepted and refused, inside the caller's transaction."""
-    _add(connection, {"accepted": accepted, **{f"rejected_{k}": v for k, v in rejected.items()}})
+def add_intake(connection: sqlite3.Connection, tallies: list[IntakeTally], now: float | None = None) -> None:
+    """Count what each message carries, once per message key, inside the caller's transaction."""
+    expires = _expiry(now)
+    counts: Counter[str] = Counter()
+    for tally in tallies:
+        if connection.execute(_MARK_COUNTED, (INTAKE_MARKER + tally.key, expires)).rowcount == 1:
+            counts.update(tally.counts())
+    _add(connection, counts)
 
 
 def _expiry(now: float | None) -> int:
@@ -65,10 +73,17 @@ class SqliteCounters:
 
     # -- ingest -------------------------------------------------------------------------
 
-    def count_ingest(self, accepted: int, rejected: Mapping[str, int]) -> None:
-        """What one request accepted into the queue and refused: one transaction."""
+    def count_intake(self, tallies: list[IntakeTally], *, read_first: bool = False) -> None:
+        """What queued messages carry, once per message key: one transaction.
+
+        ``SqliteIntake`` counts in the transaction that queues, so the processor's safety net
+        finds every key counted; ``read_first`` answers that without the write lock.
+        """
+        keys = [(INTAKE_MARKER + t.key,) for t in tallies]
+        if read_first and all(self.db.read(_writes, _IS_COUNTED, key) for key in keys):
+            return
         with self.db.write(retryable("ledger")) as connection:
-            add_ingest(connection, accepted, rejected)
+            add_intake(connection, tallies)
 
     # -- processor ----------------------------------------------------------------------
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from theeye.errors import QueueUnavailable, TheEyeError
-from theeye.intake import ingest_counts
+from theeye.intake import intake_tally
 from theeye.messages import QueueMessage
-from theeye.sqlite.counters import add_ingest
+from theeye.sqlite.counters import add_intake
 from theeye.sqlite.db import retryable
 from theeye.sqlite.queue import SqliteQueue
 
@@ -26,10 +26,10 @@ class SqliteIntake:
         """Queue and count every message in one commit, or raise ``QueueUnavailable`` (none taken)."""
         if not messages:
             return
-        accepted, rejected = ingest_counts(messages)
+        tallies = [intake_tally(m) for m in messages]
         try:
             with self.queue.db.write(retryable("queue")) as connection:
                 self.queue.insert(connection, messages)
-                add_ingest(connection, accepted, rejected)
+                add_intake(connection, tallies)
         except TheEyeError:
             raise QueueUnavailable([]) from None

@@ -1,0 +1,679 @@
+"""docs/PERFORMANCE.md and the README's performance paragraph, rendered from docs/performance.json.
+
+Every function here is pure: a figure, a verdict or a fact about the machine on these pages is
+read or computed from the results they are given (each section of which names the command,
+date and machine it was measured with), never typed. The constants below are goals and model
+inputs (a load, a traffic mix, a partition limit), each named where it is used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from bench.common import COUNTING, GUARD, INDEX_ENTRIES, ITEM, describe_machine
+
+# The goals of the project on the benchmark machine.
+COLD_START_TARGET_MS = 300.0
+CPU_TARGETS_US = {  # our own CPU per event, by bench.cpu label
+    "ingest, 1-event request": 1000.0,
+    "ingest, 100-event request": 50.0,
+    "processor, SQS batch of 10 x 100 (handler)": 100.0,
+}
+COST_TARGET = 2.00  # dollars per million events at 100 events per request
+BATCHED = "100 events per request"
+SINGLE = "1 event per request"
+# The goals of the embedded backend on this machine (the load generator on the same cores).
+GOALS = {
+    "single_rps": 450.0,  # single-event POST /events at 8 connections
+    "single_p99_ms": 50.0,
+    "stored_per_s": 2000.0,  # batches of 100 from 8 senders, end to end
+    "query_p50_ms": 50.0,
+    "query_p95_ms": 150.0,
+    "walk_s": 5.0,  # 20,000 events in pages of 1,000
+    "ready_s": 3.0,
+}
+# Model inputs.
+LOAD_EVENTS_PER_S = 100  # the sustained load of docs/DATA_MODEL.md ("Hot partitions")
+MONTHS_KEPT = (1, 3, 12)
+DAYS_PER_MONTH = 365.25 / 12
+PARTITION_WRITE_UNITS_PER_S = 1000  # DynamoDB's limit per partition (docs/DATA_MODEL.md)
+CATEGORY_SHARE, SESSION_SHARE = 0.8, 0.05  # the skewed mix of docs/DATA_MODEL.md
+SCALE_RATES = (100, 1_000, 10_000)
+
+README_START = "<!-- performance: written by `python -m bench.run` from docs/performance.json -->"
+README_END = "<!-- /performance -->"
+
+
+def mark(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def measured(section: Mapping[str, Any]) -> str:
+    """Which command measured a section, when and where: the first line of its text."""
+    return f"Measured by `{section['command']}` on {section['date']}, {describe_machine(section['machine'])}."
+
+
+def percent(part: float, whole: float) -> str:
+    return f"{100 * part / whole:.0f} %"
+
+
+# -- cold start and the tracer ----------------------------------------------------------------
+
+
+def cold_start_section(cold: Mapping[str, Any], tracer: Mapping[str, Any] | None) -> list[str]:
+    out = [
+        f"## Cold start (median of {cold['runs']} fresh processes; target {COLD_START_TARGET_MS:.0f} ms)",
+        "",
+        measured(cold),
+        "Import of the handler module plus its first invocation against moto's",
+        "server on 127.0.0.1 (client creation and first calls included).",
+        "",
+        "| function | import ms | first invocation ms | total ms | target |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for name, figures in cold["functions"].items():
+        out.append(
+            f"| {name} | {figures['import_ms']:.0f} | {figures['first_invoke_ms']:.0f} | "
+            f"{figures['total_ms']:.0f} | {mark(figures['total_ms'] <= COLD_START_TARGET_MS)} |"
+        )
+    out.append("")
+    if tracer is None:
+        return out
+    out += ["### What the X-Ray SDK would add", ""]
+    if tracer.get("skipped"):
+        return [*out, measured(tracer), f"Not measured: {tracer['skipped']}.", ""]
+    low, high = tracer["tracer_ms_range"]
+    return [
+        *out,
+        measured(tracer),
+        f"Powertools' `Tracer` (aws-xray-sdk {tracer['xray_sdk']}) imported and",
+        "constructed with tracing on, in a fresh process that has loaded boto3 and Powertools' Logger and",
+        f"Metrics: **{tracer['tracer_ms']:.0f} ms** (median of {tracer['runs']}; {low:.0f} to {high:.0f} ms) that every",
+        "cold start of every function would add, before any traced call. `theeye.observability` does",
+        "without it; X-Ray's active tracing (template.yaml) records each invocation without the SDK.",
+        "",
+    ]
+
+
+# -- CPU and the processor through its handler --------------------------------------------------
+
+
+def cpu_section(cpu: Mapping[str, Any]) -> list[str]:
+    out = [
+        "## Our own CPU per event (AWS answered in memory)",
+        "",
+        measured(cpu),
+        f"Median of {cpu['rounds']} rounds of `time.process_time`, every AWS call",
+        "answered by the in-memory backend; the handlers' log lines and metrics go to a buffer.",
+        "",
+        "| path | CPU per event | target | |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name, micros in cpu["cpu_us_per_event"].items():
+        limit = CPU_TARGETS_US.get(name)
+        target = f"{limit:.0f} µs" if limit else "-"
+        out.append(f"| {name} | {micros:.1f} µs | {target} | {mark(micros <= limit) if limit else ''} |")
+    return [*out, ""]
+
+
+BACKEND_NOTES = {
+    "embedded": "embedded (SQLite file, WAL, every commit fsynced)",
+    "moto": "moto (the AWS backend on moto, in this process)",
+}
+
+
+def processor_section(processor: Mapping[str, Any], cpu: Mapping[str, Any]) -> list[str]:
+    backends = processor["backends"]
+    messages, per_message = processor["messages_per_invocation"], processor["events_per_message"]
+    events = messages * per_message
+    out = [
+        "## The processor through its handler, per backend",
+        "",
+        measured(processor),
+        f"Each round, {messages} requests of {per_message} new events go through",
+        f"the ingest handler (not timed) and their {messages} queued messages reach",
+        "`processor.handler.lambda_handler` as one SQS event: Powertools' BatchProcessor, parsing, schema",
+        "validation, the guard and event writes, the batch's ledger commit, log lines and metrics; the",
+        f"ledger must show all {events:,} events stored. Median of {processor['rounds']} rounds, after one untimed round.",
+        "",
+        f"| backend | CPU per event | wall time per event | one invocation ({events:,} events) | log bytes per event |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for name, b in backends.items():
+        out.append(
+            f"| {BACKEND_NOTES.get(name, name)} | {b['cpu_us_per_event']:,.1f} µs | {b['wall_us_per_event']:,.1f} µs"
+            f" | {b['invocation_ms']:,.0f} ms | {b['log_bytes_per_event']:.1f} B |"
+        )
+    out += [
+        "",
+        "CPU is this process's, every thread: SQLite's engine on the embedded backend, the emulator on moto.",
+    ]
+    own = cpu["cpu_us_per_event"].get(_processor_label(cpu))
+    if own is not None and "embedded" in backends:
+        embedded = backends["embedded"]["cpu_us_per_event"]
+        out.append(
+            f"Our own code's {own:.1f} µs (the in-memory figure above) is {percent(own, embedded)} of the"
+            f" embedded backend's {embedded:.1f} µs."
+        )
+    return [*out, ""]
+
+
+def _processor_label(cpu: Mapping[str, Any]) -> str:
+    return str(next(name for name in cpu["cpu_us_per_event"] if name.startswith("processor")))
+
+
+# -- cost ---------------------------------------------------------------------------------------
+
+
+def total(scenario: Mapping[str, Any]) -> float:
+    return float(sum(scenario["dollars_per_million"].values()))
+
+
+def per_event(work: Mapping[str, Any], kind: str, events: int) -> float:
+    return float(work["write_units_by_kind"][kind]) / events
+
+
+def counting_calls(work: Mapping[str, Any]) -> int:
+    calls = work["calls"]
+    return int(calls.get("dynamodb.UpdateItem", 0) + calls.get("dynamodb.TransactWriteItems", 0))
+
+
+def cost_section(cost: Mapping[str, Any]) -> list[str]:
+    prices, facts, events = cost["prices"], cost["template"], cost["events"]
+    scenarios = cost["scenarios"]
+    columns = list(next(iter(scenarios.values()))["dollars_per_million"])
+    memory = sorted(set(facts["memory_mb"].values()))
+    out = [
+        f"## AWS work and dollars per million events ({prices['REGION']}, list prices read {prices['PRICES_DATE']})",
+        "",
+        measured(cost),
+        f"{events:,} events through the real handlers (ingest, an SQS event source",
+        f"with batches of {facts['batch_size']}, the processor) against moto, every DynamoDB and SQS call counted at",
+        "the boto3 layer; Lambda GB-seconds are the handlers' durations on moto at the template's",
+        f"{' / '.join(str(m) for m in memory)} MB ({', '.join(facts['architectures'])}); logs are the handlers' lines and metrics",
+        "plus the HTTP API's access log line. Storage is billed per month kept: next section.",
+        f"Target: at most ${COST_TARGET:.2f} per million events at {BATCHED}.",
+        "",
+        "| scenario | " + " | ".join(columns) + " | **total** |",
+        "| --- | " + " | ".join("---" for _ in columns) + " | --- |",
+    ]
+    for name, scenario in scenarios.items():
+        d = scenario["dollars_per_million"]
+        label = f"{name} *(modelled, not measured)*" if scenario.get("modelled") else name
+        out.append(
+            f"| {label} | " + " | ".join(f"${d[c]:.3f}" for c in columns) + f" | **${total(scenario):.3f}** |"
+        )
+    hundred, single = scenarios[BATCHED], scenarios[SINGLE]
+    work, sizes = hundred["work"], hundred["work"]["storage"]
+    units = work["write_units"] / events
+    guard, item, index, counting = (
+        per_event(work, k, events) for k in (GUARD, ITEM, INDEX_ENTRIES, COUNTING)
+    )
+    write_price = prices["DYNAMODB_PER_MILLION_WRITE_UNITS"]
+    largest = max(hundred["dollars_per_million"].items(), key=lambda kv: kv[1])
+    out += [
+        "",
+        f"At {BATCHED}: {units:.2f} write units per event: {guard:.0f} for the guard item",
+        f"({sizes['guard_item_bytes']:.0f} bytes), {item:.0f} for the event item ({sizes['event_item_bytes']:.0f} bytes)"
+        f" and {index:.0f} for its index entries ({indexes(sizes)}),",
+        f"{counting:.2f} for the counting writes (ledger, stats, registry: {counting_calls(work)} calls for {events:,} events)"
+        f" - target {mark(total(hundred) <= COST_TARGET)} (${total(hundred):.3f}).",
+        f"Where the cost goes: {percent(largest[1], total(hundred))} to {largest[0]}. Cutting further: drop the guard item",
+        f"when clients never reuse ids with other content (-{guard:.0f} WRU per event, -${guard * write_price:.3f} per million),",
+        "store `data` compressed so large events stay under 1 KB, or keep events in DynamoDB for a short TTL",
+        "and archive to S3 for analysis (storage: next section).",
+        *_single_sentence(single, hundred, events),
+        "",
+    ]
+    for name, scenario in scenarios.items():
+        if scenario.get("modelled"):
+            out += [
+                f"The *{name}* row is a model, not a measurement: {'; '.join(scenario['modelled'])}.",
+                f"It comes to ${total(scenario):.2f} per million events, against ${total(hundred):.2f} measured at {BATCHED}.",
+                "",
+            ]
+    return out
+
+
+def _single_sentence(single: Mapping[str, Any], hundred: Mapping[str, Any], events: int) -> list[str]:
+    """How much more one event per request costs, and which services grow most."""
+    growth = sorted(
+        (
+            (name, single["dollars_per_million"][name] - value)
+            for name, value in hundred["dollars_per_million"].items()
+        ),
+        key=lambda kv: -kv[1],
+    )[:3]
+    parts = []
+    for name, more in growth:
+        text = f"{name} +${more:.2f}"
+        if name == "DynamoDB writes":
+            text += (
+                f" (counting writes {per_event(single['work'], COUNTING, events):.2f} WRU per event instead of"
+                f" {per_event(hundred['work'], COUNTING, events):.2f})"
+            )
+        parts.append(text)
+    return [
+        f"With {SINGLE} a million events cost ${total(single):.2f}, {total(single) / total(hundred):.1f} times as much;",
+        f"what grows most: {', '.join(parts)}. Send batches.",
+    ]
+
+
+# -- storage ------------------------------------------------------------------------------------
+
+
+def storage_per_million(cost: Mapping[str, Any]) -> dict[str, float]:
+    """Dollars per month that a million events (at 100 per request) are kept, by what is stored."""
+    prices, facts = cost["prices"], cost["template"]
+    work = cost["scenarios"][BATCHED]["work"]
+    sizes, events = work["storage"], cost["events"]
+    gb = 1e6 / prices["DYNAMODB_BYTES_PER_GB"]
+    pitr = prices["DYNAMODB_PITR_PER_GB_MONTH"] if facts["point_in_time_recovery"].get("EventsTable") else 0.0
+    archived = (work["log_bytes_gzip6"] + cost_archive_overhead(cost, work)) / events
+    return {
+        "DynamoDB table": sizes["table_bytes_per_event"] * gb * prices["DYNAMODB_STORAGE_PER_GB_MONTH"],
+        "global index entries": sizes["index_bytes_per_event"] * gb * prices["DYNAMODB_STORAGE_PER_GB_MONTH"],
+        "point-in-time recovery, EventsTable": sizes["table_bytes_per_event"] * gb * pitr,
+        "CloudWatch Logs, archived": archived
+        * 1e6
+        / prices["LOGS_BYTES_PER_GB"]
+        * prices["LOGS_STORAGE_PER_GB_MONTH"],
+    }
+
+
+def cost_archive_overhead(cost: Mapping[str, Any], work: Mapping[str, Any]) -> float:
+    """The metadata CloudWatch Logs archives with every log event (``bench.cost``)."""
+    return float(work["log_events"]) * float(cost["archive_bytes_per_log_event"])
+
+
+def indexes(sizes: Mapping[str, Any]) -> str:
+    """The events table's global indexes and what each projects."""
+    return ", ".join(f"{name}: projection {kind}" for name, kind in sizes["index_projections"].items())
+
+
+def months_of(days: int) -> float:
+    return days / DAYS_PER_MONTH
+
+
+def monthly_rows(cost: Mapping[str, Any]) -> list[dict[str, float]]:
+    """The storage bill in month ``m`` at ``LOAD_EVENTS_PER_S``: everything kept so far, logs only
+    for ``LogRetentionDays``, events for ``EventRetentionDays`` (0: forever)."""
+    facts = cost["template"]
+    per_month = LOAD_EVENTS_PER_S * 86_400 * DAYS_PER_MONTH
+    rates = storage_per_million(cost)
+    requests = total(cost["scenarios"][BATCHED]) * per_month / 1e6
+    kept_days = facts["event_retention_days"]
+    rows = []
+    for months in MONTHS_KEPT:
+        events_kept = per_month * (min(months, months_of(kept_days)) if kept_days else months)
+        logs_kept = per_month * min(months, months_of(facts["log_retention_days"]))
+        dynamo = sum(v for k, v in rates.items() if not k.startswith("CloudWatch")) * events_kept / 1e6
+        logs = rates["CloudWatch Logs, archived"] * logs_kept / 1e6
+        rows.append(
+            {
+                "months": months,
+                "events": events_kept,
+                "table": rates["DynamoDB table"] * events_kept / 1e6,
+                "index": rates["global index entries"] * events_kept / 1e6,
+                "pitr": rates["point-in-time recovery, EventsTable"] * events_kept / 1e6,
+                "logs": logs,
+                "storage": dynamo + logs,
+                "requests": requests,
+            }
+        )
+    return rows
+
+
+def storage_section(cost: Mapping[str, Any]) -> list[str]:
+    prices, facts = cost["prices"], cost["template"]
+    work = cost["scenarios"][BATCHED]["work"]
+    sizes, events = work["storage"], cost["events"]
+    rates = storage_per_million(cost)
+    pitr_tables = [t for t, on in facts["point_in_time_recovery"].items() if on]
+    by_source = work["log_bytes_by_source"]
+    archived = (work["log_bytes_gzip6"] + cost_archive_overhead(cost, work)) / events
+    per_month = LOAD_EVENTS_PER_S * 86_400 * DAYS_PER_MONTH
+    gb = prices["DYNAMODB_BYTES_PER_GB"]
+    retention = facts["event_retention_days"]
+    out = [
+        f"## Storage: dollars per month kept ({prices['REGION']}, prices entered {prices['STORAGE_PRICES_DATE']})",
+        "",
+        f"From the cost run above, at {BATCHED}: every item the handlers",
+        "wrote to the events table, read back from moto and sized with DynamoDB's rules (attribute names and",
+        f"values, plus {sizes['overhead_bytes']} bytes per item and per index entry). A stored event takes"
+        f" {sizes['table_bytes_per_event']:.0f} bytes in the table",
+        f"(event item {sizes['event_item_bytes']:.0f} B, guard item {sizes['guard_item_bytes']:.0f} B, each with its overhead) and"
+        f" {sizes['index_bytes_per_event']:.0f} bytes in its index entries ({indexes(sizes)}).",
+        f"The template turns point-in-time recovery on for {', '.join(pitr_tables)}: billed on each table's size",
+        "with its local secondary indexes, not its global ones (index entries are not billed for backups).",
+        f"Logs: {work['log_bytes'] / events:.1f} bytes per event (ingest {by_source['ingest'] / events:.1f}, processor"
+        f" {by_source['processor'] / events:.1f}, access log {by_source['access log'] / events:.1f}), archived as"
+        f" {archived:.1f} bytes",
+        f"(gzip level 6 plus {cost['archive_bytes_per_log_event']} bytes per log event) and kept"
+        f" `LogRetentionDays` = {facts['log_retention_days']} days.",
+        "",
+        "| a million events | GB | $ per month kept |",
+        "| --- | --- | --- |",
+    ]
+    bytes_per_event = {
+        "DynamoDB table": sizes["table_bytes_per_event"] * 1e6 / gb,
+        "global index entries": sizes["index_bytes_per_event"] * 1e6 / gb,
+        "point-in-time recovery, EventsTable": sizes["table_bytes_per_event"] * 1e6 / gb,
+        "CloudWatch Logs, archived": archived * 1e6 / prices["LOGS_BYTES_PER_GB"],
+    }
+    labels = {
+        "DynamoDB table": "DynamoDB table (event and guard items)",
+        "CloudWatch Logs, archived": f"CloudWatch Logs, archived (kept {facts['log_retention_days']} days)",
+    }
+    for name, dollars in rates.items():
+        out.append(f"| {labels.get(name, name)} | {bytes_per_event[name]:.3f} | ${dollars:.3f} |")
+    dynamo_rate = sum(v for k, v in rates.items() if not k.startswith("CloudWatch"))
+    out += [
+        f"| **total, events in DynamoDB** | | **${dynamo_rate:.3f}** |",
+        "",
+        (
+            f"`EventRetentionDays` is {retention}: events are kept forever, so the storage bill grows every month."
+            if not retention
+            else f"`EventRetentionDays` is {retention}: events expire after {retention} days, and storage stops growing then."
+        ),
+        f"At {LOAD_EVENTS_PER_S} events/s on average (the sustained load of docs/DATA_MODEL.md), {per_month / 1e6:,.0f}"
+        f" million events a month, {BATCHED}:",
+        "",
+        "| after | events kept | table + index GB | table + index | point-in-time recovery | logs kept | storage a month | requests a month | **that month's bill** |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in monthly_rows(cost):
+        stored_gb = row["events"] * (sizes["table_bytes_per_event"] + sizes["index_bytes_per_event"]) / gb
+        out.append(
+            f"| {row['months']:.0f} month{'s' if row['months'] != 1 else ''} | {row['events'] / 1e6:,.0f} million"
+            f" | {stored_gb:,.0f} | ${row['table'] + row['index']:,.2f} | ${row['pitr']:,.2f} | ${row['logs']:,.2f}"
+            f" | ${row['storage']:,.2f} | ${row['requests']:,.2f} | **${row['storage'] + row['requests']:,.2f}** |"
+        )
+    first = monthly_rows(cost)[0]
+    if not retention:
+        growth = dynamo_rate * per_month / 1e6
+        out += [
+            "",
+            f"Each month of events kept adds ${growth:,.2f} a month; after {first['requests'] / growth:.1f} months of"
+            " events the storage costs as much a month as the requests that brought them.",
+        ]
+    out += [
+        "Left out: the counters table (ledger shards, per-message markers that expire, per-minute stats), the",
+        "errors table (errors expire after `ErrorRetentionDays`), their point-in-time recovery, Lambda's own",
+        f"START/END/REPORT log lines, and the free tier ({prices['DYNAMODB_FREE_STORAGE_GB']} GB of DynamoDB storage a month).",
+        "",
+    ]
+    return out
+
+
+# -- the local stack ----------------------------------------------------------------------------
+
+
+def local_load_section(load: Mapping[str, Any], cpu: Mapping[str, Any]) -> list[str]:
+    """The local stack on both backends, side by side, with the goals and our own CPU per event."""
+    backends = load["backends"]
+    names = list(backends)
+    cpu_us = cpu["cpu_us_per_event"]
+    ingest_us = cpu_us["ingest, 1-event request"]
+    batch_us = cpu_us["ingest, 100-event request"] + cpu_us[_processor_label(cpu)]
+    cores = load["machine"]["cores"]
+    single_limit, batch_limit = cores * 1e6 / ingest_us, cores * 1e6 / batch_us
+    senders = {b["batch"]["senders"] for b in backends.values() if "batch" in b}
+    out = [
+        "## The local stack under load: embedded backend and moto side by side",
+        "",
+        measured(load),
+        "`make run`'s stack from a fresh data directory, the load generator on the",
+        f"same cores (`wrk` for single events; {', '.join(str(s) for s in sorted(senders))} Python senders for batches).",
+        f"Our own CPU per event (above) sets the limit: {ingest_us:.0f} µs per single-event request is at most",
+        f"{single_limit:,.0f} requests/s on {cores} cores, {batch_us:.0f} µs per batched event (ingest + processor)",
+        f"at most {batch_limit:,.0f} events/s.",
+    ]
+    embedded = backends.get("embedded", {})
+    eight = next((r for r in embedded.get("single", []) if r["connections"] == 8), None)
+    if eight is not None and "batch" in embedded:
+        out += [
+            f"The embedded backend reaches {percent(eight['requests_per_s'], single_limit)} of the first (8 connections) and"
+            f" {percent(embedded['batch']['stored_per_s'], batch_limit)} of the second;",
+            "the rest of the time is spent outside our handlers (the HTTP front, the hand-over to worker",
+            "processes, the JSON of the Lambda events, the backend), which this bench does not break down.",
+        ]
+    out += [
+        "",
+        "| measurement | goal (embedded) | " + " | ".join(names) + " |",
+        "| --- | --- | " + " | ".join("---" for _ in names) + " |",
+    ]
+
+    def row(label: str, goal: str, cell: Callable[[Mapping[str, Any]], str]) -> None:
+        def safe(b: Mapping[str, Any]) -> str:
+            try:
+                return str(cell(b))
+            except (KeyError, IndexError, TypeError):
+                return "not measured (failed earlier)"
+
+        out.append(f"| {label} | {goal} | " + " | ".join(safe(backends[n]) for n in names) + " |")
+
+    def verdict(value: float, goal: float, below: bool) -> str:
+        return "" if (value <= goal if below else value >= goal) else " (**missed**)"
+
+    for index, first in enumerate(next(iter(backends.values()))["single"]):
+        connections = first["connections"]
+        goal = (
+            f"≥ {GOALS['single_rps']:.0f} req/s, p99 < {GOALS['single_p99_ms']:.0f} ms"
+            if connections == 8
+            else "-"
+        )
+
+        def single(b: Mapping[str, Any], i: int = index, c: int = connections) -> str:
+            r = b["single"][i]
+            text = f"{r['requests_per_s']:.0f} req/s, p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms"
+            if c == 8 and b["backend"] == "embedded":
+                text += verdict(r["requests_per_s"], GOALS["single_rps"], False)
+                text += verdict(r["p99_ms"], GOALS["single_p99_ms"], True)
+            if r["non_202"] or r["socket_errors"]:
+                text += f"; {r['non_202']} not 202, socket errors {r['socket_errors'] or 0}"
+            return text + f"; all stored: {r['stored'] == r['accepted'] and r['balanced']}"
+
+        row(f"single-event `POST /events`, {connections} connection(s), {first['seconds']} s", goal, single)
+
+    def batch(b: Mapping[str, Any]) -> str:
+        r = b["batch"]
+        text = (
+            f"{r['events']:,} events: accepted {r['accepted_per_s']:,.0f}/s, **stored {r['stored_per_s']:,.0f}/s**"
+            f" (POST p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms); exactly once: {r['exactly_once']},"
+            f" balanced: {r['balanced']}"
+        )
+        if r["stored"] != r["events"]:
+            text += (
+                f"; **{r['events'] - r['stored']:,} not stored**: {r['dead_lettered']:,} events counted dead-lettered,"
+                f" {r['dead_letter_queue']:,} messages in the dead-letter queue"
+            )
+        return text + (
+            verdict(r["stored_per_s"], GOALS["stored_per_s"], False) if b["backend"] == "embedded" else ""
+        )
+
+    shape = next((b["batch"] for b in backends.values() if "batch" in b), None)
+    batch_label = (
+        f"batches of {shape['per_request']} from {shape['senders']} senders, end to end"
+        if shape
+        else "batches"
+    )
+    row(batch_label, f"≥ {GOALS['stored_per_s']:,.0f} stored/s", batch)
+    measured_queries = [b["query"]["latency"] for b in backends.values() if "query" in b]
+    for label in measured_queries[0] if measured_queries else []:
+
+        def query(b: Mapping[str, Any], label: str = label) -> str:
+            r = b["query"]["latency"][label]
+            text = f"p50 {r['p50_ms']:.1f} ms, p95 {r['p95_ms']:.1f} ms at {b['query']['events']:,} events"
+            if b["backend"] == "embedded":
+                text += verdict(r["p50_ms"], GOALS["query_p50_ms"], True) + verdict(
+                    r["p95_ms"], GOALS["query_p95_ms"], True
+                )
+            return text
+
+        row(label, f"p50 < {GOALS['query_p50_ms']:.0f} ms, p95 < {GOALS['query_p95_ms']:.0f} ms", query)
+
+    def walk(b: Mapping[str, Any]) -> str:
+        w = b["query"]["walk"]
+        text = f"{w['events']:,} events in pages of {w['page']:,}: {w['seconds']:.2f} s"
+        return text + (verdict(w["seconds"], GOALS["walk_s"], True) if b["backend"] == "embedded" else "")
+
+    row("walking one category", f"20,000 in < {GOALS['walk_s']:.0f} s", walk)
+    row(
+        "`make run` to `/health` 200 (venv in place, median of 3)",
+        f"< {GOALS['ready_s']:.0f} s",
+        lambda b: (
+            f"{b['ready_s']:.2f} s"
+            + (verdict(b["ready_s"], GOALS["ready_s"], True) if b["backend"] == "embedded" else "")
+        ),
+    )
+    row(
+        "bytes on disk per stored event",
+        "-",
+        lambda b: (
+            f"{b['bytes_per_event']:,.0f} B ({b['disk_bytes'] / 1e6:,.1f} MB for {b['stored_total']:,} events)"
+            if b["bytes_per_event"]
+            else "in memory"
+        ),
+    )
+    out += _balance_sentences(backends)
+    for name in names:
+        if backends[name].get("failed"):
+            out += ["", f"**{name}: the run failed** - {backends[name]['failed']}"]
+    out.append("")
+    return out
+
+
+def _balance_sentences(backends: Mapping[str, Any]) -> list[str]:
+    """Which runs ended with the ledger balanced, from each run's own ``balanced``."""
+    balanced: list[str] = []
+    unbalanced: list[str] = []
+    for name, b in backends.items():
+        runs = [(f"{r['connections']} connection(s)", r["balanced"]) for r in b.get("single", [])]
+        if "batch" in b:
+            runs.append(("batches", b["batch"]["balanced"]))
+        for run, ok in runs:
+            (balanced if ok else unbalanced).append(f"{name} {run}")
+    if not unbalanced:
+        return ["", f"Every run ended with the ledger balanced ({len(balanced)} runs)."]
+    return [
+        "",
+        f"Ended balanced: {', '.join(balanced) or 'none'}. **Not balanced**: {', '.join(unbalanced)}.",
+    ]
+
+
+# -- scale --------------------------------------------------------------------------------------
+
+
+def scale_section(cost: Mapping[str, Any]) -> list[str]:
+    work, events = cost["scenarios"][BATCHED]["work"], cost["events"]
+    units = work["write_units"] / events
+    item_units, index_units = per_event(work, ITEM, events), per_event(work, INDEX_ENTRIES, events)
+    shards = cost["template"]["index_shards"]
+    limit = PARTITION_WRITE_UNITS_PER_S
+    out = [
+        "## Scale on paper",
+        "",
+        f"From the measured {units:.2f} write units per event ({BATCHED}); DynamoDB allows {limit:,}",
+        f"write units/s per partition. Skewed mix: one category takes {CATEGORY_SHARE:.0%} of events, one session"
+        f" {SESSION_SHARE:.0%}; `IndexShards` = {shards}.",
+        "",
+        f"| events/s | table write units/s | hottest session partition | each ByCategory shard ({shards}) | within limits |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for rate in SCALE_RATES:
+        session = SESSION_SHARE * rate * item_units
+        shard = CATEGORY_SHARE * rate / shards * index_units
+        fits = "yes" if max(session, shard) < limit else "no: raise IndexShards"
+        out.append(f"| {rate:,} | {rate * units:,.0f} | {session:,.0f} | {shard:,.0f} | {fits} |")
+    category_rate = limit * shards / (CATEGORY_SHARE * index_units)
+    session_rate = limit / (SESSION_SHARE * item_units)
+    return [
+        *out,
+        "",
+        f"At {category_rate:,.0f} events/s the hot category reaches {limit:,} writes/s per shard: raise `IndexShards`"
+        f" to {2 * shards} before",
+        f"that. A single session would need {session_rate:,.0f} events/s to exhaust its partition. See docs/DATA_MODEL.md.",
+        "",
+    ]
+
+
+# -- the pages ----------------------------------------------------------------------------------
+
+
+def render(results: Mapping[str, Any]) -> str:
+    """docs/PERFORMANCE.md from docs/performance.json."""
+    out = [
+        "# Performance and cost",
+        "",
+        "Written by `python -m bench.run` from docs/performance.json (`make bench` measures every section;",
+        "`--only` some of them; `--render` rewrites this page from the file). Each section names the command,",
+        "date and machine it was measured with. Cold start and cost run the AWS code paths against moto, an",
+        "emulator written in Python: their unit counts (requests, write and read units, invocations, bytes)",
+        "are what the code does on AWS, their times are the emulator's. The processor and the local stack are",
+        "measured on both backends: the embedded one (SQLite, the default of `make run`) and moto.",
+        "",
+        *cold_start_section(results["cold_start"], results.get("tracer")),
+        *cpu_section(results["cpu"]),
+        *processor_section(results["processor"], results["cpu"]),
+        *cost_section(results["cost"]),
+        *storage_section(results["cost"]),
+        *local_load_section(results["local_load"], results["cpu"]),
+        *scale_section(results["cost"]),
+    ]
+    return "\n".join(out)
+
+
+def readme_summary(results: Mapping[str, Any]) -> str:
+    """The README's performance paragraph, every figure from ``docs/performance.json``."""
+    cost = results["cost"]
+    scenarios = cost["scenarios"]
+    hundred, single = scenarios[BATCHED], scenarios[SINGLE]
+    units = hundred["work"]["write_units"] / cost["events"]
+    cpu_us = results["cpu"]["cpu_us_per_event"]
+    processor = results["processor"]["backends"]
+    load = results["local_load"]
+    growth = (
+        sum(v for k, v in storage_per_million(cost).items() if not k.startswith("CloudWatch"))
+        * LOAD_EVENTS_PER_S
+        * 86_400
+        * DAYS_PER_MONTH
+        / 1e6
+    )
+    kept = cost["template"]["event_retention_days"]
+    lines = [
+        f"Measured by `make bench` on {describe_machine(load['machine'])} (each figure's command, date, machine",
+        "and misses in [docs/PERFORMANCE.md](docs/PERFORMANCE.md)):",
+        f"**${total(hundred):.2f} per million events** at {BATCHED} on AWS list prices",
+        f"({units:.1f} DynamoDB write units per event; ${total(single):.2f} when every request carries one event),",
+        f"plus storage: at {LOAD_EVENTS_PER_S} events/s each month of events kept adds ${growth:,.0f} a month"
+        + (" (`EventRetentionDays` 0 keeps them forever);" if not kept else f" for {kept} days;"),
+        f"our own CPU is {cpu_us['ingest, 100-event request']:.0f} µs per event at ingest and",
+        f"{cpu_us[_processor_label(results['cpu'])]:.0f} µs in the processor's handler"
+        + (
+            f" ({processor['embedded']['wall_us_per_event']:.0f} µs of wall time on the embedded backend)."
+            if "embedded" in processor
+            else "."
+        ),
+    ]
+    for name, label in (("embedded", "On the embedded backend"), ("moto", "On moto")):
+        if name not in load["backends"]:
+            continue
+        b = load["backends"][name]
+        eight = next((r for r in b["single"] if r["connections"] == 8), None)
+        if eight is None or "batch" not in b:
+            lines.append(f"{label} the load run failed: {b.get('failed')}.")
+            continue
+        lines.append(
+            f"{label} `make run` takes {eight['requests_per_s']:,.0f} single-event requests/s at 8 connections"
+            f" (p99 {eight['p99_ms']:.0f} ms) and stores {b['batch']['stored_per_s']:,.0f} events/s end to end"
+            f" in batches of {b['batch']['per_request']}."
+        )
+    return "\n".join([README_START, *lines, README_END])
+
+
+def with_readme(readme: str, results: Mapping[str, Any]) -> str:
+    """``readme`` with its performance paragraph rendered from ``results``."""
+    start, end = readme.index(README_START), readme.index(README_END) + len(README_END)
+    return readme[:start] + readme_summary(results) + readme[end:]

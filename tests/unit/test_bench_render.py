@@ -1,0 +1,148 @@
+"""Every sentence of the performance pages follows the results it is rendered from: change a
+measured value or a recorded fact, and the prose says so."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import bench.common
+from bench import render
+
+ROOT = Path(__file__).parents[2]
+COMMITTED: dict[str, Any] = json.loads((ROOT / "docs" / "performance.json").read_text())
+
+
+@pytest.fixture
+def results() -> dict[str, Any]:
+    return copy.deepcopy(COMMITTED)
+
+
+def test_rendering_reads_neither_the_clock_nor_the_machine(
+    results: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a clock and a machine description that fail when asked
+    def refuse() -> None:
+        raise AssertionError("rendering measured something")
+
+    monkeypatch.setattr(bench.common, "today", refuse)
+    monkeypatch.setattr(bench.common, "machine", refuse)
+    assert not {"today", "machine", "datetime", "platform", "os"} & vars(render).keys()
+
+    # Then the pages still render, the same twice over
+    assert render.render(results) == render.render(copy.deepcopy(results))
+    assert render.readme_summary(results)
+
+
+def test_each_section_states_its_own_command_date_and_machine(results: dict[str, Any]) -> None:
+    # Given the CPU section measured elsewhere, on a machine with more cores than it could use
+    results["cpu"].update(
+        command="python -m bench.cpu --repeats 99",
+        date="2031-01-02",
+        machine={"arch": "aarch64", "cores": 4, "cpu_count": 8, "python": "3.12.1", "system": "Linux"},
+    )
+
+    page = render.render(results)
+
+    assert (
+        "Measured by `python -m bench.cpu --repeats 99` on 2031-01-02, aarch64, 4 cores of 8, Python 3.12.1, Linux."
+        in page
+    )
+    assert f"Measured by `{results['cost']['command']}` on {results['cost']['date']}" in page
+
+
+def test_the_throughput_limit_uses_the_recorded_cores(results: dict[str, Any]) -> None:
+    ingest_us = results["cpu"]["cpu_us_per_event"]["ingest, 1-event request"]
+    results["local_load"]["machine"]["cores"] = 16
+
+    page = render.render(results)
+
+    assert f"is at most\n{16e6 / ingest_us:,.0f} requests/s on 16 cores" in page
+
+
+def test_the_balance_sentence_names_the_runs_that_did_not_balance(results: dict[str, Any]) -> None:
+    for backend in results["local_load"]["backends"].values():
+        for run in backend["single"]:
+            run["balanced"] = True
+        if "batch" in backend:
+            backend["batch"]["balanced"] = True
+    assert "Every run ended with the ledger balanced" in render.render(results)
+
+    results["local_load"]["backends"]["embedded"]["batch"]["balanced"] = False
+    page = render.render(results)
+
+    assert "Every run ended" not in page
+    assert "**Not balanced**: embedded batches." in page
+
+
+def test_the_largest_cost_and_its_share_are_computed(results: dict[str, Any]) -> None:
+    dollars = results["cost"]["scenarios"]["100 events per request"]["dollars_per_million"]
+    dollars["API Gateway"] = 100.0
+    share = 100 * 100.0 / sum(dollars.values())
+
+    assert f"Where the cost goes: {share:.0f} % to API Gateway." in render.render(results)
+
+
+def test_the_naive_row_is_labelled_as_a_model(results: dict[str, Any]) -> None:
+    page = render.render(results)
+    modelled = [name for name, s in results["cost"]["scenarios"].items() if s.get("modelled")]
+
+    assert modelled
+    for name in modelled:
+        assert f"| {name} *(modelled, not measured)* |" in page
+        assert f"The *{name}* row is a model, not a measurement:" in page
+
+
+def test_storage_grows_while_events_are_kept_forever(results: dict[str, Any]) -> None:
+    results["cost"]["template"]["event_retention_days"] = 0
+    rows = render.monthly_rows(results["cost"])
+
+    growth = [row["storage"] - row["logs"] for row in rows]
+    months = [row["months"] for row in rows]
+    assert growth == pytest.approx([growth[0] * m for m in months])
+    assert "events are kept forever" in render.render(results)
+
+
+def test_storage_stops_growing_once_events_expire(results: dict[str, Any]) -> None:
+    results["cost"]["template"]["event_retention_days"] = 60
+    rows = {row["months"]: row for row in render.monthly_rows(results["cost"])}
+
+    assert rows[3]["storage"] == pytest.approx(rows[12]["storage"])
+    assert rows[1]["storage"] < rows[3]["storage"]
+    assert "events expire after 60 days" in render.render(results)
+
+
+def test_storage_follows_the_measured_item_sizes_and_prices(results: dict[str, Any]) -> None:
+    cost = results["cost"]
+    before = render.storage_per_million(cost)["DynamoDB table"]
+    cost["scenarios"]["100 events per request"]["work"]["storage"]["table_bytes_per_event"] *= 2
+    cost["prices"]["DYNAMODB_STORAGE_PER_GB_MONTH"] *= 3
+
+    assert render.storage_per_million(cost)["DynamoDB table"] == pytest.approx(before * 6)
+
+
+def test_point_in_time_recovery_costs_nothing_when_the_template_turns_it_off(results: dict[str, Any]) -> None:
+    results["cost"]["template"]["point_in_time_recovery"]["EventsTable"] = False
+
+    assert render.storage_per_million(results["cost"])["point-in-time recovery, EventsTable"] == 0
+
+
+def test_the_scale_table_follows_the_recorded_index_shards(results: dict[str, Any]) -> None:
+    results["cost"]["template"]["index_shards"] = 4
+    page = render.render(results)
+
+    assert "| each ByCategory shard (4) |" in page
+    assert "raise `IndexShards` to 8 before" in page
+
+
+def test_no_figure_in_the_prose_is_left_from_the_old_page(results: dict[str, Any]) -> None:
+    page = render.render(results)
+
+    for typed in ("over 95 %", "~$0.62", "(3 for the event", "two shared cores", "four to five"):
+        assert typed not in page
+    assert not re.search(r"Measured \d{4}-\d\d-\d\d on", page)  # one date for the page: gone
