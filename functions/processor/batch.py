@@ -1,8 +1,11 @@
 """The batch use case: one SQS invocation's messages, each on its own, then counted once.
 
 * **Deadline.** A message is started only when the time left fits it (twice the slowest
-  message so far, at least 3 s, plus 1 s); one that does not fit fails alone and SQS delivers
-  it again, rather than a timeout failing the whole batch, processed messages included.
+  message so far, at least 3 s, plus 1 s) and half of the time the invocation started with is
+  still left for the rest, the batch's commit included. One that does not fit is put back in
+  the queue as a new message (a fresh receive count: deferring is not a failed attempt) and
+  acknowledged, rather than a timeout failing the whole batch, processed messages included; if
+  it cannot be put back it fails alone and SQS delivers it again.
 * **Counting.** The messages processed are counted in the ledger together, after all their
   writes (``logic.commit``). When that commit fails, every processed message is reported
   failed too: their writes are idempotent, their counts not yet made, so a redelivery counts them.
@@ -32,12 +35,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from processor import logic
 from theeye.clock import format_timestamp, utc_now
-from theeye.errors import TheEyeError
+from theeye.errors import QueueUnavailable, TheEyeError
 from theeye.intake import intake_tally
 from theeye.ledger import message_key
 from theeye.messages import QueueMessage
 from theeye.observability import logger, metrics
-from theeye.ports import BatchLedger, DeadLetterQueue
+from theeye.ports import BatchLedger, BodyQueue, DeadLetterQueue
 
 MIN_TIME_LEFT_MS = 3000.0
 SAFETY_MS = 1000.0
@@ -59,11 +62,14 @@ class Batch:
 
     processor: logic.Processor
     ledger: BatchLedger
+    queue: BodyQueue
     dead_letter_queue: DeadLetterQueue
     max_receive_count: int
     context: LambdaContext | None
     processed: dict[str, logic.Outcome] = field(default_factory=dict)  # by SQS message id
     slowest_ms: float = 0.0
+    started_with_ms: float | None = None  # time left when the first message came
+    deferred: int = 0
 
     def run(self, event: dict[str, Any]) -> PartialItemFailureResponse:
         response = process_partial_response(
@@ -91,20 +97,45 @@ class Batch:
         if int(record.attributes.approximate_receive_count) > processing_attempts(self.max_receive_count):
             self.dead_letter(record)
             return
-        if self.context is not None:
-            remaining = self.context.get_remaining_time_in_millis()
-            if remaining < max(MIN_TIME_LEFT_MS, 2 * self.slowest_ms) + SAFETY_MS:
-                raise DeadlineNear(f"{remaining} ms left")
+        if self.context is not None and not self.fits(self.context.get_remaining_time_in_millis()):
+            self.defer(record)
+            return
         started = time.perf_counter()
         outcome = logic.process_message(record.body, self.processor)
         self.slowest_ms = max(self.slowest_ms, (time.perf_counter() - started) * 1000)
         self.processed[record.message_id] = outcome
         _report(record.message_id, outcome)
 
+    def fits(self, remaining: float) -> bool:
+        """Whether another message may start with ``remaining`` ms left."""
+        if self.started_with_ms is None:
+            self.started_with_ms = remaining
+        if remaining < max(MIN_TIME_LEFT_MS, 2 * self.slowest_ms) + SAFETY_MS:
+            return False
+        return not self.processed or remaining >= self.started_with_ms / 2
+
+    def defer(self, record: SQSRecord) -> None:
+        """Put the message back as a new one and acknowledge this delivery; when the queue does
+        not take it, fail it alone (``DeadlineNear``) and let SQS deliver it again."""
+        try:
+            self.queue.send_body(record.body)
+        except QueueUnavailable:
+            raise DeadlineNear("no time left, and the queue did not take the message back") from None
+        self.deferred += 1
+        metrics.add_metric(name="MessagesDeferred", unit=MetricUnit.Count, value=1)
+        logger.info("no time left for the message; queued again", extra={"message_id": record.message_id})
+
     def dead_letter(self, record: SQSRecord) -> None:
         """Count the message dead-lettered, then move it: counted first, so that whether this
-        send or SQS's own redrive puts it in the dead-letter queue, the ledger knows."""
+        send or SQS's own redrive puts it in the dead-letter queue, the ledger knows.
+
+        A message whose outcome was counted already (its last attempt died after the commit,
+        before SQS heard of it) is done: acknowledged, neither moved nor counted again.
+        """
         body = record.body
+        if self.ledger.processed(message_key(body)):
+            logger.info("message already processed; acknowledged", extra={"message_id": record.message_id})
+            return
         try:
             message = QueueMessage.from_body(body)
         except (ValueError, KeyError, TypeError):

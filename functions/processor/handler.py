@@ -14,7 +14,7 @@ from processor import batch, logic
 from theeye import wiring
 from theeye.config import get_settings
 from theeye.observability import logger, metrics
-from theeye.ports import BatchLedger, DeadLetterQueue
+from theeye.ports import BatchLedger, BodyQueue, DeadLetterQueue
 from theeye.schemas import SchemaRegistry
 
 
@@ -22,6 +22,7 @@ from theeye.schemas import SchemaRegistry
 class Dependencies:
     processor: logic.Processor
     ledger: BatchLedger
+    queue: BodyQueue
     dead_letter_queue: DeadLetterQueue
     max_receive_count: int
 
@@ -45,7 +46,9 @@ def dependencies() -> Dependencies:
             event_retention_days=settings.event_retention_days,
         ),
     )
-    return Dependencies(processor, counters, backend.dead_letter_queue(), settings.max_receive_count)
+    return Dependencies(
+        processor, counters, backend.queue(), backend.dead_letter_queue(), settings.max_receive_count
+    )
 
 
 @logger.inject_lambda_context
@@ -53,7 +56,7 @@ def dependencies() -> Dependencies:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     deps = dependencies()
     return batch.Batch(
-        deps.processor, deps.ledger, deps.dead_letter_queue, deps.max_receive_count, context
+        deps.processor, deps.ledger, deps.queue, deps.dead_letter_queue, deps.max_receive_count, context
     ).run(event)
 
 

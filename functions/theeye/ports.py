@@ -141,10 +141,14 @@ class QueueDepth(Protocol):
         ...
 
 
-class DeadLetterQueue(QueueDepth, Protocol):
+class BodyQueue(Protocol):
     def send_body(self, body: str, delay_seconds: float = 0) -> str:
-        """Keep one message body exactly as given; its message id. Raises ``QueueUnavailable``."""
+        """Enqueue one message body exactly as given; its message id. Raises ``QueueUnavailable``."""
         ...
+
+
+class DeadLetterQueue(BodyQueue, QueueDepth, Protocol):
+    """The dead-letter queue: the processor moves messages into it, the dashboards read its depth."""
 
 
 class IngestLedger(Protocol):
@@ -169,6 +173,10 @@ class BatchLedger(IngestLedger, Protocol):
 
     def count_dead_letter(self, key: str, events: int) -> bool:
         """A message failed its last delivery; False when it was counted before."""
+        ...
+
+    def processed(self, key: str) -> bool:
+        """Whether a message's outcome was counted (a delivery that died after its commit)."""
         ...
 
 
@@ -245,8 +253,9 @@ class Counters(BatchLedger, DeadLetterLedger, CountsReader, Protocol):
     """Everything the pipeline counts, and its readers: one adapter per backend."""
 
 
-class Queue(EventQueue, QueueDepth, Protocol):
-    """The events queue as ingest and the dashboards see it."""
+class Queue(EventQueue, BodyQueue, QueueDepth, Protocol):
+    """The events queue as ingest, the processor (putting back what it had no time for) and the
+    dashboards see it."""
 
 
 class Backend(Protocol):

@@ -1,6 +1,6 @@
 """Dashboard counts equal what was stored, whatever the shape of the batches that stored it.
 
-A property test: random batches (1 to 12 messages, each 0 to 600 events over up to three days,
+A property test: random batches (1 to 8 messages, each 0 to 300 events over up to three days,
 one or two categories, some messages delivered twice) are committed to every counters
 implementation, and every bucket of every interval must hold exactly the events stored in it.
 """
@@ -26,13 +26,13 @@ minutes = st.builds(
     st.integers(0, 2),
     st.integers(0, 1439),
 )
-message = st.lists(st.tuples(st.sampled_from("ab"), minutes), max_size=600)
+message = st.lists(st.tuples(st.sampled_from("ab"), minutes), max_size=300)
 batches = st.lists(
-    st.lists(st.tuples(message, st.booleans()), min_size=1, max_size=12), min_size=1, max_size=3
+    st.lists(st.tuples(message, st.booleans()), min_size=1, max_size=8), min_size=1, max_size=3
 )
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(batches)
 def test_every_bucket_holds_what_was_stored(
     backend: Backend, shapes: list[list[tuple[list[tuple[str, str]], bool]]]

@@ -121,9 +121,8 @@ STEPS = ("before queueing", "after queueing, before counting", "after counting, 
 def test_a_retry_after_a_worker_died_at_any_step_balances(
     backend: Backend, step: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with pytest.raises(Killed):
-        send(killed_intake(backend, step, monkeypatch))
-    monkeypatch.undo()
+    with monkeypatch.context() as patched, pytest.raises(Killed):
+        send(killed_intake(backend, step, patched))
     send(backend.intake())  # the application's retry: no 202 came back
 
     counters = backend.counters()

@@ -226,6 +226,42 @@ def test_messages_that_always_fail_end_in_the_dlq_with_their_events(
     assert (totals["dead_lettered"], totals["dead_lettered_messages"]) == (30, 3)
 
 
+@pytest.mark.parametrize("dies", ["before its commit", "after its commit"])
+def test_a_message_whose_last_attempt_died_is_accounted_for(
+    aws: Aws, ingest_key: str, lambda_context: Any, dies: str
+) -> None:
+    # Given a processor that dies (a timeout, a kill) on every processing attempt of a message,
+    # before its batch is counted or after it (the answer to SQS never comes either way)
+    accepted = send_load(lambda_context, requests=2, per_request=10)
+    attempts = processing_attempts(int(os.environ["MAX_RECEIVE_COUNT"]))
+    seen: Counter[int] = Counter()
+
+    def dies_while_it_may_process(event: dict[str, Any], context: Any) -> Any:
+        receives = {int(r["attributes"]["ApproximateReceiveCount"]) for r in event["Records"]}
+        seen.update(receives)
+        if max(receives) <= attempts:
+            if dies == "after its commit":
+                processor_handler(event, context)
+            raise ProcessKilled
+        return processor_handler(event, context)
+
+    source = EventSource(aws, lambda_context)
+    source.drain(dies_while_it_may_process)
+    # Then the delivery after the last attempt settled each message: counted dead-lettered and
+    # moved when it had not been counted, acknowledged when it had; nothing is reported queued
+    # that sits in the DLQ, nothing counted twice, and the books balance with an empty queue
+    stored, errored, in_dlq = ledger(aws)
+    assert sorted(seen) == list(range(1, attempts + 2))
+    assert_balanced(accepted, stored, errored, in_dlq)
+    totals = ledger_balances(aws, len(accepted))
+    if dies == "before its commit":
+        assert (in_dlq, stored) == (set(accepted), Counter())
+        assert (totals["dead_lettered"], totals["dead_lettered_messages"]) == (len(accepted), 2)
+    else:
+        assert in_dlq == set()
+        assert (totals["dead_lettered"], totals["dead_lettered_messages"]) == (0, 0)
+
+
 def test_duplicate_deliveries_and_client_retries_store_each_event_once(
     aws: Aws, ingest_key: str, lambda_context: Any
 ) -> None:

@@ -10,6 +10,7 @@ stack must too, or the dashboard counts and the ledger lose what concurrent proc
 from __future__ import annotations
 
 import itertools
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -26,9 +27,13 @@ pytestmark = pytest.mark.enable_socket
 
 @pytest.fixture
 def server() -> Iterator[EmbeddedAws]:
+    """A moto server in this process; moto's state is the process's, so it is reset around it."""
     aws = EmbeddedAws()
     aws.start()
+    reset = urllib.request.Request(f"{aws.endpoint}/moto-api/reset", method="POST")
+    urllib.request.urlopen(reset, timeout=30).close()
     yield aws
+    urllib.request.urlopen(reset, timeout=30).close()
     aws.stop()
 
 
@@ -53,3 +58,35 @@ def test_concurrent_counting_transactions_lose_nothing(server: EmbeddedAws) -> N
     counters = DynamoCounters(refs["CountersTable"], client=server.client("dynamodb"))
     day = counters.buckets("day", "shared", "2026-11-30T00:00:00.000000Z", "2026-12-01T00:00:00.000000Z")
     assert (counters.totals()["stored"], sum(day.values())) == (expected, expected)
+
+
+def test_a_cancelled_transaction_still_rolls_back_every_item(server: EmbeddedAws) -> None:
+    """One snapshot per table and transaction (not per item) is still a whole rollback."""
+    dynamodb = server.client("dynamodb")
+    table = create_resources(server.session(), endpoint_url=server.endpoint)["CountersTable"]
+    add = [
+        {
+            "Update": {
+                "TableName": table,
+                "Key": {"pk": {"S": "p"}, "sk": {"S": f"{n}"}},
+                "UpdateExpression": "ADD n :one",
+                "ExpressionAttributeValues": {":one": {"N": "1"}},
+            }
+        }
+        for n in range(60)
+    ]
+    dynamodb.transact_write_items(TransactItems=add)
+    refused = {
+        "Put": {
+            "TableName": table,
+            "Item": {"pk": {"S": "p"}, "sk": {"S": "0"}},
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+    }
+    with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
+        dynamodb.transact_write_items(TransactItems=[*add[1:], refused])
+    counts = [
+        dynamodb.get_item(TableName=table, Key={"pk": {"S": "p"}, "sk": {"S": f"{n}"}})["Item"]["n"]["N"]
+        for n in range(60)
+    ]
+    assert counts == ["1"] * 60

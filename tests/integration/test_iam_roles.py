@@ -95,6 +95,20 @@ def test_the_processor_uses_every_grant_it_has(
     poison["attributes"]["ApproximateReceiveCount"] = os.environ["MAX_RECEIVE_COUNT"]  # its last
     assert processor_handler({"Records": [poison]}, lambda_context) == {"batchItemFailures": []}
     assert [m["Body"] for m in aws.drain("DeadLetterQueue")] == ["garbage"]
+    # a message with no time left for it is put back in the queue
+    aws.client("sqs").send_message(QueueUrl=aws.refs["EventsQueue"], MessageBody="later")
+    hurried = sqs_event(aws, aws.drain())
+
+    class Hurried:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(lambda_context, name)
+
+        @staticmethod
+        def get_remaining_time_in_millis() -> int:
+            return 1000
+
+    assert processor_handler(hurried, Hurried()) == {"batchItemFailures": []}
+    assert [m["Body"] for m in aws.drain()] == ["later"]
     assert_uses_exactly_its_grants(aws, "ProcessorFunction")
 
 

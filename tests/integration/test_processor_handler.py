@@ -101,7 +101,7 @@ def test_the_sample_sqs_batches_give_their_expected_partial_batch_responses(
     assert sorted(e["type"] for e in items(aws, "ErrorsTable")) == ["invalid_envelope", "schema_violation"]
 
 
-def test_messages_that_no_longer_fit_before_the_timeout_fail_alone(
+def test_messages_that_no_longer_fit_before_the_timeout_are_queued_again(
     aws: Aws, ingest_key: str, lambda_context: Any
 ) -> None:
     # Given a batch of three messages and an invocation with little time left
@@ -117,7 +117,11 @@ def test_messages_that_no_longer_fit_before_the_timeout_fail_alone(
         def get_remaining_time_in_millis() -> int:
             return 2500
 
-    # When the processor runs, then it processes nothing it cannot finish and fails those messages
+    # When the processor runs, then it processes nothing it cannot finish: each message goes back
+    # to the queue as a new one (its receive count starts again) and this delivery is acknowledged
     result = processor_handler(sqs_event(aws, messages), Hurried())
-    assert len(result["batchItemFailures"]) == 3
+    assert result["batchItemFailures"] == []
     assert [i for i in items(aws, "EventsTable") if i["pk"].startswith("S#")] == []
+    again = aws.drain()
+    assert sorted(m["Body"] for m in again) == sorted(m["Body"] for m in messages)
+    assert {m["Attributes"]["ApproximateReceiveCount"] for m in again} == {"1"}

@@ -158,6 +158,9 @@ class MemoryCounters:
             self.ledger.update({"dead_lettered": events, "dead_lettered_messages": 1})
             return True
 
+    def processed(self, key: str) -> bool:
+        return key in self.committed
+
     def undo_dead_letter(self, key: str, events: int) -> bool:
         with self._lock:
             if key not in self.dead:

@@ -10,7 +10,7 @@ from theeye.errors import InvalidRequest, PayloadTooLarge, QueueUnavailable, Ser
 from theeye.events import MAX_BODY_BYTES
 from theeye.intake import QueueThenCount
 from theeye.ledger import IntakeTally
-from theeye.messages import MAX_MESSAGE_BYTES, Origin, QueueMessage
+from theeye.messages import MAX_ITEMS_PER_MESSAGE, MAX_MESSAGE_BYTES, Origin, QueueMessage
 
 ORIGIN = Origin("app-1", "key-1", "2026-11-23T10:00:00.000000Z", "req-1")
 
@@ -160,6 +160,15 @@ def test_a_full_size_request_packs_into_few_messages_each_under_the_sqs_limit() 
     # Then it fits in ceil(size / message budget) messages, not 500
     assert len(queue.events) == 500
     assert len(queue.sent) <= -(-len(raw) // MAX_MESSAGE_BYTES) + 1
+    assert [q.index for q in queue.events] == list(range(500))
+
+
+def test_a_message_carries_at_most_max_items_so_a_processor_batch_is_bounded() -> None:
+    # Given 500 small events (about 90 KiB: one message by size alone)
+    queue = FakeQueue()
+    ingest(body([event(i) for i in range(500)]), origin=ORIGIN, intake=QueueThenCount(queue))
+    # Then they travel in messages of at most MAX_ITEMS_PER_MESSAGE events, in order
+    assert [len(m.events) for m in queue.sent] == [MAX_ITEMS_PER_MESSAGE] * (500 // MAX_ITEMS_PER_MESSAGE)
     assert [q.index for q in queue.events] == list(range(500))
 
 

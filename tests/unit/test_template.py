@@ -127,6 +127,7 @@ EXPECTED_GRANTS: dict[str, dict[tuple[str, str], str]] = {
         ("dynamodb:UpdateItem", "CountersTable"): "theeye.aws.counters.DynamoCounters.register",
         ("dynamodb:BatchGetItem", "CountersTable"): "theeye.aws.counters.DynamoCounters._existing_markers",
         ("sqs:SendMessage", "DeadLetterQueue"): "processor.batch.Batch.dead_letter",
+        ("sqs:SendMessage", "EventsQueue"): "processor.batch.Batch.defer",
     },
     "QueryFunction": {
         ("dynamodb:GetItem", "ApiKeysTable"): "theeye.aws.keys.DynamoKeyStore.get",

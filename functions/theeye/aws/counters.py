@@ -137,7 +137,9 @@ class DynamoCounters:
         ]
         expires = _expiry(now)
         fresh = False
-        for part, chunk in enumerate(chunks):
+        # The message's own marker (part 0, with the ledger update) goes last: once it exists,
+        # every part is in, which is what ``processed`` and a redelivered batch rely on.
+        for part, chunk in reversed(list(enumerate(chunks))):
             items = [self._marker(key if part == 0 else f"{key}#{part}", expires)]
             if part == 0:
                 items.append(self._update_item(LEDGER_PK, f"processor#{shard % LEDGER_SHARDS:02d}", counts))
@@ -176,6 +178,10 @@ class DynamoCounters:
                 self._update_item(LEDGER_PK, f"processor#{shard:02d}", counts),
             ]
         )
+
+    def processed(self, key: str) -> bool:
+        """The message's own marker exists: written last of its parts (``commit_message``)."""
+        return bool(self._existing_markers([key]))
 
     def undo_dead_letter(self, key: str, events: int) -> bool:
         """A dead letter was moved back to the queue (redrive): it is queued again."""

@@ -126,6 +126,9 @@ class SqliteCounters:
             _add(connection, {"dead_lettered": events, "dead_lettered_messages": 1})
         return True
 
+    def processed(self, key: str) -> bool:
+        return bool(self.db.read(_reads, _IS_COUNTED, (key,)))
+
     def undo_dead_letter(self, key: str, events: int) -> bool:
         """A dead letter went back to the queue; False when it was not counted as dead."""
         with self.db.write(_writes) as connection:
