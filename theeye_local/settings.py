@@ -25,8 +25,14 @@
 ``THEEYE_STATE_FILE``              where to write the state (default ``.theeye/local.json``
                                    next to the template)
 ``THEEYE_LOG_LEVEL``               the stack's own log level (default INFO)
-``THEEYE_FAULTS``                  chaos runs: fail a share of AWS calls in every function, e.g.
-                                   ``dynamodb.PutItem=0.05,sqs.SendMessage=0.1`` (theeye_local.faults)
+``THEEYE_FAULTS``                  chaos runs: fail a share of the calls of named port methods
+                                   in every function, as the adapter fails once its retries are
+                                   spent, on every backend: ``event_store.put_all=0.05`` (each
+                                   call), ``event_store.put_all=sticky:0.04`` (the same messages
+                                   on every delivery); ``dynamodb.PutItem=0.05``: every attempt
+                                   of a share of AWS calls (moto only) (theeye_local.faults)
+``THEEYE_FAULTS_UNTIL``            chaos runs: unix time after which no fault fires (default:
+                                   never stop), so a redrive afterwards succeeds
 =================================  ========================================================
 
 Besides these, any variable of the shell whose name is one of a function's environment

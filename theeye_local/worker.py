@@ -1,7 +1,8 @@
 """One Lambda execution environment: a process that imports a handler and runs invocations.
 
 Runs in a ``spawn``-ed child process and imports only the standard library before the
-handler, so a worker costs what the function's own imports cost - like a Lambda cold start.
+handler (and, in a chaos run with ``THEEYE_FAULTS``, the fault injector and ``theeye.wiring``),
+so a worker costs what the function's own imports cost - like a Lambda cold start.
 The parent talks to it over a ``multiprocessing`` pipe with three kinds of frames, each a
 one-byte tag followed by JSON:
 
@@ -36,6 +37,7 @@ from typing import Any, Final
 INIT: Final = b"I"
 RESULT: Final = b"R"
 ERROR: Final = b"E"
+FAULT_VARIABLES: Final = ("THEEYE_FAULTS", "THEEYE_FAULTS_UNTIL")  # chaos runs (theeye_local.faults)
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,9 @@ def run_worker(connection: Connection, config: WorkerConfig) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     with contextlib.suppress(OSError):  # name the process after its function (ps, chaos runs)
         Path("/proc/self/comm").write_text(config.function_id.removesuffix("Function")[:15])
+    # Chaos runs: the fault knobs are read from the stack's environment before it is replaced
+    # (the stack passes THEEYE_FAULTS on to the functions' environment, not THEEYE_FAULTS_UNTIL).
+    fault_knobs = {name: os.environ[name] for name in FAULT_VARIABLES if os.environ.get(name)}
     os.environ.clear()
     os.environ.update(config.environment)
     os.environ["AWS_LAMBDA_LOG_STREAM_NAME"] = _LOG_STREAM
@@ -86,11 +91,11 @@ def run_worker(connection: Connection, config: WorkerConfig) -> None:
             stream.reconfigure(line_buffering=True)  # handler logs reach the console at once
 
     started = time.perf_counter()
-    handler, init_error = _load_handler(config.handler)
-    if handler is not None and os.environ.get("THEEYE_FAULTS"):
-        from theeye_local.faults import install
-
-        install(os.environ["THEEYE_FAULTS"])
+    # Faults first: a handler builds its collaborators while it is imported.
+    init_error = _install_faults(fault_knobs) if fault_knobs.get("THEEYE_FAULTS") else None
+    handler = None
+    if init_error is None:
+        handler, init_error = _load_handler(config.handler)
     init_ms = (time.perf_counter() - started) * 1000
     if init_error is not None:
         print(f"[ERROR] {init_error['errorType']}: {init_error['errorMessage']}", file=sys.stderr)
@@ -104,6 +109,17 @@ def run_worker(connection: Connection, config: WorkerConfig) -> None:
             connection.send_bytes(reply)
     except (EOFError, OSError):
         return  # the parent closed the pipe (the stack is stopping) or died
+
+
+def _install_faults(knobs: dict[str, str]) -> dict[str, Any] | None:
+    """Install ``THEEYE_FAULTS`` (theeye_local.faults); the init error when it cannot be used."""
+    from theeye_local import faults
+
+    try:
+        faults.install(faults.from_environ(knobs), os.environ)
+    except faults.FaultSpecError as exc:
+        return _error("Runtime.InvalidFaultSpec", str(exc))
+    return None
 
 
 def _load_handler(name: str) -> tuple[Callable[[Any, Any], Any] | None, dict[str, Any] | None]:
