@@ -9,8 +9,10 @@ is vulnerable and ``not audited: N of M``, and exits
 
 * 1 when a dependency is vulnerable;
 * 1 when one could not be audited - unless ``--allow-unreachable`` is given *and* the
-  vulnerability service (PyPI's JSON API, what pip-audit asks by default) cannot be reached
-  from here, in which case the run says so and exits 0;
+  vulnerability service (PyPI's JSON API, what pip-audit asks by default) cannot answer from
+  here for a dependency it skipped (a package index stand-in may answer for some names and not
+  for our pins: the probe asks for the skipped pin itself), in which case the run says so and
+  exits 0;
 * 0 when every dependency was audited and none is vulnerable.
 """
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import urllib.error
@@ -26,7 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-SERVICE_PROBE: Final = "https://pypi.org/pypi/pip/json"
+SERVICE_PROBE: Final = "https://pypi.org/pypi/{name}/{version}/json"
+SERVICE_PROJECT_PROBE: Final = "https://pypi.org/pypi/{name}/json"
 PROBE_TIMEOUT_SECONDS: Final = 5
 
 
@@ -44,8 +48,12 @@ class Audit:
     def from_report(cls, report: dict[str, Any]) -> Audit:
         audit = cls()
         for dependency in report.get("dependencies", []):
-            name = f"{dependency.get('name')}=={dependency.get('version', '?')}"
-            if dependency.get("skip_reason"):
+            reason = str(dependency.get("skip_reason") or "")
+            # pip-audit gives a skipped dependency no version; its reason ends "name (version)"
+            stated = re.search(r"\(([^()\s]+)\)\s*$", reason)
+            version = dependency.get("version") or (stated.group(1) if stated else "?")
+            name = f"{dependency.get('name')}=={version}"
+            if reason:
                 audit.skipped[name] = str(dependency["skip_reason"])
                 continue
             audit.audited.append(name)
@@ -55,15 +63,28 @@ class Audit:
         return audit
 
 
-def service_reachable() -> bool:
+def probe_url(dependency: str) -> str:
+    """The service's page of one pin, ``name==version`` (of the project when pip-audit did not
+    report the version of what it skipped)."""
+    name, _, version = dependency.partition("==")
+    if version in ("", "?"):
+        return SERVICE_PROJECT_PROBE.format(name=name)
+    return SERVICE_PROBE.format(name=name, version=version)
+
+
+def service_reachable(dependency: str) -> bool:
+    """Whether the vulnerability service answers for this pin (which pip did install)."""
     try:
-        with urllib.request.urlopen(SERVICE_PROBE, timeout=PROBE_TIMEOUT_SECONDS) as answer:
+        url = probe_url(dependency)  # always https://pypi.org/...
+        with urllib.request.urlopen(url, timeout=PROBE_TIMEOUT_SECONDS) as answer:  # noqa: S310
             return bool(answer.status == 200)
     except (urllib.error.URLError, OSError):
         return False
 
 
-def verdict(audit: Audit, *, allow_unreachable: bool, reachable: Callable[[], bool]) -> tuple[int, list[str]]:
+def verdict(
+    audit: Audit, *, allow_unreachable: bool, reachable: Callable[[str], bool]
+) -> tuple[int, list[str]]:
     """The exit status and the lines to print."""
     lines = [f"audited: {len(audit.audited)} of {audit.total}"]
     for name, ids in sorted(audit.vulnerable.items()):
@@ -72,8 +93,11 @@ def verdict(audit: Audit, *, allow_unreachable: bool, reachable: Callable[[], bo
     if audit.skipped:
         reasons = sorted(set(audit.skipped.values()))
         lines.append(f"not audited: {len(audit.skipped)} of {audit.total} ({'; '.join(reasons)[:300]})")
-        if allow_unreachable and not reachable():
-            lines.append(f"allowed: the vulnerability service ({SERVICE_PROBE}) cannot be reached from here")
+        sample = min(audit.skipped)
+        if allow_unreachable and not reachable(sample):
+            lines.append(
+                f"allowed: the vulnerability service cannot answer from here ({probe_url(sample)} did not)"
+            )
         else:
             lines.append("FAILED: dependencies that were not audited are not a pass")
             status = 1
