@@ -37,10 +37,12 @@ with open(sys.argv[1], encoding="utf-8") as stream:
     sam = yaml_parse(stream.read())
 sections = [sam.get("Globals", {}).get("Function", {})]
 sections += [resource.get("Properties", {}) for resource in sam["Resources"].values()]
+# The translator accepts only the S3 locations `sam package` writes; the code itself plays no
+# part in the roles read from the output, so local paths become the location they would get.
 for properties in sections:
     for key in ("CodeUri", "ContentUri"):
         if isinstance(properties.get(key), str):
-            properties[key] = "s3://placeholder-bucket/" + key + ".zip"
+            properties[key] = "s3://theeye-packaged-code/" + properties[key].strip("./") + ".zip"
 translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name=sys.argv[2]))
 print(json.dumps(translator.translate(sam, parameter_values={}, get_managed_policy_map=dict)))
 """
