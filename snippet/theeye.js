@@ -145,6 +145,14 @@
       );
   }
 
+  /** Every attempt says when it was sent (this clock), so the API removes the clock's offset;
+   * the rest of each event is the same on every attempt. */
+  function stamped(batch) {
+    var now = new Date().toISOString();
+    for (var i = 0; i < batch.length; i++) batch[i].sent_at = now;
+    return batch;
+  }
+
   /** Send everything queued. While the page goes away, sendBeacon is the one that gets out. */
   function flush(leaving) {
     var batch;
@@ -154,7 +162,7 @@
     if (!config) return;
     while (queue.length) {
       batch = queue.splice(0, config.batchSize);
-      body = JSON.stringify(batch);
+      body = JSON.stringify(stamped(batch));
       if (!leaving || !beacon(body)) post(batch, body);
     }
   }

@@ -2,25 +2,31 @@
 
 Exit codes: 0 success; 1 failure (one line on stderr: missing state file, unknown id, AWS
 error...); 2 bad usage; 3 ``status`` found the ledger NOT BALANCED; 130 interrupted.
+``validate`` needs no target (it checks offline unless told where the service is): 0 every event
+valid, 1 some invalid, 2 the file cannot be read as events.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from theeye.aws.reshard import ReshardInterrupted
+from theeye.checks import Rules
+from theeye.config import Settings
 from theeye.errors import NotFound, TheEyeError
+from theeye.events import MAX_TEXT_LENGTH
 from theeye.keys import SCOPES
 from theeye.ports import ErrorFilter
 from theeye.records import ERROR_SOURCES, ERROR_TYPES
-from theeye_cli import dlq, error_records, keys, status
+from theeye_cli import dlq, erase, error_records, keys, status, validate
 from theeye_cli.output import parse_since, write_json
 from theeye_cli.target import Target, TargetError, local_target, stack_target
 
@@ -92,7 +98,8 @@ def _target_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="theeye",
-        description="Operate The Eye: API keys, recorded errors, the dead-letter queue and the ledger.",
+        description="Operate The Eye: API keys, recorded errors, the dead-letter queue and the ledger; "
+        "check files of events before sending them (validate).",
         epilog="Exit codes: 0 ok, 1 failure, 2 bad usage, 3 ledger not balanced (status), 130 interrupted. "
         "Guide: docs/OPERATING.md",
     )
@@ -111,7 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
     create = leaf(keys_commands, "create", _keys_create, "issue a key (shown once; only its hash is stored)")
     create.add_argument("--app", required=True, help="application id the key's events are attributed to")
     create.add_argument(
-        "--scope", required=True, action="append", choices=SCOPES, help="ingest or query; repeat for both"
+        "--scope",
+        required=True,
+        action="append",
+        choices=SCOPES,
+        help="ingest, query or admin (erasure); repeat for several",
     )
     create.add_argument("--description", default="", help="free text, e.g. who holds the key")
     listing = leaf(keys_commands, "list", _keys_list, "list keys (never the keys themselves)")
@@ -171,6 +182,65 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     leaf(commands, "status", _status, "the ledger: where every accepted event is; exit 3 when not balanced")
+
+    # erase
+    erasing = leaf(
+        commands,
+        "erase",
+        _erase,
+        "erase a session for a data-subject request (as DELETE /sessions/{id}): its events and summary "
+        "deleted, its errors' payloads replaced by null; asks for confirmation unless --yes",
+    )
+    erasing.add_argument(
+        "--session", required=True, metavar="ID", help="the session id, as the application sent it"
+    )
+    erasing.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+    # validate
+    defaults = Settings()  # the functions' defaults, as the template's parameters give them
+    checking = leaf(
+        commands,
+        "validate",
+        _validate,
+        "check a file of events as POST /events/validate does: offline against a schemas directory, or "
+        "by a running service (--url, --local, --stack); exit 0 all valid, 1 some invalid, 2 unreadable",
+    )
+    checking.set_defaults(target_optional=True)
+    checking.add_argument(
+        "file", metavar="FILE", help="one event, a JSON array of events, or JSON Lines; '-' reads stdin"
+    )
+    checking.add_argument(
+        "--schemas",
+        type=Path,
+        metavar="DIR",
+        default=validate.REPOSITORY_SCHEMAS,
+        help="offline: the schemas to judge by (default: the repository's schemas/)",
+    )
+    checking.add_argument(
+        "--app",
+        default=validate.LOCAL_APPLICATION,
+        help="offline: the application the events come from, which derived ids depend on "
+        f"(default {validate.LOCAL_APPLICATION}, the local stack's)",
+    )
+    checking.add_argument(
+        "--max-clock-skew",
+        type=int,
+        metavar="SECONDS",
+        default=defaults.max_clock_skew_seconds,
+        help=f"offline: MAX_CLOCK_SKEW_SECONDS (default {defaults.max_clock_skew_seconds})",
+    )
+    checking.add_argument(
+        "--unknown-event-types",
+        choices=("accept", "reject"),
+        default=defaults.unknown_event_types,
+        help=f"offline: UNKNOWN_EVENT_TYPES (default {defaults.unknown_event_types})",
+    )
+    checking.add_argument("--url", help="check by the service at this base URL (POST /events/validate)")
+    checking.add_argument(
+        "--key",
+        help="ingest key for --url, --local or --stack (default: $THEEYE_INGEST_KEY; with --local, "
+        "the stack's own)",
+    )
     return parser
 
 
@@ -278,6 +348,54 @@ def _status(args: argparse.Namespace, target: Target, out: TextIO) -> int:
     return 0 if view["balanced"] else status.NOT_BALANCED_EXIT
 
 
+def _erase(args: argparse.Namespace, target: Target, out: TextIO) -> int:
+    session_id = args.session
+    if not session_id or len(session_id) > MAX_TEXT_LENGTH:
+        raise CliError(f"--session must be 1-{MAX_TEXT_LENGTH} characters", 2)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise CliError("erasure cannot be undone: confirm with --yes when not at a terminal", 2)
+        answer = input(f"Erase every event of session {session_id!r} from {target.description}? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            raise CliError("nothing erased", 1)
+    _emit(args, out, erase.erase(target, session_id), erase.render)
+    return 0
+
+
+def _validate(args: argparse.Namespace, target: Target | None, out: TextIO) -> int:
+    name = "stdin" if args.file == "-" else args.file
+    try:
+        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"cannot read {name}: {exc}", validate.UNREADABLE_EXIT) from None
+    try:
+        events = validate.read_events(text, name)
+        url = args.url or (target.api_url if target is not None else None)
+        if target is not None and not url:
+            raise CliError(f"{target.description} has no API URL; pass --url")
+        if url:
+            key = args.key or os.environ.get("THEEYE_INGEST_KEY") or (target.ingest_key if target else None)
+            if not key:
+                raise CliError(
+                    "checking by a service needs an ingest key: pass --key or set THEEYE_INGEST_KEY", 2
+                )
+            report = validate.online(events, url, key)
+        else:
+            if args.max_clock_skew < 0:
+                raise CliError("--max-clock-skew must be 0 or more", 2)
+            rules = Rules(
+                max_clock_skew=timedelta(seconds=args.max_clock_skew),
+                unknown_event_types=args.unknown_event_types,
+            )
+            report = validate.offline(events, args.schemas, rules, args.app)
+    except validate.UnreadableInput as exc:
+        raise CliError(str(exc), validate.UNREADABLE_EXIT) from None
+    except validate.ServiceError as exc:
+        raise CliError(str(exc)) from None
+    _emit(args, out, report.answer, lambda _: validate.render(report))
+    return 0 if report.ok else 1
+
+
 def _emit(args: argparse.Namespace, out: TextIO, value: Any, render: Callable[[Any], str]) -> None:
     if args.json:
         write_json(out, value)
@@ -320,7 +438,9 @@ def main(
     err = err or sys.stderr
     args = build_parser().parse_args(argv)
     try:
-        chosen = target or resolve_target(args)
+        optional = getattr(args, "target_optional", False)
+        named = args.local or args.stack or args.state is not None
+        chosen = target or (resolve_target(args) if named or not optional else None)
         code: int = args.handler(args, chosen, out)
         return code
     except CliError as exc:

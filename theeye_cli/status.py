@@ -43,6 +43,7 @@ def render(view: dict[str, Any]) -> str:
     ]
     rows += [(f"    {name}", n) for name, n in invalid.items()]
     rows += [("  queued", view["queued"]), ("  dead-lettered", view["dead_lettered"])]
+    rows += [("erased since (still counted in stored)", view.get("erased", 0))]
     rejected = view.get("rejected") or {}
     rows += [("rejected at ingest (never accepted)", sum(rejected.values()))]
     rows += [(f"  {name}", n) for name, n in rejected.items()]

@@ -21,7 +21,7 @@ import socket
 import sys
 from types import FrameType
 
-from theeye_local.local_keys import INGEST_APPLICATION, QUERY_APPLICATION
+from theeye_local.local_keys import ADMIN_APPLICATION, INGEST_APPLICATION, QUERY_APPLICATION
 from theeye_local.pool import WorkerStartError
 from theeye_local.settings import LocalSettings, SettingsError
 from theeye_local.stack import LocalStack
@@ -104,6 +104,7 @@ def _print_banner(stack: LocalStack) -> None:
         f"  API          {state['api_url']}",
         f"  ingest key   {state['ingest_key']}   (scope ingest, application {INGEST_APPLICATION})",
         f"  query key    {state['query_key']}   (scope query, application {QUERY_APPLICATION})",
+        f"  admin key    {state['admin_key']}   (scope admin, application {ADMIN_APPLICATION})",
         *(
             [
                 f"  backend      embedded: {state['database']}",

@@ -11,6 +11,7 @@
 ``THEEYE_AWS_PORT``                moto's port with ``THEEYE_BACKEND=moto`` (default: a free port)
 ``THEEYE_INGEST_KEY``              raw key created with scope ``ingest`` (default: random)
 ``THEEYE_QUERY_KEY``               raw key created with scope ``query`` (default: random)
+``THEEYE_ADMIN_KEY``               raw key created with scope ``admin`` (default: random)
 ``THEEYE_<FN>_WORKERS``            worker processes of an HTTP function; ``<FN>`` is the logical
                                    id without ``Function`` in upper snake case
                                    (``THEEYE_INGEST_WORKERS``, default 3; others default 2)
@@ -75,6 +76,7 @@ class LocalSettings:
     aws_port: int = 0
     ingest_key: str | None = None
     query_key: str | None = None
+    admin_key: str | None = None
     retry_delay_seconds: int = 1
     parameter_overrides: Mapping[str, str] = field(default_factory=dict)
     template_path: Path = DEFAULT_TEMPLATE
@@ -95,6 +97,7 @@ class LocalSettings:
             aws_port=_integer(environ, "THEEYE_AWS_PORT", 0, low=0, high=65535),
             ingest_key=environ.get("THEEYE_INGEST_KEY") or None,
             query_key=environ.get("THEEYE_QUERY_KEY") or None,
+            admin_key=environ.get("THEEYE_ADMIN_KEY") or None,
             retry_delay_seconds=_integer(environ, "THEEYE_RETRY_DELAY_SECONDS", 1, low=0, high=43200),
             parameter_overrides=_overrides(environ.get("THEEYE_PARAMETER_OVERRIDES", "")),
             template_path=template_path,

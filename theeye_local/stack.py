@@ -165,7 +165,12 @@ class LocalStack:
             from theeye.aws.keys import DynamoKeyStore  # boto3 only where moto runs
 
             store = DynamoKeyStore(self._keys_table())
-        self.keys = issue_keys(store, ingest_key=self.settings.ingest_key, query_key=self.settings.query_key)
+        self.keys = issue_keys(
+            store,
+            ingest_key=self.settings.ingest_key,
+            query_key=self.settings.query_key,
+            admin_key=self.settings.admin_key,
+        )
 
     def _start_workers(self) -> None:
         """One pool per function with routes or event sources; all pools start side by side."""
@@ -308,6 +313,7 @@ class LocalStack:
             "routes": [route.route_key for spec in self.functions.values() for route in spec.routes],
             "ingest_key": self.keys.ingest,
             "query_key": self.keys.query,
+            "admin_key": self.keys.admin,
             "template": str(self.template.path),
             "pid": os.getpid(),
             "started_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),

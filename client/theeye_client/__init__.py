@@ -2,6 +2,7 @@
 
 ``Client`` sends events (``track`` never waits for the network; a background thread batches,
 retries and reports what cannot be delivered); ``QueryClient`` reads them back, page by page.
+``Client.validate`` is a dry run: every check of the pipeline on some events, nothing stored.
 
     from theeye_client import Client, QueryClient
 
@@ -32,12 +33,15 @@ from .errors import (
 )
 from .query import (
     ErrorRecord,
+    EventSchema,
     EventStats,
     Health,
     QueryClient,
+    SessionSummary,
     Status,
     StoredEvent,
 )
+from .validation import EventVerdict, ValidationErrorType, ValidationProblem, ValidationReport
 
 __all__ = [
     "DEFAULT_ENDPOINT",
@@ -48,7 +52,9 @@ __all__ = [
     "DeliveryFailed",
     "DeliveryStats",
     "ErrorRecord",
+    "EventSchema",
     "EventStats",
+    "EventVerdict",
     "EventsDropped",
     "EventsRejected",
     "Forbidden",
@@ -61,10 +67,14 @@ __all__ = [
     "Rejection",
     "ServerError",
     "ServiceUnavailable",
+    "SessionSummary",
     "Status",
     "StoredEvent",
     "TheEyeError",
     "TransportError",
     "Unauthorized",
+    "ValidationErrorType",
+    "ValidationProblem",
+    "ValidationReport",
     "__version__",
 ]

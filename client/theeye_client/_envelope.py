@@ -72,6 +72,17 @@ def to_time_text(value: TimeLike, field: str) -> str:
     raise ValueError(f"{field} must be a datetime, a date or an ISO-8601 string, not {type(value).__name__}")
 
 
+# Each attempt adds ``"sent_at"`` (the client's clock then) to every event, so the server can
+# remove this machine's clock offset. Events are measured and batched with room for it.
+SENT_AT_FIELD = "sent_at"
+SENT_AT_BYTES = len(f',"{SENT_AT_FIELD}":""') + len("2026-01-01T00:00:00.000000Z")
+
+
+def with_sent_at(body: bytes, sent_at: str) -> bytes:
+    """An encoded event (a JSON object, never empty) with ``sent_at`` added as its last member."""
+    return body[:-1] + f',"{SENT_AT_FIELD}":"{sent_at}"}}'.encode("ascii")
+
+
 def new_event_id() -> str:
     """32 hex characters from a random UUID: unique without coordination, safe across fork."""
     return uuid.uuid4().hex
@@ -107,7 +118,8 @@ def build_event(
     event_id: str | None,
     now: datetime,
 ) -> tuple[dict[str, Any], bytes]:
-    """The event as it will be sent and its encoded form; ``ValueError`` for what the API would refuse."""
+    """The event as it will be sent and its encoded form, without the ``sent_at`` each attempt
+    adds (``with_sent_at``); ``ValueError`` for what the API would refuse once it is added."""
     check_text(session_id, "session_id")
     check_text(category, "category")
     check_text(name, "name")
@@ -135,9 +147,10 @@ def build_event(
         body = encode(event)
     except (TypeError, ValueError, RecursionError) as exc:
         raise ValueError(f"data is not JSON-serialisable: {_reason(exc)}") from None
-    if len(body) > MAX_EVENT_BYTES:
+    if len(body) + SENT_AT_BYTES > MAX_EVENT_BYTES:
         raise ValueError(
-            f"the event is {len(body)} bytes as compact JSON; one event may be at most {MAX_EVENT_BYTES}"
+            f"the event is {len(body) + SENT_AT_BYTES} bytes as compact JSON with its sent_at; one event"
+            f" may be at most {MAX_EVENT_BYTES}"
         )
     return event, body
 

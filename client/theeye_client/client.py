@@ -17,12 +17,20 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ._envelope import MAX_BODY_BYTES, MAX_EVENTS_PER_REQUEST, UTC, build_event
+from ._envelope import (
+    MAX_BODY_BYTES,
+    MAX_EVENTS_PER_REQUEST,
+    SENT_AT_BYTES,
+    UTC,
+    build_event,
+    format_time,
+    with_sent_at,
+)
 from ._http import Backoff, HttpResponse, Transport, parse_retry_after, retryable
 from ._version import __version__
 from .errors import (
@@ -36,6 +44,7 @@ from .errors import (
     TransportError,
     api_error,
 )
+from .validation import ValidationReport
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:3000"
 DEFAULT_USER_AGENT = f"theeye-client/{__version__} python/{sys.version_info[0]}.{sys.version_info[1]}"
@@ -44,6 +53,7 @@ LOG = logging.getLogger("theeye_client")
 #: ``on_error(exc, events)``: what went wrong, and the events (as sent) it concerns.
 OnError = Callable[[DeliveryError, list[dict[str, Any]]], None]
 _JSON = {"Content-Type": "application/json"}
+VALIDATE_PATH = "/events/validate"
 
 
 @dataclass(frozen=True)
@@ -300,6 +310,48 @@ class Client:
         with self._lock:
             return self._snapshot()
 
+    def validate(self, events: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> ValidationReport:
+        """``POST /events/validate``: what the pipeline would make of ``events`` (one event, or a
+        list of 1-500), judged now, with every problem of each; nothing is stored or counted, and
+        nothing here is queued or counted in :meth:`stats` either.
+
+        The events are sent as given (no ``event_id``, ``timestamp`` or ``sent_at`` is added), so
+        a dry run can check events built by other code. Waits for the answer: network errors,
+        429 and 5xx are retried (up to ``max_retries``), as the request changes nothing;
+        400/401/403/413 raise :class:`~theeye_client.errors.ApiError` subclasses, and
+        ``ValueError`` if ``events`` is not JSON.
+        """
+        try:
+            body = json.dumps(events, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise ValueError(f"events are not JSON-serialisable: {exc}") from None
+        attempts = 0
+        while True:
+            attempts += 1
+            error: TheEyeError
+            retry_after: float | None = None
+            try:
+                response = self._transport.request("POST", VALIDATE_PATH, body=body, headers=_JSON)
+            except TransportError as exc:
+                error = exc
+            else:
+                if 200 <= response.status < 300:
+                    try:
+                        return ValidationReport.from_json(response.json())
+                    except ValueError:  # not JSON at all
+                        raise ApiError(
+                            response.status, "invalid_response", f"POST {VALIDATE_PATH} answered invalid JSON"
+                        ) from None
+                error = api_error(
+                    response.status, response.body, parse_retry_after(response.headers.get("retry-after"))
+                )
+                if not retryable(response.status):
+                    raise error
+                retry_after = error.retry_after
+            if attempts > self._max_retries:
+                raise error
+            self._pause(self._backoff.delay(attempts, retry_after))
+
     def __enter__(self) -> Client:
         return self
 
@@ -346,7 +398,7 @@ class Client:
         batch: list[_Item] = []
         size = 2  # the brackets
         while self._queue and len(batch) < self._batch_size:
-            extra = len(self._queue[0].body) + (1 if batch else 0)
+            extra = len(self._queue[0].body) + SENT_AT_BYTES + (1 if batch else 0)
             if batch and size + extra > MAX_BODY_BYTES:
                 break
             batch.append(self._queue.popleft())
@@ -411,12 +463,14 @@ class Client:
 
     def _deliver(self, batch: list[_Item]) -> None:
         """Send one batch until it is settled: accepted, refused for good, or given up on."""
-        body = b"[" + b",".join(item.body for item in batch) + b"]"
         attempts = 0
         while True:
             attempts += 1
             error: TheEyeError
             retry_after: float | None = None
+            # The same bytes on every attempt but for sent_at, this attempt's clock.
+            sent_at = format_time(self._clock())
+            body = b"[" + b",".join(with_sent_at(item.body, sent_at) for item in batch) + b"]"
             try:
                 response = self._transport.request("POST", "/events", body=body, headers=_JSON)
             except TransportError as exc:

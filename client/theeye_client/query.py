@@ -40,7 +40,8 @@ class StoredEvent(TypedDict):
     category: str
     name: str
     data: dict[str, Any]
-    timestamp: str
+    timestamp: str  #: when it occurred, corrected by the request's sent_at
+    client_timestamp: str  #: the timestamp as the sender wrote it
     received_at: str
 
 
@@ -56,8 +57,10 @@ class ErrorRecord(TypedDict):
     application_id: str
     received_at: str
     event_id: str | None
+    session_id: str | None  #: the event's session; None for a rejection naming none
     details: list[FieldProblem]
-    payload: Any
+    payload: Any  #: None once its session was erased
+    erased: bool
 
 
 class StatsPoint(TypedDict):
@@ -75,6 +78,11 @@ class EventStats(TypedDict):
     series: list[StatsSeries]
 
 
+class QueueDepth(TypedDict):
+    messages: int
+    in_flight: int
+
+
 class Status(TypedDict):
     accepted: int
     stored: int
@@ -82,11 +90,29 @@ class Status(TypedDict):
     invalid: dict[str, int]
     queued: int
     dead_lettered: int
+    erased: int  #: stored events since erased (still counted in stored)
     balanced: bool
+    rejected: dict[str, int]
+    queue: QueueDepth
+    dead_letter_queue: QueueDepth
 
 
 class Health(TypedDict):
     status: str
+
+
+class EventSchema(TypedDict):
+    category: str
+    name: str
+    schema: dict[str, Any]  #: the JSON Schema (draft-07) the type's ``data`` is validated against
+
+
+class SessionSummary(TypedDict):
+    session_id: str
+    first_seen: str  #: timestamp of the session's earliest stored event
+    last_seen: str  #: timestamp of its latest stored event
+    events: int  #: how many of its events are stored
+    application_ids: list[str]  #: every application that sent them, sorted
 
 
 class QueryClient:
@@ -166,6 +192,28 @@ class QueryClient:
         """``GET /events/{event_id}``; :class:`~theeye_client.errors.NotFound` if there is none."""
         return cast(StoredEvent, self._get(f"/events/{_segment(_id(event_id, 'event_id'))}"))
 
+    # ------------------------------------------------------------------ sessions
+
+    def sessions(
+        self,
+        *,
+        application_id: str | None = None,
+        start: TimeLike | None = None,
+        end: TimeLike | None = None,
+        order: Order | None = None,
+        page_size: int | None = None,
+    ) -> Iterator[SessionSummary]:
+        """``GET /sessions``: sessions whose first stored event falls in ``[start, end)`` (without
+        ``start``: the last 24 hours), ordered by that first event; ``order="desc"``: newest first."""
+        params = _params(
+            application_id=_text(application_id, "application_id"),
+            start=start,
+            end=end,
+            order=order,
+            page_size=page_size,
+        )
+        return cast("Iterator[SessionSummary]", self._walk("/sessions", params))
+
     # ------------------------------------------------------------------ errors
 
     def errors(
@@ -194,6 +242,18 @@ class QueryClient:
     def error(self, error_id: str) -> ErrorRecord:
         """``GET /errors/{error_id}``; :class:`~theeye_client.errors.NotFound` if there is none."""
         return cast(ErrorRecord, self._get(f"/errors/{_segment(_id(error_id, 'error_id'))}"))
+
+    # ------------------------------------------------------------------ schemas
+
+    def schemas(self) -> list[EventSchema]:
+        """``GET /schemas``: every event type that has a schema, sorted by category then name."""
+        return cast("list[EventSchema]", list(self._walk("/schemas", {})))
+
+    def schema(self, category: str, name: str) -> EventSchema:
+        """``GET /schemas/{category}/{name}``; :class:`~theeye_client.errors.NotFound` if that type
+        has no schema. Each of ``category`` and ``name`` is escaped into one path segment."""
+        path = f"/schemas/{_segment(check_text(category, 'category'))}/{_segment(check_text(name, 'name'))}"
+        return cast(EventSchema, self._get(path))
 
     # ------------------------------------------------------------------ aggregates and service
 

@@ -1,8 +1,10 @@
-"""POST /events: authenticate, check envelopes, queue. Wiring only; the use case is in logic.py."""
+"""POST /events: authenticate, check envelopes, queue; POST /events/validate: the same checks and
+the processor's, queueing nothing. Wiring only; the use cases are in logic.py."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -13,12 +15,20 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ingest import logic
 from theeye import wiring
-from theeye.api_models import INGEST_OPERATION_ID, INGEST_RESPONSES, INGEST_SUMMARY
+from theeye.api_models import (
+    INGEST_OPERATION_ID,
+    INGEST_RESPONSES,
+    INGEST_SUMMARY,
+    VALIDATE_OPERATION_ID,
+    VALIDATE_RESPONSES,
+    VALIDATE_SUMMARY,
+)
+from theeye.checks import Rules
 from theeye.clock import Clock, format_timestamp, utc_now
 from theeye.config import get_settings
 from theeye.errors import InvalidRequest
 from theeye.http import json_response, register_error_handlers
-from theeye.keys import Authenticator, presented_key
+from theeye.keys import ApiKey, Authenticator, presented_key
 from theeye.messages import Origin
 from theeye.observability import logger, metrics
 from theeye.ports import Intake
@@ -27,11 +37,33 @@ app = APIGatewayHttpResolver()
 register_error_handlers(app)
 
 
+def load_validation() -> logic.Validation:
+    """The schemas (``SCHEMAS_DIR``, the schemas layer) and rules of POST /events/validate.
+
+    Loaded and compiled on the first dry run, not while the container starts: POST /events never
+    needs them, so its cold start does not pay for reading, compiling (or even importing) them.
+    """
+    from theeye.schemas import SchemaRegistry  # imports fastjsonschema: only once validate is used
+
+    settings = get_settings()
+    schemas = SchemaRegistry.from_directory(settings.schemas_dir)
+    schemas.compile_all()
+    return logic.Validation(schemas, Rules.from_settings(settings))
+
+
 @dataclass
 class Dependencies:
     authenticator: Authenticator
     intake: Intake
     clock: Clock = utc_now
+    load_validation: Callable[[], logic.Validation] = load_validation
+    _validation: logic.Validation | None = field(default=None, repr=False)
+
+    def validation(self) -> logic.Validation:
+        """The dry run's schemas and rules, loaded on first use (then kept by this container)."""
+        if self._validation is None:
+            self._validation = self.load_validation()
+        return self._validation
 
 
 @lru_cache(maxsize=1)
@@ -50,10 +82,7 @@ def post_events() -> Response[str]:
     deps = dependencies()
     request = app.current_event
     received_at = format_timestamp(deps.clock())
-    headers = {k.lower(): v for k, v in (request.headers or {}).items()}
-    caller = deps.authenticator.authenticate(
-        presented_key(headers, request.query_string_parameters), "ingest"
-    )
+    caller = _caller(deps)
     origin = Origin(
         application_id=caller.application_id,
         key_id=caller.key_id,
@@ -73,6 +102,37 @@ def post_events() -> Response[str]:
         metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=len(result.rejections))
     logger.info("events queued", extra={"accepted": len(result.events), "rejected": len(result.rejections)})
     return json_response(202, result.to_response())
+
+
+@app.post(
+    "/events/validate",
+    summary=VALIDATE_SUMMARY,
+    operation_id=VALIDATE_OPERATION_ID,
+    responses=VALIDATE_RESPONSES,
+)
+def post_events_validate() -> Response[str]:
+    """A dry run of POST /events: every check of the pipeline, judged now. The Intake is not
+    touched (nothing queued, counted in the ledger or recorded); the one metric says how many
+    events were validated, apart from the accepted and rejected ones."""
+    deps = dependencies()
+    request = app.current_event
+    now = format_timestamp(deps.clock())
+    caller = _caller(deps)
+    logger.append_keys(application_id=caller.application_id, key_id=caller.key_id)
+    raw = logic.decode_body(request.body, bool(request.is_base64_encoded))
+    report = logic.validate(
+        raw, application_id=caller.application_id, received_at=now, validation=deps.validation()
+    )
+    metrics.add_metric(name="EventsValidated", unit=MetricUnit.Count, value=len(report.results))
+    logger.info("events validated", extra={"valid": report.valid, "invalid": report.invalid})
+    return json_response(200, report.to_response())
+
+
+def _caller(deps: Dependencies) -> ApiKey:
+    """The key of the current request (header, or ``?key=`` for beacons), with scope ingest."""
+    request = app.current_event
+    headers = {k.lower(): v for k, v in (request.headers or {}).items()}
+    return deps.authenticator.authenticate(presented_key(headers, request.query_string_parameters), "ingest")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -1,4 +1,5 @@
-"""The ingest use case: turn one HTTP body into queued events and recorded rejections.
+"""The ingest use case: turn one HTTP body into queued events and recorded rejections; and
+its dry run (``validate``), which reads the body the same way and writes nothing.
 
 Nothing here knows about Lambda or HTTP frameworks; collaborators are passed in.
 """
@@ -9,8 +10,10 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from theeye.checks import DryRun, Rules, dry_run
+from theeye.clock import parse_timestamp
 from theeye.errors import InvalidRequest, PayloadTooLarge, QueueUnavailable
 from theeye.events import (
     MAX_BODY_BYTES,
@@ -22,6 +25,9 @@ from theeye.events import (
 from theeye.messages import Origin, QueuedEvent, Rejection, cut_payload, pack
 from theeye.observability import logger
 from theeye.ports import Intake
+
+if TYPE_CHECKING:  # loaded by the handler on the first dry run only (see ingest.handler)
+    from theeye.schemas import SchemaRegistry
 
 
 @dataclass
@@ -111,11 +117,14 @@ def ingest(
         raise
 
     result = IngestResult()
+    received = parse_timestamp(origin.received_at)
     for index, item in enumerate(items):
-        outcome = validate_event(item, origin.application_id)
+        outcome = validate_event(item, origin.application_id, received)
         if isinstance(outcome, Event):
-            sent = item.get("timestamp")
-            result.events.append(QueuedEvent(index, outcome, sent if sent != outcome.timestamp else None))
+            sent, sent_at = item.get("timestamp"), item.get("sent_at")
+            result.events.append(
+                QueuedEvent(index, outcome, sent if sent != outcome.client_timestamp else None, sent_at)
+            )
         else:
             errors = [e.to_dict() for e in outcome]
             result.rejections.append(Rejection(index, "invalid_envelope", errors, cut_payload(item)))
@@ -162,3 +171,28 @@ def _record_quietly(intake: Intake, origin: Origin, *rejections: Rejection) -> N
         intake.accept(list(pack(origin, [], rejections)))
     except QueueUnavailable:
         logger.warning("could not queue rejections for the error store", extra={"count": len(rejections)})
+
+
+@dataclass(frozen=True)
+class Validation:
+    """What a dry run judges by besides the request: the schemas of the event types, the rules."""
+
+    schemas: SchemaRegistry
+    rules: Rules
+
+
+def validate(raw: bytes, *, application_id: str, received_at: str, validation: Validation) -> DryRun:
+    """``POST /events/validate``: the body read as ``POST /events`` reads it (the same 400s), then
+    every event judged by every check of the pipeline as if received at ``received_at``.
+
+    It takes no ``Intake`` on purpose: nothing is queued, counted or recorded, not even the
+    rejections that ``ingest`` sends to the error store.
+    """
+    items = _split(parse_body(raw))
+    return dry_run(
+        items,
+        application_id=application_id,
+        received_at=received_at,
+        schemas=validation.schemas,
+        rules=validation.rules,
+    )

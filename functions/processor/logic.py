@@ -11,14 +11,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Literal
 
+from theeye import checks
 from theeye.buckets import bucket_of
 from theeye.clock import parse_timestamp
-from theeye.events import FieldError
+from theeye.events import FieldError, usable_session_id
 from theeye.intake import intake_tally
-from theeye.ledger import PROCESSOR_INVALID, IntakeTally, MessageTally, message_key
+from theeye.ledger import PROCESSOR_INVALID, IntakeTally, MessageTally, SessionTally, message_key
 from theeye.messages import Origin, QueuedEvent, QueueMessage, Rejection
 from theeye.ports import BatchLedger, ErrorStore, EventStore
 from theeye.records import ErrorRecord, EventRecord, WriteOutcome, derive_error_id
@@ -26,9 +25,9 @@ from theeye.schemas import SchemaRegistry
 
 
 @dataclass(frozen=True)
-class Rules:
-    max_clock_skew: timedelta = timedelta(seconds=60)
-    unknown_event_types: Literal["accept", "reject"] = "accept"
+class Rules(checks.Rules):
+    """The rules the checks apply (``theeye.checks``), and how long stored events are kept."""
+
     event_retention_days: int = 0
 
 
@@ -53,6 +52,7 @@ class Outcome:
     recorded: list[tuple[str, str | None, str]] = field(default_factory=list)  # (type, event id, error id)
     key: str = ""  # the message's ledger key (stable across redeliveries)
     intake: IntakeTally | None = None  # what the message counted for at ingest
+    sessions: dict[str, SessionTally] = field(default_factory=dict)  # what it stored, by session
 
     def tally(self) -> MessageTally:
         """What this message adds to the ledger (ingest rejections were counted by ingest)."""
@@ -61,7 +61,14 @@ class Outcome:
             duplicates=self.duplicates,
             invalid={k: v for k, v in self.invalid.items() if k in PROCESSOR_INVALID},
             stored_by_minute=self.stored_by_category,
+            sessions=self.sessions,
         )
+
+    def add_session(self, record: EventRecord) -> None:
+        event = record.event
+        tally = SessionTally(1, event.timestamp, event.timestamp, frozenset({record.application_id}))
+        known = self.sessions.get(event.session_id)
+        self.sessions[event.session_id] = tally if known is None else known.merged(tally)
 
     @property
     def total(self) -> int:
@@ -94,6 +101,7 @@ def process_message(body: str, processor: Processor) -> Outcome:
             outcome.stored += 1
             minute = record.event.timestamp[:16]
             outcome.stored_by_category[(record.event.category, minute)] += 1
+            outcome.add_session(record)
         elif written is WriteOutcome.DUPLICATE:
             outcome.duplicates += 1
         else:
@@ -117,25 +125,12 @@ def commit(processor: Processor, outcomes: list[Outcome]) -> None:
 
 
 def check(queued: QueuedEvent, origin: Origin, processor: Processor) -> ErrorRecord | None:
-    """The error an event deserves, or None when it may be stored."""
-    event = queued.event
-    received = parse_timestamp(origin.received_at)
-    if event.occurred_at > received + processor.rules.max_clock_skew:
-        limit = int(processor.rules.max_clock_skew.total_seconds())
-        message = (
-            f"is {event.timestamp}, later than its receipt ({origin.received_at}) plus {limit} s of skew"
-        )
-        return event_error("future_timestamp", queued, origin, [FieldError("timestamp", message)])
-    event_type = (event.category, event.name)
-    if not processor.schemas.knows(event_type):
-        if processor.rules.unknown_event_types == "reject":
-            message = f"no schema for category {event.category!r} and name {event.name!r}"
-            return event_error("unknown_event_type", queued, origin, [FieldError("category", message)])
+    """The error an event deserves (the first rule of ``theeye.checks`` it breaks, judged at its
+    receipt), or None when it may be stored."""
+    found = checks.findings(queued.event, origin.received_at, processor.schemas, processor.rules)
+    if not found:
         return None
-    broken = processor.schemas.validate(event_type, event.data)
-    if broken:
-        return event_error("schema_violation", queued, origin, broken)
-    return None
+    return event_error(found[0].type, queued, origin, found[0].errors)
 
 
 def event_record(queued: QueuedEvent, origin: Origin, rules: Rules) -> EventRecord:
@@ -163,6 +158,7 @@ def ingest_error(origin: Origin, rejection: Rejection) -> ErrorRecord:
         application_id=origin.application_id,
         received_at=origin.received_at,
         event_id=event_id if isinstance(event_id, str) else None,
+        session_id=usable_session_id(payload),
         details=rejection.errors,
         payload=payload,
         key_id=origin.key_id,
@@ -181,6 +177,7 @@ def event_error(
         application_id=origin.application_id,
         received_at=origin.received_at,
         event_id=event.event_id,
+        session_id=event.session_id,
         details=[p.to_dict() for p in problems],
         payload=queued.as_sent(),
         key_id=origin.key_id,

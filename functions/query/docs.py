@@ -1,9 +1,9 @@
 """The OpenAPI document of the whole API, generated from the route definitions.
 
 Routes live in two functions (ingest and query). The query resolver describes its own routes;
-``POST /events`` is described from what its route is declared with (``theeye.api_models``),
-so no function imports the other. The interactive page uses the Swagger UI files that ship
-inside Powertools, so it works with no internet access.
+``POST /events`` and ``POST /events/validate`` are described from what their routes are declared
+with (``theeye.api_models``), so no function imports the other. The interactive page uses the
+Swagger UI files that ship inside Powertools, so it works with no internet access.
 """
 
 from __future__ import annotations
@@ -16,17 +16,25 @@ from typing import Any, cast
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
 from aws_lambda_powertools.event_handler.openapi.models import Server
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, TypeAdapter
 
 from theeye.api_models import (
+    ERASE_OPERATION_ID,
+    ERASE_RESPONSES,
+    ERASE_SUMMARY,
     INGEST_BODY_DESCRIPTION,
     INGEST_OPERATION_ID,
     INGEST_RESPONSES,
     INGEST_SUMMARY,
+    VALIDATE_OPERATION_ID,
+    VALIDATE_RESPONSES,
+    VALIDATE_SUMMARY,
     Accepted,
     EventBatch,
     EventIn,
 )
+from theeye.events import MAX_TEXT_LENGTH
 
 TITLE = "The Eye"
 VERSION = "1.0.0"
@@ -43,12 +51,13 @@ SECURITY_SCHEMES = {
 
 @lru_cache(maxsize=1)
 def openapi_document(query_app: ApiGatewayResolver) -> dict[str, Any]:
-    """The whole API's document: ``query_app``'s routes and ``POST /events``."""
+    """The whole API's document: ``query_app``'s routes, ``POST /events`` and ``POST /events/validate``."""
     merge = OpenAPIMerge(title=TITLE, version=VERSION, description=DESCRIPTION, on_conflict="error")
     schema = query_app.get_openapi_schema(title=TITLE, version=VERSION, servers=[Server(url="/")])
     merge.add_schema(schema.model_dump(by_alias=True, exclude_none=True, mode="json"))
     document: dict[str, Any] = json.loads(merge.get_openapi_json_schema())
     _describe_ingest(document)
+    _describe_admin(document)
     _secure(document)
     return document
 
@@ -66,10 +75,11 @@ def _add_schema(schemas: dict[str, Any], model: type[BaseModel]) -> None:
     schemas[model.__name__] = schema
 
 
-def _responses(schemas: dict[str, Any]) -> dict[str, Any]:
-    """``INGEST_RESPONSES`` as OpenAPI answers: each ``model`` becomes a reference to its schema."""
+def _responses(schemas: dict[str, Any], responses: dict[int, OpenAPIResponse]) -> dict[str, Any]:
+    """``INGEST_RESPONSES`` (or another route's) as OpenAPI answers: each ``model`` becomes a
+    reference to its schema."""
     answers: dict[str, Any] = {}
-    for status, declared in INGEST_RESPONSES.items():
+    for status, declared in responses.items():
         answer: dict[str, Any] = dict(declared)
         content: dict[str, Any] = {}
         for media_type, entry in declared.get("content", {}).items():
@@ -87,27 +97,58 @@ def _responses(schemas: dict[str, Any]) -> dict[str, Any]:
 
 
 def _describe_ingest(document: dict[str, Any]) -> None:
-    """POST /events reads its body itself (per-event rejections); describe that body here."""
+    """POST /events and POST /events/validate read their body themselves (per-event answers);
+    describe both here."""
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     for model in (EventIn, Accepted):
         _add_schema(schemas, model)
     operation: dict[str, Any] = {
         "summary": INGEST_SUMMARY,
         "operationId": INGEST_OPERATION_ID,
-        "responses": _responses(schemas),
+        "responses": _responses(schemas, INGEST_RESPONSES),
     }
     document["paths"].setdefault("/events", {})["post"] = operation
-    batch = TypeAdapter(EventBatch).json_schema(ref_template=_REF)
-    batch.pop("$defs", None)  # EventIn, added above
-    body_schema = {"oneOf": [{"$ref": _REF.format(model="EventIn")}, batch]}
-    operation["requestBody"] = {
-        "required": True,
-        "description": INGEST_BODY_DESCRIPTION,
-        "content": {"application/json": {"schema": body_schema}, "text/plain": {"schema": body_schema}},
-    }
+    operation["requestBody"] = _ingest_body()
     operation["responses"]["202"] = {
         "description": "At least one event was accepted and durably queued.",
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Accepted"}}},
+    }
+    # The dry run takes the same body; its answers (the 200 report included) are all declared.
+    document["paths"].setdefault("/events/validate", {})["post"] = {
+        "summary": VALIDATE_SUMMARY,
+        "operationId": VALIDATE_OPERATION_ID,
+        "requestBody": _ingest_body(),
+        "responses": _responses(schemas, VALIDATE_RESPONSES),
+    }
+
+
+def _describe_admin(document: dict[str, Any]) -> None:
+    """DELETE /sessions/{session_id}, served by the admin function."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    document["paths"].setdefault("/sessions/{session_id}", {})["delete"] = {
+        "summary": ERASE_SUMMARY,
+        "operationId": ERASE_OPERATION_ID,
+        "parameters": [
+            {
+                "name": "session_id",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT_LENGTH},
+            }
+        ],
+        "responses": _responses(schemas, ERASE_RESPONSES),
+    }
+
+
+def _ingest_body() -> dict[str, Any]:
+    """The request body of the ingest routes: one ``EventIn`` or an ``EventBatch`` of them."""
+    batch = TypeAdapter(EventBatch).json_schema(ref_template=_REF)
+    batch.pop("$defs", None)  # EventIn, added with the components
+    body_schema = {"oneOf": [{"$ref": _REF.format(model="EventIn")}, batch]}
+    return {
+        "required": True,
+        "description": INGEST_BODY_DESCRIPTION,
+        "content": {"application/json": {"schema": body_schema}, "text/plain": {"schema": body_schema}},
     }
 
 

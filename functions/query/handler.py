@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
+from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -22,17 +23,21 @@ from theeye.api_models import (
     EventPage,
     EventStats,
     Health,
+    SchemaList,
+    SchemaOut,
+    SessionPage,
     Status,
     responses,
 )
 from theeye.clock import Clock, utc_now
-from theeye.config import get_settings
+from theeye.config import ConfigurationError, get_settings
 from theeye.cursor import CursorCodec
-from theeye.http import register_error_handlers
+from theeye.http import path_value, register_error_handlers
 from theeye.keys import Authenticator
 from theeye.observability import logger, metrics
 from theeye.ports import ErrorFilter, Page
 from theeye.records import ErrorSource, ErrorType
+from theeye.schemas import SchemaRegistry
 
 app = APIGatewayHttpResolver(enable_validation=True)
 register_error_handlers(app)
@@ -59,6 +64,7 @@ To = Annotated[
 Limit = Annotated[int, Query(ge=1, le=1000, description="Items per page.")]
 Cursor = Annotated[str | None, Query(max_length=2048, description="`next_cursor` of the previous page.")]
 Order = Literal["asc", "desc"]
+SchemaPart = Annotated[str, Path(min_length=1, description="URL-encoded (a space is `%20`, a slash `%2F`).")]
 
 
 @dataclass
@@ -68,6 +74,8 @@ class Dependencies:
     errors: logic.ErrorQueries
     cursors: CursorCodec
     dashboards: logic.Dashboards
+    schemas: logic.SchemaQueries
+    sessions: logic.SessionQueries
     clock: Clock = utc_now
 
 
@@ -75,6 +83,7 @@ class Dependencies:
 def dependencies() -> Dependencies:
     """Production collaborators from the chosen backend, built on first use (never at import)."""
     settings = get_settings()
+    schemas = schema_registry(settings.schemas_dir)  # first: a broken file fails before any call
     backend = wiring.backend()
     return Dependencies(
         authenticator=Authenticator(backend.keys().get, ttl_seconds=settings.key_cache_seconds),
@@ -82,7 +91,20 @@ def dependencies() -> Dependencies:
         errors=logic.ErrorQueries(backend.error_reader(), timedelta(days=settings.error_retention_days)),
         cursors=CursorCodec(backend.cursor_secret()),
         dashboards=logic.Dashboards(backend.counters(), backend.queue(), backend.dead_letter_queue()),
+        schemas=logic.SchemaQueries(schemas),
+        sessions=logic.SessionQueries(backend.session_reader()),
     )
+
+
+def schema_registry(directory: str) -> SchemaRegistry:
+    """The processor's schema files (the SchemasLayer, at /opt), read once per container and
+    never compiled: ``ConfigurationError`` when the directory is missing, ``SchemaFileError``
+    (naming the file) when a file is not JSON or claims no type or a type twice."""
+    if not FilePath(directory).is_dir():
+        raise ConfigurationError(
+            f"SCHEMAS_DIR {directory!r} is not a directory (the SchemasLayer is mounted at /opt)"
+        )
+    return SchemaRegistry.from_directory(directory)
 
 
 def _authenticator() -> Authenticator:
@@ -171,7 +193,7 @@ def session_events(
 ) -> EventPage:
     body = _events(
         "/sessions/events",
-        session_id=session_id,
+        session_id=_path_value("session_id", session_id),
         category=None,
         name=None,
         start=start,
@@ -184,12 +206,45 @@ def session_events(
 
 
 @app.get(
+    "/sessions",
+    summary="Sessions by their first stored event, with counts and applications",
+    responses=responses(SessionPage),
+)
+def list_sessions(
+    start: From = None,
+    end: To = None,
+    application_id: Text = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+    order: Order = "asc",
+) -> SessionPage:
+    """Sessions whose first event falls in the range (default: the last 24 hours), ordered by it;
+    kept by the pipeline as it writes, never by scanning events."""
+    filters = {
+        k: v
+        for k, v in {"application_id": application_id, "from": start, "to": end, "order": order}.items()
+        if v is not None
+    }
+    deps = dependencies()
+    page = deps.sessions.list(
+        application_id=application_id,
+        start=_time(start, "from"),
+        end=_time(end, "to"),
+        limit=limit,
+        order=order,
+        after=_position(cursor, "/sessions", filters),
+        now=deps.clock(),
+    )
+    return SessionPage.model_validate(_page(page, dict, "/sessions", filters))
+
+
+@app.get(
     "/events/<event_id>",
     summary="One event",
     responses=responses(EventOut, missing="event"),
 )
 def get_event(event_id: Annotated[str, Path(min_length=1, max_length=64)]) -> EventOut:
-    return EventOut.model_validate(dependencies().events.get(event_id))
+    return EventOut.model_validate(dependencies().events.get(_path_value("event_id", event_id)))
 
 
 @app.get("/errors", summary="Recorded errors, newest first", responses=responses(ErrorPage))
@@ -234,7 +289,9 @@ def list_errors(
     responses=responses(ErrorOut, missing="error"),
 )
 def get_error(error_id: Annotated[str, Path(min_length=1, max_length=64)]) -> ErrorOut:
-    return ErrorOut.model_validate(logic.public_error(dependencies().errors.get(error_id)))
+    return ErrorOut.model_validate(
+        logic.public_error(dependencies().errors.get(_path_value("error_id", error_id)))
+    )
 
 
 @app.get(
@@ -258,6 +315,28 @@ def event_stats(
         now=deps.clock(),
     )
     return EventStats.model_validate(body)
+
+
+@app.get(
+    "/schemas", summary="The JSON Schema of every event type that has one", responses=responses(SchemaList)
+)
+def list_schemas() -> SchemaList:
+    """Sorted by category then name: the rules the processor checks each event's `data` against."""
+    return SchemaList.model_validate({"items": dependencies().schemas.list()})
+
+
+@app.get(
+    "/schemas/<category>/<name>",
+    summary="The JSON Schema of one event type",
+    responses=responses(SchemaOut, missing="schema"),
+)
+def get_schema(category: SchemaPart, name: SchemaPart) -> SchemaOut:
+    found = dependencies().schemas.get(_path_value("category", category), _path_value("name", name))
+    return SchemaOut.model_validate(found)
+
+
+def _path_value(parameter: str, matched: str) -> str:
+    return path_value(app, parameter, matched)
 
 
 @app.get("/status", summary="The ledger: where every accepted event is", responses=responses(Status))

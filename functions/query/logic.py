@@ -15,7 +15,18 @@ from theeye.buckets import BUCKET_SUFFIX, Interval
 from theeye.clock import format_timestamp
 from theeye.errors import InvalidRequest, NotFound
 from theeye.ledger import ledger_status
-from theeye.ports import CountsReader, ErrorFilter, ErrorReader, EventReader, Page, QueueDepth, View, Window
+from theeye.ports import (
+    CountsReader,
+    ErrorFilter,
+    ErrorReader,
+    EventReader,
+    Page,
+    QueueDepth,
+    SessionReader,
+    View,
+    Window,
+)
+from theeye.schemas import EventType, SchemaRegistry
 
 Order = Literal["asc", "desc"]
 DEFAULT_WINDOW = timedelta(hours=24)
@@ -29,8 +40,10 @@ PUBLIC_ERROR_FIELDS = (
     "application_id",
     "received_at",
     "event_id",
+    "session_id",
     "details",
     "payload",
+    "erased",
 )
 
 
@@ -84,6 +97,29 @@ class EventQueries:
         if view is None:
             raise NotFound(f"no event with id {event_id!r}")
         return view
+
+
+@dataclass
+class SessionQueries:
+    reader: SessionReader
+
+    def list(
+        self,
+        *,
+        application_id: str | None,
+        start: datetime | None,
+        end: datetime | None,
+        limit: int,
+        order: Order,
+        after: str | None,
+        now: datetime,
+    ) -> Page:
+        """Sessions whose first event falls in ``[start, end)``; the last 24 hours by default."""
+        check_range(start, end)
+        if start is None:
+            start = (end or now) - DEFAULT_WINDOW
+        window = Window(start, end or now + timedelta(days=1), order == "desc", after)
+        return self.reader.page(window, application_id=application_id, limit=limit)
 
 
 @dataclass
@@ -159,3 +195,28 @@ class Dashboards:
             if points:
                 series.append({"category": name, "points": points})
         return {"interval": interval, "series": series}
+
+
+@dataclass
+class SchemaQueries:
+    """The event types' JSON Schemas, the same files the processor validates with (read-only).
+
+    Only the schema documents are served; nothing is compiled for this.
+    """
+
+    registry: SchemaRegistry
+
+    def list(self) -> list[View]:
+        """Every event type that has a schema, sorted by category then name."""
+        return [_schema_item(t, s) for t, s in sorted(self.registry.schemas.items())]
+
+    def get(self, category: str, name: str) -> View:
+        schema = self.registry.schemas.get((category, name))
+        if schema is None:
+            raise NotFound(f"no schema for category {category!r} and name {name!r}")
+        return _schema_item((category, name), schema)
+
+
+def _schema_item(event_type: EventType, schema: dict[str, Any]) -> View:
+    category, name = event_type
+    return {"category": category, "name": name, "schema": schema}

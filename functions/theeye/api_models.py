@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from theeye.checks import CheckType
 from theeye.events import (
     EVENT_ID_PATTERN,
     MAX_BODY_BYTES,
@@ -60,6 +61,13 @@ class EventIn(BaseModel):
         pattern=f"^{EVENT_ID_PATTERN.pattern}$",
         description="Idempotency key. Absent: derived from the content, so a retried request stores nothing twice.",
     )
+    sent_at: str | None = Field(
+        default=None,
+        description="The sender's clock when this request was sent (ISO-8601, as `timestamp`). Given, the "
+        "stored timestamp is `received_at - (sent_at - timestamp)`, the sender's clock offset removed; "
+        "it takes no part in the derived id nor in the duplicate comparison.",
+        examples=["2021-01-01T09:15:28.001234Z"],
+    )
 
 
 # The body of POST /events when it is an array (it may also be one EventIn).
@@ -101,7 +109,15 @@ class EventOut(BaseModel):
     category: str
     name: str
     data: dict[str, Any]
-    timestamp: str = Field(examples=["2021-01-01T09:15:27.243860Z"])
+    timestamp: str = Field(
+        description="When it occurred by the service's clock: `client_timestamp` with the sender's clock "
+        "offset removed when the request carried `sent_at`.",
+        examples=["2021-01-01T09:15:27.243860Z"],
+    )
+    client_timestamp: str = Field(
+        description="The timestamp as the sender wrote it (UTC); equal to `timestamp` without `sent_at`.",
+        examples=["2021-01-01T09:15:27.243860Z"],
+    )
     received_at: str = Field(examples=["2021-01-01T09:15:28.001234Z"])
 
 
@@ -117,11 +133,34 @@ class ErrorOut(BaseModel):
     application_id: str
     received_at: str
     event_id: str | None
+    session_id: str | None = Field(
+        description="The event's session; null for a rejection that named no usable session."
+    )
     details: list[FieldProblem]
     payload: Any = Field(
         description="What was sent (JSON, or the raw text when it was not JSON), cut to "
-        f"{_size(MAX_ERROR_PAYLOAD_BYTES)}."
+        f"{_size(MAX_ERROR_PAYLOAD_BYTES)}; null once its session was erased."
     )
+    erased: bool = Field(description="Its session was erased: payload is null, detail messages redacted.")
+
+
+class SessionOut(BaseModel):
+    session_id: str
+    first_seen: str = Field(description="Its earliest stored event's timestamp.")
+    last_seen: str = Field(description="Its latest stored event's timestamp.")
+    events: int = Field(description="Its stored events.")
+    application_ids: list[str] = Field(description="The applications that sent them, sorted.")
+
+
+class SessionPage(BaseModel):
+    items: list[SessionOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` with the same filters for the next page.")
+
+
+class Erased(BaseModel):
+    session_id: str
+    events_erased: int = Field(description="Stored events deleted now (0 when repeated).")
+    errors_redacted: int = Field(description="Recorded errors whose payload was replaced by null now.")
 
 
 class ErrorPage(BaseModel):
@@ -158,6 +197,7 @@ class Status(BaseModel):
     invalid: dict[str, int] = Field(description="Accepted events the processor refused, by error type.")
     queued: int = Field(description="Accepted events not yet processed.")
     dead_lettered: int = Field(description="Accepted events in the dead-letter queue.")
+    erased: int = Field(description="Stored events since erased (they stay counted in stored).")
     balanced: bool = Field(
         description="accepted = stored + duplicates + invalid + queued + dead_lettered, with queued "
         "never negative and zero whenever the queue is empty."
@@ -169,6 +209,22 @@ class Status(BaseModel):
 
 class Health(BaseModel):
     status: Literal["ok"]
+
+
+class SchemaOut(BaseModel):
+    """One event type's rules: the JSON Schema (draft-07) its `data` is validated against."""
+
+    category: str = Field(examples=["page interaction"])
+    name: str = Field(examples=["pageview"])
+    # "schema" would shadow a BaseModel attribute: the field is named apart, the key is "schema".
+    json_schema: dict[str, Any] = Field(
+        alias="schema",
+        description="The schema file of `schemas/` as the processor reads it, `x-event-type` included.",
+    )
+
+
+class SchemaList(BaseModel):
+    items: list[SchemaOut] = Field(description="Every event type that has a schema, by category then name.")
 
 
 def _error(description: str) -> OpenAPIResponse:
@@ -203,4 +259,66 @@ INGEST_RESPONSES: dict[int, OpenAPIResponse] = {
     403: _error("The key lacks the ingest scope"),
     413: _error(f"Body over {_size(MAX_BODY_BYTES)}"),
     503: _error("The queue cannot take events now; nothing was accepted, retry"),
+}
+
+
+# POST /events/validate: declared like POST /events (same body, read by the route itself), and
+# described by the query function's document from these.
+class ValidationProblem(BaseModel):
+    type: CheckType = Field(description="The error type the pipeline would record the event as.")
+    field: str = Field(examples=["data.form.first_name"])
+    message: str
+
+
+class ValidatedEvent(BaseModel):
+    index: int = Field(description="Position in the request (0-based).")
+    event_id: str | None = Field(
+        description="The id the event would get (given or derived); null when its envelope is invalid."
+    )
+    valid: bool
+    errors: list[ValidationProblem] = Field(
+        description="Every problem: the envelope's (`invalid_envelope`, one per broken field), or else "
+        "those the processor would find (`future_timestamp` judged at the time of this request, "
+        "`unknown_event_type`, `schema_violation` one per broken field)."
+    )
+
+
+class ValidationReport(BaseModel):
+    """What the pipeline would make of each event; nothing was queued, stored, counted or recorded."""
+
+    valid: int
+    invalid: int
+    results: list[ValidatedEvent] = Field(description="One per event, in request order.")
+
+
+VALIDATE_SUMMARY = (
+    f"Dry run: check one event or an array of 1-{MAX_EVENTS_PER_REQUEST}, store nothing (scope ingest)"
+)
+VALIDATE_OPERATION_ID = "post_events_validate_events_validate_post"
+VALIDATE_RESPONSES: dict[int, OpenAPIResponse] = {
+    200: {
+        "description": "Every event judged (also when none is valid); nothing was queued or recorded.",
+        "content": {"application/json": {"model": ValidationReport}},
+    },
+    400: _error(f"Not JSON, empty, not an event or array, or over {MAX_EVENTS_PER_REQUEST} events"),
+    401: _error("Missing or unknown API key"),
+    403: _error("The key lacks the ingest scope"),
+    413: _error(f"Body over {_size(MAX_BODY_BYTES)}"),
+    503: _error("The key store cannot answer now; retry"),
+}
+
+
+# DELETE /sessions/{session_id}: the admin function's route, described by the query function's
+# document from these (as POST /events is).
+ERASE_SUMMARY = "Erase a session: its events, its summary, its errors' payloads (scope admin)"
+ERASE_OPERATION_ID = "erase_session_sessions__session_id__delete"
+ERASE_RESPONSES: dict[int, OpenAPIResponse] = {
+    200: {
+        "description": "Erased (zeros when there was nothing left)",
+        "content": {"application/json": {"model": Erased}},
+    },
+    400: _error("A session id that is empty or over 128 characters"),
+    401: _error("Missing or unknown API key"),
+    403: _error("The key lacks the admin scope"),
+    503: _error("The store cannot answer now; nothing or part was erased, repeat the call"),
 }

@@ -39,7 +39,8 @@ DERIVED_ID_PREFIX = "dv1-"
 
 TEXT_FIELDS = ("session_id", "category", "name")
 REQUIRED_FIELDS = (*TEXT_FIELDS, "data", "timestamp")
-OPTIONAL_FIELDS = ("event_id",)  # absent or null: derived from the content
+# event_id absent or null: derived from the content; sent_at absent or null: no skew correction
+OPTIONAL_FIELDS = ("event_id", "sent_at")
 ENVELOPE_FIELDS = REQUIRED_FIELDS + OPTIONAL_FIELDS  # no other top-level field is allowed
 
 _NOT_BLANK = re.compile(NOT_BLANK_PATTERN)
@@ -65,7 +66,12 @@ class FieldError:
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """An event whose envelope is valid. ``timestamp`` is normalised to UTC text."""
+    """An event whose envelope is valid; times are normalised to UTC text.
+
+    ``timestamp`` is when the event occurred by our clock: the sender's ``client_timestamp``
+    with the sender's clock offset removed when the request said when it was sent
+    (``corrected_timestamp``); without ``sent_at`` the two are equal.
+    """
 
     event_id: str
     session_id: str
@@ -73,22 +79,31 @@ class Event:
     name: str
     data: dict[str, Any]
     timestamp: str
+    client_timestamp: str = ""  # empty: equal to timestamp
+
+    def __post_init__(self) -> None:
+        if not self.client_timestamp:
+            object.__setattr__(self, "client_timestamp", self.timestamp)
 
     def content(self) -> dict[str, Any]:
-        """What makes two deliveries of one ``event_id`` the same event."""
+        """What makes two deliveries of one ``event_id`` the same event: what the sender wrote,
+        so a retry whose ``sent_at`` (and so whose corrected time) moved is the same event."""
         return {
             "session_id": self.session_id,
             "category": self.category,
             "name": self.name,
             "data": self.data,
-            "timestamp": self.timestamp,
+            "timestamp": self.client_timestamp,
         }
 
     def content_hash(self) -> str:
         return hashlib.sha256(canonical_json(self.content()).encode("utf-8")).hexdigest()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"event_id": self.event_id, **self.content()}
+        corrected = (
+            {} if self.timestamp == self.client_timestamp else {"client_timestamp": self.client_timestamp}
+        )
+        return {"event_id": self.event_id, **self.content(), "timestamp": self.timestamp, **corrected}
 
     @classmethod
     def from_dict(cls, value: dict[str, Any]) -> Event:
@@ -99,6 +114,7 @@ class Event:
             name=value["name"],
             data=value["data"],
             timestamp=value["timestamp"],
+            client_timestamp=value.get("client_timestamp") or "",
         )
 
     @property
@@ -112,8 +128,20 @@ def derive_event_id(application_id: str, content: dict[str, Any]) -> str:
     return DERIVED_ID_PREFIX + digest[:40]
 
 
-def validate_event(raw: Any, application_id: str) -> Event | list[FieldError]:
-    """Check one event object against the envelope rules; return the event or every problem."""
+def corrected_timestamp(timestamp: datetime, sent_at: datetime, received_at: datetime) -> datetime:
+    """``received_at - (sent_at - timestamp)``: the time the event occurred by our clock, the
+    sender's clock offset (its ``sent_at`` against our receipt) removed."""
+    return received_at - (sent_at - timestamp)
+
+
+def validate_event(
+    raw: Any, application_id: str, received_at: datetime | None = None
+) -> Event | list[FieldError]:
+    """Check one event object against the envelope rules; return the event or every problem.
+
+    ``received_at`` is when the request arrived; an event with ``sent_at`` has its timestamp
+    corrected by it (without a receipt time, ``sent_at`` is checked and not applied).
+    """
     if not isinstance(raw, dict):
         return [FieldError("event", f"must be a JSON object, not {described(raw)}")]
     errors: list[FieldError] = []
@@ -128,14 +156,27 @@ def validate_event(raw: Any, application_id: str) -> Event | list[FieldError]:
     elif not isinstance(data, dict):
         errors.append(FieldError("data", f"must be a JSON object, not {described(data)}"))
     timestamp: Any = raw.get("timestamp")
-    normalised = ""
+    occurred: datetime | None = None
     if "timestamp" not in raw:
         errors.append(FieldError("timestamp", "is required (ISO-8601, e.g. 2021-01-01T09:15:27.243860Z)"))
     else:
         try:
-            normalised = format_timestamp(parse_timestamp(timestamp))  # non-strings raise ValueError
+            occurred = parse_timestamp(timestamp)  # non-strings raise ValueError
         except ValueError as exc:
             errors.append(FieldError("timestamp", str(exc)))
+    sent_at: datetime | None = None
+    if raw.get("sent_at") is not None:
+        try:
+            sent_at = parse_timestamp(raw["sent_at"])
+        except ValueError as exc:
+            errors.append(FieldError("sent_at", str(exc)))
+    corrected = occurred
+    if occurred is not None and sent_at is not None and received_at is not None:
+        try:
+            corrected = corrected_timestamp(occurred, sent_at, received_at)
+            format_timestamp(corrected)
+        except (OverflowError, ValueError):
+            errors.append(FieldError("sent_at", "puts the corrected timestamp outside the supported years"))
     event_id = raw.get("event_id")
     if event_id is not None and (not isinstance(event_id, str) or not EVENT_ID_PATTERN.fullmatch(event_id)):
         errors.append(
@@ -149,16 +190,20 @@ def validate_event(raw: Any, application_id: str) -> Event | list[FieldError]:
         for key in raw
         if key not in ENVELOPE_FIELDS
     )
-    if errors:
+    if errors or occurred is None or corrected is None:  # no errors: both times were parsed
         return errors
     content = {
         "session_id": raw["session_id"],
         "category": raw["category"],
         "name": raw["name"],
         "data": data,
-        "timestamp": normalised,
+        "timestamp": format_timestamp(occurred),
     }
-    return Event(event_id=event_id or derive_event_id(application_id, content), **content)
+    return Event(
+        event_id=event_id or derive_event_id(application_id, content),
+        **{**content, "timestamp": format_timestamp(corrected)},
+        client_timestamp=content["timestamp"],
+    )
 
 
 def _check_text(raw: dict[str, Any], field: str) -> list[FieldError]:
@@ -172,3 +217,11 @@ def _check_text(raw: dict[str, Any], field: str) -> list[FieldError]:
     if len(value) > MAX_TEXT_LENGTH:
         return [FieldError(field, f"is {len(value)} characters; at most {MAX_TEXT_LENGTH} are allowed")]
     return []
+
+
+def usable_session_id(payload: Any) -> str | None:
+    """The session a rejected payload names, when it names one by the envelope's rule (so
+    erasure finds the error); None otherwise."""
+    if isinstance(payload, dict) and "session_id" in payload and not _check_text(payload, "session_id"):
+        return str(payload["session_id"])
+    return None

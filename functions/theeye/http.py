@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
@@ -18,6 +19,13 @@ from theeye.errors import ServiceUnavailable, TheEyeError
 from theeye.observability import logger, metrics
 
 JSON = "application/json"
+
+
+def path_value(app: ApiGatewayResolver, parameter: str, matched: str) -> str:
+    """A path parameter, decoded: API Gateway's own ``pathParameters`` (decoded) when the event has
+    them, else the segment the resolver matched in the raw path, percent-decoded here."""
+    given: dict[str, str] = getattr(app.current_event, "path_parameters", None) or {}
+    return given.get(parameter) or unquote(matched)
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response[str]:

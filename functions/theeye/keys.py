@@ -2,7 +2,7 @@
 
 A key is ``eye_`` followed by 43 URL-safe characters (256 random bits). Only its hash is
 stored (the table's partition key), so a leaked table does not leak keys, and a lookup is a
-single ``GetItem``. Scopes say what a key may do: ``ingest`` (POST /events) or ``query``.
+single ``GetItem``. Scopes say what a key may do: ``ingest`` (POST /events), ``query`` or ``admin`` (erasure).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from typing import Literal, Protocol
 from theeye.clock import Clock, format_timestamp, utc_now
 from theeye.errors import AuthenticationFailed, PermissionDenied
 
-Scope = Literal["ingest", "query"]
-SCOPES: tuple[Scope, ...] = ("ingest", "query")
+Scope = Literal["ingest", "query", "admin"]
+SCOPES: tuple[Scope, ...] = ("ingest", "query", "admin")
 KEY_PREFIX = "eye_"
 MAX_KEY_LENGTH = 128  # longer presented keys are refused without a lookup
 

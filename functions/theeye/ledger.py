@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 # Ledger fields a processor-side invalid event type is counted under.
@@ -40,13 +40,33 @@ class IntakeTally:
 
 
 @dataclass(frozen=True)
+class SessionTally:
+    """What one message stored of one session: its events, their time span, who sent them."""
+
+    events: int
+    first_seen: str
+    last_seen: str
+    application_ids: frozenset[str]
+
+    def merged(self, other: SessionTally) -> SessionTally:
+        return SessionTally(
+            self.events + other.events,
+            min(self.first_seen, other.first_seen),
+            max(self.last_seen, other.last_seen),
+            self.application_ids | other.application_ids,
+        )
+
+
+@dataclass(frozen=True)
 class MessageTally:
-    """What one message contributes: its outcome counts and stored events per category/minute."""
+    """What one message contributes: its outcome counts, stored events per category/minute and
+    per session (``GET /sessions``)."""
 
     stored: int
     duplicates: int
     invalid: Mapping[str, int]
     stored_by_minute: Mapping[tuple[str, str], int]  # (category, "YYYY-MM-DDTHH:MM") -> events
+    sessions: Mapping[str, SessionTally] = field(default_factory=dict)
 
 
 def ledger_status(
@@ -62,6 +82,7 @@ def ledger_status(
     rejected = {t: totals.get(f"rejected_{t}", 0) for t in INGEST_REJECTED}
     accepted, stored, duplicates = (totals.get(k, 0) for k in ("accepted", "stored", "duplicates"))
     dead_lettered = totals.get("dead_lettered", 0)
+    erased = totals.get("erased", 0)  # erased events stay counted as stored: no part of the balance
     queued = accepted - stored - duplicates - sum(invalid.values()) - dead_lettered
     waiting = queue["messages"] + queue["in_flight"]
     return {
@@ -71,6 +92,7 @@ def ledger_status(
         "invalid": invalid,
         "queued": queued,
         "dead_lettered": dead_lettered,
+        "erased": erased,
         "balanced": queued >= 0 and (queued == 0 or waiting > 0),
         "rejected": rejected,
         "queue": dict(queue),

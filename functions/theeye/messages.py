@@ -5,7 +5,8 @@ One message carries many events of one request (packed up to ``MAX_MESSAGE_BYTES
 error store hears of every rejection through the same queue.
 
     {"v": 1, "application_id": "...", "key_id": "...", "received_at": "...Z", "request_id": "...",
-     "events": [{index, event_id, session_id, category, name, data, timestamp}, ...],
+     "events": [{index, event_id, session_id, category, name, data, timestamp,
+                 client_timestamp?, sent_timestamp?, sent_at?}, ...],
      "rejections": [{"index": 3 | null, "type": "invalid_envelope" | "invalid_json",
                      "errors": [{"field", "message"}], "payload": <JSON value or text>}]}
 """
@@ -91,16 +92,21 @@ class QueuedEvent:
     index: int
     event: Event
     sent_timestamp: str | None = None  # the timestamp as the client wrote it, when not normalised already
+    sent_at: str | None = None  # the request's sent_at as the client wrote it, when given
 
     def to_dict(self) -> dict[str, Any]:
         extra = {"sent_timestamp": self.sent_timestamp} if self.sent_timestamp is not None else {}
+        if self.sent_at is not None:
+            extra["sent_at"] = self.sent_at
         return {"index": self.index, **self.event.to_dict(), **extra}
 
     def as_sent(self) -> dict[str, Any]:
         """The event as the application sent it (for error records), its id included."""
-        sent = self.event.to_dict()
+        sent = {"event_id": self.event.event_id, **self.event.content()}
         if self.sent_timestamp is not None:
             sent["timestamp"] = self.sent_timestamp
+        if self.sent_at is not None:
+            sent["sent_at"] = self.sent_at
         return sent
 
 
@@ -134,7 +140,7 @@ class QueueMessage:
         return cls(
             origin=origin,
             events=[
-                QueuedEvent(int(e["index"]), Event.from_dict(e), e.get("sent_timestamp"))
+                QueuedEvent(int(e["index"]), Event.from_dict(e), e.get("sent_timestamp"), e.get("sent_at"))
                 for e in value.get("events") or []
             ],
             rejections=[Rejection.from_dict(r) for r in value.get("rejections") or []],

@@ -39,6 +39,11 @@ def error_position(received_at: str, error_id: str) -> str:
     return f"{received_at}#{error_id}"
 
 
+def session_position(first_seen: str, session_id: str) -> str:
+    """Where a session sorts in ``GET /sessions``: by its first event, then its id."""
+    return f"{first_seen}#{session_id}"
+
+
 # A stored event or a recorded error as the API shows it (plus, for errors, ``key_id`` and
 # ``request_id``, which operators see and the query API does not).
 View = dict[str, Any]
@@ -233,6 +238,30 @@ class ErrorReader(Protocol):
     def get(self, error_id: str) -> View | None: ...
 
 
+class SessionReader(Protocol):
+    """Session summaries in ``(first_seen, session_id)`` order within a window."""
+
+    def page(self, window: Window, *, application_id: str | None, limit: int) -> Page: ...
+
+
+@dataclass(frozen=True)
+class Erasure:
+    session_id: str
+    events_erased: int
+    errors_redacted: int
+
+
+class Eraser(Protocol):
+    """Erasure of a session for a data-subject request (``DELETE /sessions/{id}``)."""
+
+    def erase(self, session_id: str) -> Erasure:
+        """Delete the session's events (and their guards, so the same events sent again are
+        new data) and its summary, replace the payload of its errors by null, and count the
+        erased events in the ledger exactly once; a second call finds nothing and answers zeros.
+        Raises ``RetryableStoreError`` (then part may be done, and a retry finishes it)."""
+        ...
+
+
 class CountsReader(Protocol):
     """The ledger's totals and the stored-event counts per category and time bucket."""
 
@@ -278,6 +307,10 @@ class Backend(Protocol):
     def event_reader(self) -> EventReader: ...
 
     def error_reader(self) -> ErrorReader: ...
+
+    def session_reader(self) -> SessionReader: ...
+
+    def eraser(self) -> Eraser: ...
 
     def cursor_secret(self) -> bytes:
         """The key that signs query cursors."""

@@ -61,3 +61,13 @@ class ErrorRecord:
     payload: Any
     key_id: str = ""
     request_id: str = ""
+    session_id: str | None = None  # the event's session, so erasure finds its errors
+
+
+# What erasure leaves of an error's details: the fields that were wrong, not what was in them
+# (a schema's message can quote the value that broke it).
+ERASED_MESSAGE = "erased with its session"
+
+
+def redacted_details(details: list[dict[str, str]]) -> list[dict[str, str]]:
+    return [{"field": str(d.get("field", "")), "message": ERASED_MESSAGE} for d in details]

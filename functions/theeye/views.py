@@ -23,6 +23,7 @@ class Stored(Protocol):
 
 
 def event_view(stored: Stored) -> View:
+    client_timestamp = stored["client_timestamp"] if "client_timestamp" in stored.keys() else None  # noqa: SIM118 - sqlite3.Row: "in" looks at values
     return {
         "event_id": stored["event_id"],
         "application_id": stored["application_id"],
@@ -31,6 +32,7 @@ def event_view(stored: Stored) -> View:
         "name": stored["name"],
         "data": json.loads(stored["data"]),
         "timestamp": stored["timestamp"],
+        "client_timestamp": client_timestamp or stored["timestamp"],
         "received_at": stored["received_at"],
     }
 
@@ -48,8 +50,10 @@ def error_view(stored: Stored) -> View:
         "application_id": field("application_id"),
         "received_at": field("received_at"),
         "event_id": field("event_id"),
+        "session_id": field("session_id"),
         "details": _json(field("details"), []),
         "payload": _json(field("payload"), None),
+        "erased": bool(field("erased")),
         "key_id": field("key_id") or None,
         "request_id": field("request_id") or None,
     }
@@ -63,3 +67,15 @@ def _json(text: Any, default: Any) -> Any:
         return json.loads(str(text))
     except ValueError:
         return text
+
+
+def session_view(stored: Stored) -> View:
+    """A session summary; ``application_ids`` kept as JSON text (SQLite) or a set (DynamoDB)."""
+    apps = stored["application_ids"]
+    return {
+        "session_id": stored["session_id"],
+        "first_seen": stored["first_seen"],
+        "last_seen": stored["last_seen"],
+        "events": int(stored["events"]),
+        "application_ids": sorted(json.loads(apps) if isinstance(apps, str) else apps),
+    }

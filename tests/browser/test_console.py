@@ -13,7 +13,7 @@ import json
 import shutil
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -358,6 +358,66 @@ def test_the_errors_view_shows_the_broken_event(console: Browser, journey: dict[
     shot(console, "07-error")
 
 
+def expected_fields(schema: dict[str, Any]) -> dict[str, str]:
+    """The rows the schemas view shows for a schema: each property (required or not), and
+    ``<field>.*`` for the values of an object property that constrains any other name."""
+    rows: dict[str, str] = {}
+    for name, field in schema.get("properties", {}).items():
+        rows[name] = "yes" if name in schema.get("required", []) else "no"
+        if isinstance(field.get("additionalProperties"), dict):
+            rows[f"{name}.*"] = "no"
+    return rows
+
+
+def test_the_schemas_view_lists_every_event_type_with_its_rules(console: Browser) -> None:
+    # Given the schema files the processor validates with
+    schemas = [json.loads(path.read_text()) for path in (ROOT / "schemas").glob("*.json")]
+    assert schemas
+    types = sorted((s["x-event-type"]["category"], s["x-event-type"]["name"]) for s in schemas)
+    # When the schemas view is opened
+    open_view(console, "schemas")
+    loaded(console, "schemas-result")
+    # Then every type is listed, by category then name, each with its fields and their rules
+    shown = console.execute(
+        "return [...document.querySelectorAll('#schemas-list .schema')]"
+        ".map(a => [a.dataset.category, a.dataset.name])"
+    )
+    assert [tuple(t) for t in shown] == types
+    assert console.text("#schemas-count") == f"{len(types)} event types with a schema"
+    shot(console, "09-schemas")
+    for schema in schemas:
+        kind = schema["x-event-type"]
+        panel = f'#schemas-list .schema[data-category="{kind["category"]}"][data-name="{kind["name"]}"]'
+        assert console.text(f"{panel} h3") == f"{kind['category']} · {kind['name']}"
+        assert schema["description"] in console.text(panel)
+        rows = console.execute(
+            "return Object.fromEntries([...document.querySelectorAll(arguments[0] + ' tbody tr')]"
+            ".map(r => [r.dataset.field, r.dataset.required]))",
+            panel,
+        )
+        assert rows == expected_fields(schema), kind
+        for name, field in schema["properties"].items():
+            row = console.text(f'{panel} tbody tr[data-field="{name}"]')
+            assert field["type"] in row
+            assert ("required" if name in schema["required"] else "optional") in row
+            if "minLength" in field and "maxLength" in field:
+                assert f"{field['minLength']}\N{EN DASH}{field['maxLength']} characters" in row
+            if "description" in field:
+                assert field["description"] in row
+        # the raw schema, collapsed until asked for
+        assert console.execute(f"return document.querySelector('{panel} details').open") is False
+        console.command("POST", f"/element/{console.find(panel + ' details > summary')}/click")
+        assert json.loads(console.text(f"{panel} details pre")) == schema
+    form = '#schemas-list .schema[data-name="submit"] tbody tr[data-field="form.*"]'
+    assert "string" in console.text(form)  # every value of the form is a string
+
+    console.resize(*PHONE)
+    shot(console, "09-schemas-phone")
+    width = console.execute("return document.documentElement.scrollWidth <= window.innerWidth + 1")
+    console.resize(*LAPTOP)
+    assert width, "the schemas view scrolls sideways on a phone"
+
+
 def test_the_health_panel_shows_a_balanced_ledger(console: Browser) -> None:
     open_view(console, "health")
     loaded(console, "health-result")
@@ -370,6 +430,108 @@ def test_the_health_panel_shows_a_balanced_ledger(console: Browser) -> None:
     console.resize(*PHONE)
     shot(console, "08-health-phone")
     console.resize(*LAPTOP)
+
+
+def test_the_sessions_view_lists_sessions_newest_first_and_opens_their_timeline(
+    console: Browser, local_stack: LocalStackHandle
+) -> None:
+    # Given four sessions of the last 24 hours, each later one with a later first event and one
+    # more event, sent in one request, oldest session last
+    now = datetime.now(UTC).replace(microsecond=0)
+    plan = {
+        f"browser-e2e-sessions-{n}": [now - timedelta(hours=8 - n, minutes=-5 * k) for k in range(n + 1)]
+        for n in range(4)
+    }
+    events = [
+        {
+            "event_id": f"{session}-event-{k}",
+            "session_id": session,
+            "category": "page interaction",
+            "name": "pageview",
+            "data": {"host": "127.0.0.1", "path": f"/visit/{k}"},
+            "timestamp": moment.isoformat(),
+        }
+        for session, moments in reversed(plan.items())
+        for k, moment in enumerate(moments)
+    ]
+    answer = local_stack.request(
+        "POST", "/events", body=events, headers={"Authorization": f"Bearer {local_stack.ingest_key}"}
+    )
+    assert answer.status == 202, answer.body
+    for session, moments in plan.items():
+        stored(local_stack, session, len(moments))
+    newest_first = list(reversed(plan))
+
+    # When the sessions view is opened (the last 24 hours by default)
+    open_view(console, "sessions")
+    loaded(console, "sessions-result")
+    rows = console.execute(
+        "return [...document.querySelectorAll('#sessions-table tbody tr')].map(r => ({"
+        " id: r.dataset.sessionId, events: Number(r.dataset.events),"
+        " cells: [...r.cells].map(c => c.textContent),"
+        " first: r.cells[1].querySelector('time').getAttribute('datetime'),"
+        " last: r.cells[2].querySelector('time').getAttribute('datetime')}))"
+    )
+    # Then every session is there, newest first, with its events' count and time span
+    assert [r["first"] for r in rows] == sorted((r["first"] for r in rows), reverse=True)
+    ours = [r for r in rows if r["id"] in plan]
+    assert [r["id"] for r in ours] == newest_first
+    for row in ours:
+        moments = plan[row["id"]]
+        assert row["events"] == len(moments) and row["cells"][3] == str(len(moments))
+        assert row["first"] == moments[0].strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        assert row["last"] == moments[-1].strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        assert row["cells"][0] == row["id"] and row["cells"][4] == "local-app"
+    assert SESSION in [r["id"] for r in rows]  # the visitor's journey began later: above ours
+    assert [r["id"] for r in rows].index(SESSION) < [r["id"] for r in rows].index(newest_first[0])
+    shot(console, "10-sessions")
+
+    # A range that holds only these sessions, two per page: "load more" pages with next_cursor
+    console.execute(
+        "location.hash = '#sessions?' + new URLSearchParams({from: arguments[0], to: arguments[1], limit: '2'})",
+        (now - timedelta(hours=9)).isoformat(),
+        (now - timedelta(hours=4)).isoformat(),
+    )
+    console.wait_script(
+        "the first page of two",
+        "return document.querySelectorAll('#sessions-table tbody tr').length === 2"
+        " && !!document.getElementById('sessions-more')",
+    )
+    assert console.execute("return document.getElementById('sessions-from').value") != ""
+    console.click("#sessions-more")
+    console.wait_script(
+        "four sessions, nothing more to load",
+        "return document.querySelectorAll('#sessions-table tbody tr').length === 4"
+        " && !document.getElementById('sessions-more')",
+    )
+    shown = console.execute(
+        "return [...document.querySelectorAll('#sessions-table tbody tr')].map(r => r.dataset.sessionId)"
+    )
+    assert shown == newest_first
+    assert console.text("#sessions-count") == "4 sessions, newest first"
+
+    console.resize(*PHONE)
+    shot(console, "10-sessions-phone")
+    width = console.execute("return document.documentElement.scrollWidth <= window.innerWidth + 1")
+    console.resize(*LAPTOP)
+    assert width, "the sessions view scrolls sideways on a phone"
+
+    # Clicking a session opens its timeline, its events in the order they occurred
+    session = newest_first[1]
+    console.click(f'#sessions-table tbody tr[data-session-id="{session}"] a')
+    console.wait_script(
+        "the session's timeline",
+        "return !document.getElementById('view-timeline').hidden"
+        " && document.querySelectorAll('#timeline-events .event').length === arguments[0]",
+        len(plan[session]),
+    )
+    assert console.execute("return document.getElementById('timeline-session').value") == session
+    ids = console.execute(
+        "return [...document.querySelectorAll('#timeline-events .event')].map(e => e.dataset.eventId)"
+    )
+    assert ids == [f"{session}-event-{k}" for k in range(len(plan[session]))]
+    assert console.text("#timeline-count") == str(len(plan[session]))
+    shot(console, "11-session-timeline")
 
 
 def test_the_minified_snippet_works_too(console: Browser, local_stack: LocalStackHandle, site: Site) -> None:

@@ -122,6 +122,7 @@ def test_events_are_batched_and_sent_by_fetch_with_the_bearer_key(harness: Brows
     for event in events:
         assert event["session_id"] == session
         assert EVENT_ID.match(event["event_id"]) and TIMESTAMP.match(event["timestamp"])
+        assert TIMESTAMP.match(event["sent_at"]) and event["sent_at"] >= event["timestamp"]
     assert len({e["event_id"] for e in events}) == 3
     # one session per tab: kept in sessionStorage, and the same after a reload
     assert harness.execute("return sessionStorage.getItem('theeye.session')") == session
@@ -136,6 +137,12 @@ def test_a_failed_batch_is_sent_again_with_the_same_ids_and_a_refused_one_is_not
     harness.execute("theeye.track('a', 'b', {})")
     first, again = sent(harness, 2)  # the retry waits a second
     assert [e["event_id"] for e in again["events"]] == [e["event_id"] for e in first["events"]]
+    # each attempt says when it was sent; the rest of the event is what the first attempt sent
+    assert again["events"][0]["sent_at"] > first["events"][0]["sent_at"]
+    unstamped = [
+        {k: v for k, v in e.items() if k != "sent_at"} for e in (first["events"][0], again["events"][0])
+    ]
+    assert unstamped[0] == unstamped[1]
 
     harness.execute("window.answers.push(400); theeye.track('a', 'c', {})")
     sent(harness, 3)

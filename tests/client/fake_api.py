@@ -5,24 +5,48 @@ events per request, event size) and per-event rejections, and records every acce
 every event, so a test can prove that nothing was lost and nothing was stored under two ids. Each POST first consumes
 the next scripted fault, if any: an error status (with headers), a connection closed without an
 answer, a slow answer, or a connection closed right after a good answer. ``GET`` requests are
-answered by ``on_get`` (a test supplies it).
+answered by ``on_get`` (a test supplies it). ``POST /events/validate`` is answered by the server's
+own dry run (``ingest.logic.validate``, the repository's schemas), after the same key check and
+scripted faults, and delivers nothing. ``GET /sessions`` (never ``on_get``) is the server's code
+too: every accepted event is judged as the processor judges it (``theeye.checks.findings``),
+stored by the SQLite ``SqliteEventStore`` (which keeps the sessions' summaries) and listed by the
+query use case (``query.logic.SessionQueries``) with the server's cursors, for ``query_key``;
+events are stored when ``/sessions`` is asked for, each with the time it was received.
 """
 
 from __future__ import annotations
 
+import base64
 import json
+import shutil
+import tempfile
 import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from theeye.events import MAX_BODY_BYTES, MAX_EVENT_BYTES, MAX_EVENTS_PER_REQUEST
+from ingest.logic import Validation, decode_body, validate
+from query.api import page_body, parse_time, position
+from query.logic import SessionQueries
+from theeye.checks import Rules, findings
+from theeye.clock import format_timestamp, parse_timestamp, utc_now
+from theeye.cursor import CursorCodec
+from theeye.errors import InvalidRequest, TheEyeError
+from theeye.events import MAX_BODY_BYTES, MAX_EVENT_BYTES, MAX_EVENTS_PER_REQUEST, Event, validate_event
+from theeye.records import EventRecord
+from theeye.schemas import SchemaRegistry
+from theeye.sqlite.backend import SqliteBackend
 
 KEY = "eye_test-ingest-key"
+QUERY_KEY = "eye_test-query-key"
+APPLICATION_ID = "fake-app"
+SCHEMAS = SchemaRegistry.from_directory(Path(__file__).parents[2] / "schemas")
 
 
 @dataclass(frozen=True)
@@ -80,6 +104,9 @@ def reject_marked(event: dict[str, Any]) -> list[dict[str, str]] | None:
     return None
 
 
+Arrival = tuple[str, str, str, dict[str, Any]]  # application id, received_at, origin, the event
+
+
 @dataclass
 class FakeApi:
     key: str = KEY
@@ -87,10 +114,17 @@ class FakeApi:
     on_get: Callable[[Received], tuple[int, Any, dict[str, str]]] | None = None
     always: Fault | None = None  # applied to every POST when the script is empty
     faults: deque[Fault] = field(default_factory=deque)
+    rules: Rules = field(default_factory=Rules)  # what POST /events/validate and GET /sessions judge by
+    query_key: str = QUERY_KEY  # what GET /sessions takes
+    application_id: str = APPLICATION_ID  # who the events POST /events accepts are from
     requests: list[Received] = field(default_factory=list)
     deliveries: list[dict[str, Any]] = field(default_factory=list)  # every accepted copy, in order
     lock: threading.Condition = field(default_factory=threading.Condition)
     _server: ThreadingHTTPServer | None = None
+    # every accepted copy not yet stored (GET /sessions stores them)
+    _arrivals: list[Arrival] = field(default_factory=list)
+    _posts: int = 0
+    _store: _SessionStore | None = None
 
     @property
     def url(self) -> str:
@@ -115,6 +149,8 @@ class FakeApi:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+        if self._store is not None:
+            self._store.close()
 
     # ------------------------------------------------------------------ what the tests look at
 
@@ -162,6 +198,7 @@ class FakeApi:
         if not events or len(events) > MAX_EVENTS_PER_REQUEST:
             return _error(400, "too_many_events", f"{len(events)} events")
         accepted: list[dict[str, Any]] = []
+        positions: list[int] = []  # where each accepted event was in the request
         rejected: list[dict[str, Any]] = []
         for index, event in enumerate(events):
             size = len(json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode())
@@ -174,10 +211,18 @@ class FakeApi:
                 rejected.append({"index": index, "errors": errors})
             else:
                 accepted.append(event)
+                positions.append(index)
         if not accepted:
             return _error(400, "invalid_events", "no event in the request was accepted", rejected)
+        received_at = format_timestamp(utc_now())
         with self.lock:
+            self._posts += 1
             self.deliveries.extend(accepted)
+            origin = f"fake-request-{self._posts}"
+            self._arrivals.extend(
+                (self.application_id, received_at, f"{origin}#{index}", event)
+                for index, event in zip(positions, accepted, strict=True)
+            )
             self.lock.notify_all()
         body = {
             "accepted": len(accepted),
@@ -185,6 +230,107 @@ class FakeApi:
             "rejected": rejected,
         }
         return 202, body, {}
+
+    def validate(self, request: Received) -> tuple[int, Any, dict[str, str]]:
+        """The server's dry run on the body, as the application ``fake-app``, judged now."""
+        if request.headers.get("authorization") != f"Bearer {self.key}":
+            return _error(401, "unauthorized", "missing or unknown API key")
+        try:
+            raw = decode_body(base64.b64encode(request.body).decode("ascii"), True)  # bytes as sent
+            report = validate(
+                raw,
+                application_id="fake-app",
+                received_at=format_timestamp(utc_now()),
+                validation=Validation(SCHEMAS, self.rules),
+            )
+        except TheEyeError as exc:
+            return _error(exc.status, exc.code, exc.message, exc.details)
+        return 200, report.to_response(), {}
+
+    def sessions(self, request: Received) -> tuple[int, Any, dict[str, str]]:
+        """``GET /sessions`` as the query function answers it, on the events accepted so far."""
+        if request.headers.get("authorization") != f"Bearer {self.query_key}":
+            return _error(401, "unauthorized", "missing or unknown API key")
+        with self.lock:
+            if self._store is None:
+                self._store = _SessionStore(self.rules)
+            store = self._store
+        try:
+            return 200, store.page(self._take_arrivals, request), {}
+        except TheEyeError as exc:
+            return _error(exc.status, exc.code, exc.message, exc.details)
+
+    def _take_arrivals(self) -> list[Arrival]:
+        with self.lock:
+            taken, self._arrivals = self._arrivals, []
+            return taken
+
+
+class _SessionStore:
+    """The server's event store (SQLite, in a directory of its own) and session listing, used
+    from one thread, so one connection does every statement."""
+
+    def __init__(self, rules: Rules) -> None:
+        self.rules = rules
+        self.directory = tempfile.mkdtemp(prefix="fake-api-")
+        self.backend = SqliteBackend(Path(self.directory) / "store.db")
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fake-api-store")
+
+    def page(self, arrivals: Callable[[], list[Arrival]], request: Received) -> dict[str, Any]:
+        """One page of ``GET /sessions``, after storing the events that ``arrivals`` hands over."""
+        return self.worker.submit(self._page, arrivals, request).result()
+
+    def close(self) -> None:
+        self.worker.submit(self.backend.db.close).result()
+        self.worker.shutdown()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def _page(self, arrivals: Callable[[], list[Arrival]], request: Received) -> dict[str, Any]:
+        self._fold(arrivals())
+        query = {name: values[-1] for name, values in request.query.items()}
+        order = query.get("order", "asc")
+        if order not in ("asc", "desc"):
+            raise _invalid_parameter("order", "must be 'asc' or 'desc'")
+        try:
+            limit = int(query.get("limit", "100"))
+        except ValueError:
+            raise _invalid_parameter("limit", "must be an integer") from None
+        if not 1 <= limit <= 1000:
+            raise _invalid_parameter("limit", "must be 1-1000")
+        start, end, application_id = query.get("from"), query.get("to"), query.get("application_id")
+        filters = {  # what the handler binds its cursors to
+            k: v
+            for k, v in {"application_id": application_id, "from": start, "to": end, "order": order}.items()
+            if v is not None
+        }
+        cursors = CursorCodec(self.backend.cursor_secret())
+        page = SessionQueries(self.backend.session_reader()).list(
+            application_id=application_id,
+            start=parse_time(start, "from"),
+            end=parse_time(end, "to"),
+            limit=limit,
+            order="desc" if order == "desc" else "asc",
+            after=position(cursors, query.get("cursor"), "/sessions", filters),
+            now=utc_now(),
+        )
+        return page_body(cursors, page, dict, "/sessions", filters)
+
+    def _fold(self, arrivals: list[Arrival]) -> None:
+        """What the processor stores of them: valid envelopes that break no check."""
+        records = []
+        for application_id, received_at, origin, raw in arrivals:
+            event = validate_event(raw, application_id, parse_timestamp(received_at))
+            if isinstance(event, Event) and not findings(event, received_at, SCHEMAS, self.rules):
+                records.append(EventRecord(event, application_id, received_at, origin, event.content_hash()))
+        self.backend.event_store().put_all(records)
+
+
+def _invalid_parameter(name: str, message: str) -> InvalidRequest:
+    return InvalidRequest(
+        "a query parameter is invalid",
+        code="invalid_parameter",
+        details=[{"field": name, "message": message}],
+    )
 
 
 def _error(
@@ -228,12 +374,18 @@ class _Handler(BaseHTTPRequestHandler):
             status, body, _ = _error(fault.status, fault.code, "scripted answer", list(fault.details))
             self._answer(status, body, dict(fault.headers))
             return
-        self._answer(*self.fake.ingest(request))
+        if request.path == "/events/validate":
+            self._answer(*self.fake.validate(request))
+        else:
+            self._answer(*self.fake.ingest(request))
         if isinstance(fault, CloseAfter):
             self.close_connection = True
 
     def do_GET(self) -> None:
         request = self._received()
+        if request.path == "/sessions":
+            self._answer(*self.fake.sessions(request))
+            return
         if self.fake.on_get is None:
             self._answer(*_error(404, "not_found", f"no route for GET {request.path}"))
             return

@@ -60,7 +60,7 @@ def test_flush_sends_everything_in_batches_with_the_key(api: FakeApi, make_clien
     assert first.headers["content-type"] == "application/json"
     assert first.headers["user-agent"].startswith("theeye-client/")
     sent = first.events()[0]
-    assert set(sent) == {"event_id", "session_id", "category", "name", "data", "timestamp"}
+    assert set(sent) == {"event_id", "session_id", "category", "name", "data", "timestamp", "sent_at"}
     assert sent["timestamp"].endswith("Z")
 
 

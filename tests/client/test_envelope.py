@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from theeye_client import Client
-from theeye_client._envelope import MAX_EVENT_BYTES, build_event, to_time_text
+from theeye_client._envelope import MAX_EVENT_BYTES, SENT_AT_BYTES, build_event, to_time_text
 from theeye_client._http import Backoff, parse_retry_after, retryable
 
 NOW = datetime(2026, 11, 23, 10, 0, 0, 123456, tzinfo=UTC)
@@ -104,10 +104,12 @@ def test_self_referencing_data_is_refused() -> None:
 
 
 def test_the_32_kib_limit_is_measured_as_the_api_does() -> None:
-    """Compact UTF-8 JSON of the whole event, ids and timestamp included: 32768 passes, 32769 not."""
+    """Compact UTF-8 JSON of the whole event as sent, ids, timestamp and the ``sent_at`` each
+    attempt adds included: 32768 passes, 32769 not."""
     base = len(json.dumps(event(event_id="fixed", data={"pad": ""}), separators=(",", ":")).encode())
-    room = MAX_EVENT_BYTES - base
-    assert len(json.dumps(event(event_id="fixed", data={"pad": "x" * room}), separators=(",", ":"))) == 32768
+    room = MAX_EVENT_BYTES - base - SENT_AT_BYTES
+    sent = json.dumps(event(event_id="fixed", data={"pad": "x" * room}), separators=(",", ":"))
+    assert len(sent) + SENT_AT_BYTES == 32768
     with pytest.raises(ValueError, match="32768"):
         event(event_id="fixed", data={"pad": "x" * (room + 1)})
     # Multi-byte characters count as their UTF-8 bytes.

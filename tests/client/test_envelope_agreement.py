@@ -69,9 +69,18 @@ def test_the_clients_event_id_pattern_is_the_servers() -> None:
     assert client.EVENT_ID_PATTERN.flags == server.EVENT_ID_PATTERN.flags
 
 
+SENT_AT = client.format_time(NOW)  # what every attempt adds: the client's clock then
+
+
 def test_the_client_sends_the_envelope_fields_and_no_other() -> None:
-    event, _ = client.build_event("s", "c", "n", None, None, None, NOW)
-    assert sorted(event) == sorted(server.ENVELOPE_FIELDS)
+    _, body = client.build_event("s", "c", "n", None, None, None, NOW)
+    assert sorted(json.loads(client.with_sent_at(body, SENT_AT))) == sorted(server.ENVELOPE_FIELDS)
+
+
+def test_the_room_kept_for_sent_at_is_what_it_takes() -> None:
+    _, body = client.build_event("s", "c", "n", None, None, None, NOW)
+    assert len(client.with_sent_at(body, SENT_AT)) - len(body) == client.SENT_AT_BYTES
+    assert client.SENT_AT_FIELD in server.OPTIONAL_FIELDS
 
 
 # ------------------------------------------------------------------ EventIn's schema
@@ -161,12 +170,15 @@ def eventin_accepts(raw: Any) -> bool:
 def client_accepts(raw: Any) -> bool:
     """``build_event``'s verdict; False for an input no call of ``track`` can send.
 
-    When it accepts, what it would send must be accepted by the server and stamped alike.
+    When it accepts, what it would send must be accepted by the server and stamped alike. Every
+    attempt of the client adds its clock as ``sent_at``: an input whose ``sent_at`` is not that
+    cannot be sent with the client.
     """
     if (
         not isinstance(raw, dict)
         or set(raw) - set(server.ENVELOPE_FIELDS)
         or any(raw.get(field) is None for field in server.REQUIRED_FIELDS)
+        or raw.get("sent_at") != SENT_AT
     ):
         return False
     try:
@@ -181,9 +193,9 @@ def client_accepts(raw: Any) -> bool:
         )
     except ValueError:
         return False
-    sent = server.validate_event(json.loads(body), APP)
+    sent = server.validate_event(json.loads(client.with_sent_at(body, SENT_AT)), APP)
     assert isinstance(sent, server.Event), f"the client sent what the server refuses: {sent}"
-    assert sent.timestamp == event["timestamp"]
+    assert sent.client_timestamp == event["timestamp"]
     return True
 
 
@@ -197,6 +209,7 @@ def valid(**changes: Any) -> dict[str, Any]:
         "name": "pageview",
         "data": {"host": "www.example.com"},
         "timestamp": "2021-01-01T09:15:27.243860Z",
+        "sent_at": SENT_AT,
     }
     event.update(changes)
     return {k: v for k, v in event.items() if v is not ...}
@@ -309,7 +322,8 @@ def cases() -> dict[str, Case]:
     }
     found |= {
         "an extra field": Case(valid(colour="red"), False),
-        "an extra field the contract plans (sent_at)": Case(valid(sent_at="2021-01-01T09:15:28Z"), False),
+        "sent_at not a time": Case(valid(sent_at="yesterday"), False, GRAMMAR),
+        "sent_at a number": Case(valid(sent_at=1700000000), False),
         "a field name in another case": Case({**valid(event_id=...), "Event_Id": "a"}, False),
         "not an object: an array": Case([valid()], False),
         "not an object: a string": Case("event", False),
@@ -346,7 +360,7 @@ def test_the_client_measures_an_event_as_the_server_does() -> None:
     _, body = client.build_event(
         raw["session_id"], raw["category"], raw["name"], raw["data"], raw["timestamp"], raw["event_id"], NOW
     )
-    assert body == server.compact_json(raw).encode("utf-8")
+    assert client.with_sent_at(body, SENT_AT) == server.compact_json(raw).encode("utf-8")
 
 
 class Intake:

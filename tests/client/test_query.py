@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from theeye_client import (
     ApiError,
     BadRequest,
+    Client,
     NotFound,
     QueryClient,
     ServiceUnavailable,
@@ -18,9 +20,8 @@ from theeye_client import (
 )
 
 from tests.client.conftest import Sleeps
-from tests.client.fake_api import FakeApi, Received
-
-QUERY_KEY = "eye_test-query-key"
+from tests.client.fake_api import QUERY_KEY, FakeApi, Received
+from theeye.api_models import SessionOut
 
 
 @pytest.fixture
@@ -191,11 +192,148 @@ def test_a_cursor_given_twice_stops_the_walk(api: FakeApi, query: QueryClient) -
         lambda q: q.events(session_id=""),
         lambda q: q.events(start="last tuesday"),
         lambda q: q.session_events(""),
+        lambda q: q.sessions(page_size=0),
+        lambda q: q.sessions(order="newest"),
+        lambda q: q.sessions(application_id=""),
+        lambda q: q.sessions(end="yesterday"),
         lambda q: q.stats(None, None, "week"),
         lambda q: q.event(""),
+        lambda q: q.schema("", "pageview"),
+        lambda q: q.schema("page interaction", " "),
+        lambda q: q.schema("page interaction", "x" * 129),
     ],
 )
 def test_bad_arguments_fail_before_any_request(api: FakeApi, query: QueryClient, call: Any) -> None:
     with pytest.raises(ValueError):
         call(query)
     assert api.requests == []
+
+
+SCHEMAS: list[dict[str, Any]] = [
+    {"category": "form interaction", "name": "submit", "schema": {"type": "object", "required": ["form"]}},
+    {"category": "page/interaction", "name": "100% click?", "schema": {"type": "object"}},
+]
+
+
+def schema_routes(request: Received) -> tuple[int, Any, dict[str, str]]:
+    """The fake's ``GET /schemas`` and ``GET /schemas/{category}/{name}`` (segments still encoded)."""
+    if request.path == "/schemas":
+        return 200, {"items": SCHEMAS}, {}
+    by_path = {f"/schemas/{quote(s['category'], safe='')}/{quote(s['name'], safe='')}": s for s in SCHEMAS}
+    if request.path in by_path:
+        return 200, by_path[request.path], {}
+    body = {"error": {"code": "not_found", "message": "no schema for that type", "details": []}}
+    return 404, body, {}
+
+
+def test_schemas_lists_every_event_type_in_one_request(api: FakeApi, query: QueryClient) -> None:
+    api.on_get = schema_routes
+    found = query.schemas()
+    assert found == SCHEMAS
+    assert [s["schema"]["type"] for s in found] == ["object", "object"]
+    [request] = api.requests
+    assert (request.path, request.query) == ("/schemas", {})
+    assert request.headers["authorization"] == f"Bearer {QUERY_KEY}"
+
+
+def test_schema_escapes_category_and_name_into_one_segment_each(api: FakeApi, query: QueryClient) -> None:
+    api.on_get = schema_routes
+    one = query.schema("page/interaction", "100% click?")
+    assert one == SCHEMAS[1]
+    assert api.requests[0].path == "/schemas/page%2Finteraction/100%25%20click%3F"
+    with pytest.raises(NotFound) as raised:
+        query.schema("form interaction", "pageview")
+    assert raised.value.code == "not_found"
+    assert len(api.requests) == 2  # a 404 is not retried
+
+
+def test_a_schema_list_without_items_is_an_invalid_response(api: FakeApi, query: QueryClient) -> None:
+    api.on_get = lambda request: (200, [{"category": "c"}], {})
+    with pytest.raises(ApiError, match="items"):
+        query.schemas()
+
+
+# ------------------------------------------------------------------ sessions (the fake serves them
+# with the server's own store and query code)
+
+
+def send(make_client: Callable[..., Client], events: list[tuple[str, datetime]], **track: Any) -> None:
+    """Send ``(session, timestamp)`` events with the client, and wait until all are accepted."""
+    with make_client() as eye:
+        for session, moment in events:
+            eye.track(session, "client test", "tick", {"session": session}, timestamp=moment, **track)
+        stats = eye.flush(timeout=10)
+    assert (stats.sent, stats.pending) == (len(events), 0)
+
+
+def near(found: str, expected: datetime) -> bool:
+    """The API corrects each timestamp by the request's ``sent_at``: off by the request's latency."""
+    return abs(datetime.fromisoformat(found.replace("Z", "+00:00")) - expected) < timedelta(seconds=5)
+
+
+def test_sessions_are_listed_newest_first_page_by_page(
+    api: FakeApi, query: QueryClient, make_client: Callable[..., Client]
+) -> None:
+    # Given five sessions whose first events are an hour apart, sent out of order
+    now = datetime.now(UTC).replace(microsecond=0)
+    first = {f"s{n}": now - timedelta(hours=10 - n) for n in range(5)}
+    events = [(s, t + timedelta(minutes=m)) for s, t in reversed(first.items()) for m in range(int(s[1]) + 1)]
+    send(make_client, events)
+    # When they are listed newest first, two per page
+    found = list(query.sessions(order="desc", page_size=2))
+    # Then every session comes once, by its first event, with its count and time span
+    assert [s["session_id"] for s in found] == ["s4", "s3", "s2", "s1", "s0"]
+    for summary in found:
+        n = int(summary["session_id"][1])
+        assert summary["events"] == n + 1
+        assert near(summary["first_seen"], first[summary["session_id"]])
+        assert near(summary["last_seen"], first[summary["session_id"]] + timedelta(minutes=n))
+        assert summary["application_ids"] == ["fake-app"]
+        assert set(summary) == set(SessionOut.model_fields)
+    gets = [r for r in api.requests if r.method == "GET"]
+    assert [r.path for r in gets] == ["/sessions"] * 3
+    assert [r.query.get("cursor") is None for r in gets] == [True, False, False]
+    assert all(r.query["order"] == ["desc"] and r.query["limit"] == ["2"] for r in gets)
+    assert [s["session_id"] for s in query.sessions()] == ["s0", "s1", "s2", "s3", "s4"]  # ascending
+
+
+def test_sessions_take_a_time_range_and_an_application(
+    api: FakeApi, query: QueryClient, make_client: Callable[..., Client]
+) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    api.application_id = "shop"
+    send(make_client, [("old", now - timedelta(hours=30)), ("both", now - timedelta(hours=2))])
+    api.application_id = "blog"
+    send(make_client, [("both", now - timedelta(hours=1)), ("blog-only", now - timedelta(minutes=30))])
+    # Without a start: the last 24 hours, by the first event (a later event does not move it)
+    assert [s["session_id"] for s in query.sessions()] == ["both", "blog-only"]
+    both = next(s for s in query.sessions() if s["session_id"] == "both")
+    assert (both["events"], both["application_ids"]) == (2, ["blog", "shop"])
+    # A range: from inclusive, to exclusive
+    window = list(query.sessions(start=now - timedelta(days=2), end=now - timedelta(hours=2)))
+    assert [s["session_id"] for s in window] == ["old"]
+    # An application: the sessions it sent any event of
+    assert [s["session_id"] for s in query.sessions(application_id="shop")] == ["both"]
+    assert [s["session_id"] for s in query.sessions(application_id="blog", order="desc")] == [
+        "blog-only",
+        "both",
+    ]
+    assert list(query.sessions(application_id="nobody")) == []
+    last = api.requests[-1]
+    assert (last.path, last.query) == ("/sessions", {"application_id": ["nobody"]})
+
+
+def test_a_session_counts_its_stored_events_not_every_copy(
+    api: FakeApi, query: QueryClient, make_client: Callable[..., Client]
+) -> None:
+    moment = datetime.now(UTC) - timedelta(minutes=5)
+    send(make_client, [("again", moment)], event_id="the-same-event")
+    send(make_client, [("again", moment)], event_id="the-same-event")  # a duplicate: stored once
+    assert len(api.deliveries) == 2
+    [summary] = query.sessions()
+    assert (summary["session_id"], summary["events"]) == ("again", 1)
+
+
+def test_sessions_need_a_query_key(api: FakeApi, sleeps: Sleeps) -> None:
+    with QueryClient("eye_not-the-query-key", api.url, sleep=sleeps) as wrong, pytest.raises(Unauthorized):
+        list(wrong.sessions())

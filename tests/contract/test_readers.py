@@ -131,6 +131,7 @@ def test_an_event_reads_back_as_the_api_shows_it(backend: Backend) -> None:
         "name": event.name,
         "data": event.data,
         "timestamp": event.timestamp,
+        "client_timestamp": event.timestamp,
         "received_at": format_timestamp(START),
     }
 

@@ -81,6 +81,7 @@ def error(error_id: str = "err-1", payload: object = None) -> ErrorRecord:
         payload=payload if payload is not None else {"name": "pageview"},
         key_id="key-1",
         request_id="req-1",
+        session_id="s-1",
     )
 
 
@@ -128,8 +129,10 @@ def test_an_error_is_recorded_once(backend: Backend) -> None:
         "application_id": "app-1",
         "received_at": RECEIVED,
         "event_id": "ev-1",
+        "session_id": "s-1",
         "details": [{"field": "data.path", "message": "is required"}],
         "payload": {"name": "pageview"},
+        "erased": False,
         "key_id": "key-1",
         "request_id": "req-1",
     }

@@ -25,6 +25,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 INGEST_KEY = "eye_e2e-ingest-key-0000000000000000000001"
 QUERY_KEY = "eye_e2e-query-key-00000000000000000000001"
+ADMIN_KEY = "eye_e2e-admin-key-00000000000000000000001"
 READY_TIMEOUT_SECONDS = 60.0
 # On a loaded machine the stack is slower, not wrong: a socket waits this long before a request
 # counts as hung, and a poll for an outcome (stored, settled) waits this long before it fails.
@@ -102,6 +103,7 @@ def start_stack(workdir: Path, **environment: str) -> LocalStackHandle:
         "THEEYE_PORT": str(port),
         "THEEYE_INGEST_KEY": INGEST_KEY,
         "THEEYE_QUERY_KEY": QUERY_KEY,
+        "THEEYE_ADMIN_KEY": ADMIN_KEY,
         "THEEYE_STATE_FILE": str(state_file),
         "THEEYE_DATA_DIR": str(workdir / "data"),
         **environment,

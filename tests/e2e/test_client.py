@@ -3,14 +3,16 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
-from theeye_client import Client, DeliveryError, QueryClient, StoredEvent
+from theeye_client import Client, DeliveryError, NotFound, QueryClient, StoredEvent
 
 from tests.e2e.local_stack import LocalStackHandle, start_stack, stop_stack
 
@@ -18,6 +20,7 @@ pytestmark = pytest.mark.e2e
 COUNT = 5000
 SESSIONS = 4
 STORE_TIMEOUT_SECONDS = 120.0  # the local pipeline stores roughly 250-400 events/s
+SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +75,72 @@ def test_5000_events_sent_with_the_client_are_read_back_exactly(local_stack: Loc
             want = sent[event["event_id"]]
             assert event["session_id"] == session == want["session_id"]
             assert event["data"] == {"n": want["n"], "run": run}
-            assert event["timestamp"] == want["timestamp"].strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            # as track stamped it; the stored time is corrected by each request's sent_at
+            assert event["client_timestamp"] == want["timestamp"].strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            lag = datetime.fromisoformat(event["timestamp"]) - datetime.fromisoformat(event["client_timestamp"])
+            assert timedelta(0) <= lag < timedelta(seconds=STORE_TIMEOUT_SECONDS)
     one = next(iter(sent))
     assert reader.event(one)["event_id"] == one
+
+
+def test_the_repository_schemas_are_read_back_through_the_stack(local_stack: LocalStackHandle) -> None:
+    files = [json.loads(path.read_text()) for path in SCHEMAS.glob("*.json")]
+    expected = sorted(
+        (
+            {"category": s["x-event-type"]["category"], "name": s["x-event-type"]["name"], "schema": s}
+            for s in files
+        ),
+        key=lambda item: (item["category"], item["name"]),
+    )
+    with QueryClient(local_stack.query_key, local_stack.base_url) as reader:
+        assert reader.schemas() == expected
+        assert reader.schema("page interaction", "cta click") == next(
+            s for s in expected if s["name"] == "cta click"
+        )
+        with pytest.raises(NotFound):
+            reader.schema("page interaction", "no such name")
+
+
+def test_sessions_are_listed_newest_first_with_their_counts(local_stack: LocalStackHandle) -> None:
+    # Given three sessions, the later ones with a later first event, in an hour no other test uses
+    run = uuid.uuid4().hex[:12]
+    base = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+    plan = {f"sessions-e2e-{run}-{n}": (base + timedelta(minutes=n), n + 2) for n in range(3)}
+    with Client(local_stack.ingest_key, local_stack.base_url) as eye:
+        for session, (first, count) in reversed(plan.items()):  # sent newest first
+            for k in range(count):
+                eye.track(
+                    session,
+                    "client e2e",
+                    "visit",
+                    {"k": k, "run": run},
+                    timestamp=first + timedelta(seconds=k),
+                )
+        stats = eye.flush(timeout=60)
+    assert (stats.sent, stats.pending) == (sum(c for _, c in plan.values()), 0)
+
+    # When the hour is listed newest first, one session per page, once the pipeline stored them all
+    reader = QueryClient(local_stack.query_key, local_stack.base_url)
+    start, end = base - timedelta(minutes=1), base + timedelta(minutes=10)
+    deadline = time.monotonic() + STORE_TIMEOUT_SECONDS
+    while True:
+        found = list(reader.sessions(start=start, end=end, order="desc", page_size=1))
+        if [s["events"] for s in found] == [4, 3, 2] or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+
+    # Then each comes once, by its first event, with its stored events and their time span
+    assert [s["session_id"] for s in found] == list(reversed(plan))
+    for summary in found:
+        first, count = plan[summary["session_id"]]
+        assert summary["events"] == count
+        assert summary["application_ids"] == ["local-app"]
+        for seen, expected in (
+            (summary["first_seen"], first),
+            (summary["last_seen"], first + timedelta(seconds=count - 1)),
+        ):
+            # the stack corrects each timestamp by the request's sent_at: off by its latency
+            assert abs(datetime.fromisoformat(seen.replace("Z", "+00:00")) - expected) < timedelta(seconds=5)
+    assert [s["session_id"] for s in reader.sessions(start=start, end=end)] == list(plan)  # oldest first
+    assert list(reader.sessions(application_id="not-an-application", start=start, end=end)) == []
+    reader.close()

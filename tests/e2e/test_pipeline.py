@@ -150,3 +150,55 @@ def test_the_query_api_answers_every_question_about_the_briefing(local_stack: Lo
     assert missing.status == 404 and missing.json()["error"]["code"] == "not_found"
     bad = local_stack.request("GET", "/events?limit=0", headers={"X-Api-Key": local_stack.query_key})
     assert bad.status == 400 and bad.json()["error"]["details"]
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def test_sent_at_removes_the_senders_clock_offset_and_keeps_what_it_wrote(
+    local_stack: LocalStackHandle,
+) -> None:
+    """A sender whose clock runs an hour ahead: its event is stored at our time, not in the
+    future, with what it wrote kept as client_timestamp; a retry with a later sent_at is the
+    same event (same derived id), stored once."""
+    session = f"skew-{uuid.uuid4()}"
+    ahead = timedelta(hours=1)
+    wrote = datetime.now(UTC) + ahead - timedelta(seconds=5)  # 5 s before it was sent, by its clock
+    event = {"session_id": session, "category": "skew", "name": "e", "data": {}, "timestamp": iso(wrote)}
+    before = datetime.now(UTC)
+    first = post(local_stack, {**event, "sent_at": iso(wrote + timedelta(seconds=5))})["event_ids"]
+    retry = post(local_stack, {**event, "sent_at": iso(wrote + timedelta(seconds=9))})["event_ids"]
+    assert retry == first  # sent_at takes no part in the derived id
+    [stored] = session_events(local_stack, session, 1)
+    assert stored["client_timestamp"] == iso(wrote)
+    corrected = datetime.fromisoformat(stored["timestamp"])
+    # received minus 5 s (the first) or minus 9 s (the retry, when it was processed first)
+    assert before - timedelta(seconds=9) <= corrected <= datetime.now(UTC) - timedelta(seconds=5)
+    time.sleep(1)  # the retry's outcome (a duplicate) is in by now or soon; nothing more is stored
+    assert len(get(local_stack, f"/sessions/{quote(session)}/events")["items"]) == 1
+    assert get(local_stack, f"/events/{first[0]}")["client_timestamp"] == iso(wrote)
+
+
+def test_the_future_rule_judges_the_corrected_timestamp(local_stack: LocalStackHandle) -> None:
+    """Written an hour ahead and sent at once: stored. Without sent_at the same time is future."""
+    session = f"skew-future-{uuid.uuid4()}"
+    wrote = datetime.now(UTC) + timedelta(hours=1)
+    event = {"session_id": session, "category": "skew", "name": "e", "data": {}, "timestamp": iso(wrote)}
+    corrected = post(local_stack, {**event, "sent_at": iso(wrote)})["event_ids"]
+    future = post(local_stack, {**event, "name": "no-sent-at"})["event_ids"]
+    stored = session_events(local_stack, session, 1)
+    assert [e["event_id"] for e in stored] == corrected
+    [error] = errors_for(local_stack, set(future), 1)
+    assert error["type"] == "future_timestamp"
+    assert "sent_at" not in error["payload"]
+
+
+def test_an_event_without_sent_at_reads_back_with_client_timestamp_equal(
+    local_stack: LocalStackHandle,
+) -> None:
+    session = f"no-skew-{uuid.uuid4()}"
+    event = {"session_id": session, "category": "skew", "name": "e", "data": {}}
+    post(local_stack, {**event, "timestamp": "2021-01-01 09:15:27.243860"})
+    [stored] = session_events(local_stack, session, 1)
+    assert stored["timestamp"] == stored["client_timestamp"] == "2021-01-01T09:15:27.243860Z"

@@ -63,6 +63,7 @@ def sample(name: str) -> Any:
 
 
 def clear_caches() -> None:
+    from admin import handler as admin_handler
     from ingest import handler as ingest_handler
     from processor import handler as processor_handler
     from query import handler as query_handler
@@ -75,6 +76,7 @@ def clear_caches() -> None:
     ingest_handler.dependencies.cache_clear()
     processor_handler.dependencies.cache_clear()
     query_handler.dependencies.cache_clear()
+    admin_handler.dependencies.cache_clear()
 
 
 @pytest.fixture
@@ -90,7 +92,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         # The union of the functions' environments, exactly as template.yaml gives them
         # (POWERTOOLS_SERVICE_NAME differs per function and is read at import: left out).
         env: dict[str, str] = {}
-        for function_id in ("IngestFunction", "ProcessorFunction", "QueryFunction"):
+        for function_id in ("IngestFunction", "ProcessorFunction", "QueryFunction", "AdminFunction"):
             env.update(function_environment(function_id, refs))
         env.pop("POWERTOOLS_SERVICE_NAME", None)
         for name, value in env.items():

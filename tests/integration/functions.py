@@ -1,6 +1,6 @@
 """Each function runs under its own IAM role, as on AWS, while moto enforces IAM.
 
-On AWS each function has its own containers, clients and role. In a test the three handlers
+On AWS each function has its own containers, clients and role. In a test the four handlers
 share one process and one set of clients (``theeye.aws.client``, on which tests also register
 their fault-injection hooks), so the clients stay shared and every request is signed by the
 function that is running: while a handler runs (the wrappers at the end, or
@@ -237,3 +237,8 @@ def processor_handler(event: dict[str, Any], context: Any) -> Any:
 def query_handler(event: dict[str, Any], context: Any) -> Any:
     """``query.handler.lambda_handler``, run as QueryFunction."""
     return _run_as("QueryFunction", "query.handler", event, context)
+
+
+def admin_handler(event: dict[str, Any], context: Any) -> Any:
+    """``admin.handler.lambda_handler``, run as AdminFunction."""
+    return _run_as("AdminFunction", "admin.handler", event, context)

@@ -24,6 +24,7 @@ from moto.core import enable_iam_authentication
 
 from tests.integration.conftest import Aws, sample
 from tests.integration.functions import PermissionDenied, processor_handler
+from tests.integration.test_admin_handler import erase
 from tests.integration.test_processor_handler import post, sqs_event
 from tests.integration.test_query_handler import SESSION, get
 from theeye import aws as theeye_aws
@@ -44,6 +45,13 @@ def assert_uses_exactly_its_grants(aws: Aws, function_id: str) -> None:
 @pytest.fixture
 def query_key(aws: Aws) -> str:
     raw, record = new_api_key("analysts", ["query"])
+    DynamoKeyStore(aws.refs["ApiKeysTable"], aws.client("dynamodb")).put(record)
+    return raw
+
+
+@pytest.fixture
+def admin_key(aws: Aws) -> str:
+    raw, record = new_api_key("operators", ["admin"])
     DynamoKeyStore(aws.refs["ApiKeysTable"], aws.client("dynamodb")).put(record)
     return raw
 
@@ -119,6 +127,8 @@ def test_the_query_function_uses_every_grant_it_has(
     assert processor_handler(sqs_event(aws, aws.drain()), lambda_context) == {"batchItemFailures": []}
     errors = get("/errors", lambda_context, query_key)[1]["items"]  # errors by time
     assert {e["type"] for e in errors} == {"schema_violation", "event_id_conflict"}
+    sessions = get("/sessions", lambda_context, query_key, **DAY)  # summaries by first event
+    assert [s["session_id"] for s in sessions[1]["items"]] == [SESSION], sessions
     answers = [
         get("/events", lambda_context, query_key, session_id=SESSION),  # a session's partition
         get("/events", lambda_context, query_key, category="page interaction", **DAY),  # the index
@@ -131,6 +141,21 @@ def test_the_query_function_uses_every_grant_it_has(
     ]
     assert [status for status, _ in answers] == [200] * len(answers), answers
     assert_uses_exactly_its_grants(aws, "QueryFunction")
+
+
+def test_the_admin_function_uses_every_grant_it_has(
+    aws: Aws, ingest_key: str, admin_key: str, lambda_context: Any
+) -> None:
+    # Given a session with stored events, schema-violation (and conflict) errors and a summary
+    briefing_with_an_invalid_and_a_conflicting_event(lambda_context)
+    assert processor_handler(sqs_event(aws, aws.drain()), lambda_context) == {"batchItemFailures": []}
+    # When it is erased: key lookup, the session's partition read and its events and guards
+    # deleted with the ledger's erased count, its errors found by session and redacted, its
+    # summary deleted
+    status, body = erase(SESSION, lambda_context, admin_key)
+    assert (status, body) == (200, {"session_id": SESSION, "events_erased": 3, "errors_redacted": 2})
+    # Then exactly the admin role's grants were used
+    assert_uses_exactly_its_grants(aws, "AdminFunction")
 
 
 @pytest.mark.filterwarnings("ignore:No application metrics")  # the invocation dies before any

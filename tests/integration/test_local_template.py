@@ -27,13 +27,18 @@ ROOT = Path(__file__).resolve().parents[2]
 
 CONTRACT_ROUTES = {
     "POST /events",
+    "POST /events/validate",
     "GET /events",
     "GET /events/{event_id}",
+    "GET /sessions",
     "GET /sessions/{session_id}/events",
+    "DELETE /sessions/{session_id}",
     "GET /errors",
     "GET /errors/{error_id}",
     "GET /stats/events",
     "GET /status",
+    "GET /schemas",
+    "GET /schemas/{category}/{name}",
     "GET /health",
     "GET /openapi.json",
     "GET /docs",
@@ -94,13 +99,48 @@ def test_every_table_of_the_template_is_created_with_its_keys_indexes_and_ttl(
         created = {index["IndexName"]: index for index in table.get("GlobalSecondaryIndexes", [])}
         for index in declared.get("GlobalSecondaryIndexes", []):
             assert created[index["IndexName"]]["KeySchema"] == index["KeySchema"]
-            assert created[index["IndexName"]]["Projection"]["ProjectionType"] == "ALL"
+            # as declared: ALL, KEYS_ONLY, or INCLUDE with its NonKeyAttributes
+            assert created[index["IndexName"]]["Projection"] == index["Projection"], index["IndexName"]
         assert set(created) == {index["IndexName"] for index in declared.get("GlobalSecondaryIndexes", [])}
         ttl = dynamodb.describe_time_to_live(TableName=refs[logical_id])["TimeToLiveDescription"]
         assert ttl == {
             "TimeToLiveStatus": "ENABLED",
             "AttributeName": declared["TimeToLiveSpecification"]["AttributeName"],
         }
+
+
+def test_an_include_projection_answers_only_the_keys_and_the_attributes_it_names(
+    template: Template, session: boto3.session.Session, refs: dict[str, str]
+) -> None:
+    # Given the errors table's BySession index (INCLUDE details, erased), and an error in it
+    (index,) = [
+        i
+        for i in _properties(template, "ErrorsTable")["GlobalSecondaryIndexes"]
+        if i["IndexName"] == "BySession"
+    ]
+    assert index["Projection"]["ProjectionType"] == "INCLUDE"
+    dynamodb = session.client("dynamodb")
+    item = {
+        "error_id": {"S": "err-1"},
+        "sk": {"S": "2021-01-01T09:15:27.243860Z#err-1"},
+        "session_id": {"S": "s-1"},
+        "time_pk": {"S": "2021-01-01#00"},
+        "type_pk": {"S": "schema_violation#2021-01-01"},
+        "details": {"S": "[]"},
+        "payload": {"S": '{"data": {}}'},
+        "erased": {"BOOL": True},
+    }
+    dynamodb.put_item(TableName=refs["ErrorsTable"], Item=item)
+    # When it is read through the index
+    (found,) = dynamodb.query(
+        TableName=refs["ErrorsTable"],
+        IndexName="BySession",
+        KeyConditionExpression="session_id = :s",
+        ExpressionAttributeValues={":s": {"S": "s-1"}},
+    )["Items"]
+    # Then the index's and the table's keys come, the named attributes, and nothing else
+    keys = {"error_id", "session_id", "sk"}
+    assert found == {name: item[name] for name in keys | set(index["Projection"]["NonKeyAttributes"])}
 
 
 # -- queues ---------------------------------------------------------------------------------
@@ -179,6 +219,7 @@ def test_function_environment_resolves_globals_and_own_variables(refs: dict[str,
     ingest = function_environment("IngestFunction", refs)
     processor = function_environment("ProcessorFunction", refs)
     query = function_environment("QueryFunction", refs)
+    admin = function_environment("AdminFunction", refs)
 
     assert ingest["QUEUE_URL"] == refs["EventsQueue"]
     assert ingest["KEYS_TABLE"] == "theeye-local-ApiKeysTable"
@@ -190,12 +231,22 @@ def test_function_environment_resolves_globals_and_own_variables(refs: dict[str,
     assert processor["UNKNOWN_EVENT_TYPES"] == "accept"
     assert query["DLQ_URL"] == refs["DeadLetterQueue"]
     assert query["CURSOR_SECRET_ARN"] == refs["CursorSecret"]
+    assert admin["POWERTOOLS_SERVICE_NAME"] == "admin"
+    assert (admin["EVENTS_TABLE"], admin["ERRORS_TABLE"], admin["COUNTERS_TABLE"]) == (
+        refs["EventsTable"],
+        refs["ErrorsTable"],
+        refs["CountersTable"],
+    )
 
 
 def test_layer_mount_point_maps_to_the_data_layer_directory(refs: dict[str, str]) -> None:
     processor = function_environment("ProcessorFunction", refs)
+    query = function_environment("QueryFunction", refs)
 
     assert processor["SCHEMAS_DIR"] == str(ROOT / "schemas")
+    assert query["SCHEMAS_DIR"] == str(ROOT / "schemas")  # GET /schemas reads the same files
+    ingest = function_environment("IngestFunction", refs)
+    assert ingest["SCHEMAS_DIR"] == str(ROOT / "schemas")  # and POST /events/validate
 
 
 def test_globals_merge_like_sam(functions: dict[str, FunctionSpec], template: Template) -> None:
@@ -214,15 +265,26 @@ def test_http_routes_are_the_contract_routes(functions: dict[str, FunctionSpec])
 
     assert {route.route_key for route in routes} == CONTRACT_ROUTES
     assert {route.function_id for route in routes if route.method == "POST"} == {"IngestFunction"}
+    assert {route.function_id for route in routes if route.method == "DELETE"} == {"AdminFunction"}
 
 
 @pytest.mark.parametrize(
     ("method", "path", "route_key", "parameters"),
     [
         ("POST", "/events", "POST /events", {}),
+        ("POST", "/events/validate", "POST /events/validate", {}),
+        ("GET", "/events/validate", "GET /events/{event_id}", {"event_id": "validate"}),
         ("GET", "/events", "GET /events", {}),
         ("GET", "/events/ev-1", "GET /events/{event_id}", {"event_id": "ev-1"}),
+        ("GET", "/sessions", "GET /sessions", {}),
         ("GET", "/sessions/s%201/events", "GET /sessions/{session_id}/events", {"session_id": "s 1"}),
+        ("DELETE", "/sessions/s%2F1", "DELETE /sessions/{session_id}", {"session_id": "s/1"}),
+        (
+            "GET",
+            "/schemas/page%20interaction/cta%20click",
+            "GET /schemas/{category}/{name}",
+            {"category": "page interaction", "name": "cta click"},
+        ),
         ("GET", "/console", "GET /console", {}),
         ("GET", "/console/assets/app.js", "GET /console/{asset+}", {"asset": "assets/app.js"}),
     ],
@@ -243,6 +305,8 @@ def test_unrouted_requests_match_nothing(functions: dict[str, FunctionSpec]) -> 
     table = RouteTable(route for spec in functions.values() for route in spec.routes)
 
     assert table.match("DELETE", "/events") is None
+    assert table.match("DELETE", "/sessions") is None
+    assert table.match("DELETE", "/sessions/s-1/events") is None
     assert table.match("GET", "/nothing/here") is None
     assert table.match("GET", "/console/") is None
 

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import fastjsonschema
 import pytest
 
-from tests.integration.conftest import Aws, clear_caches, sample
+from tests.integration.conftest import ROOT, Aws, clear_caches, sample
 from tests.integration.functions import ingest_handler, processor_handler, query_handler
 from tests.integration.test_delivery_guarantees import EventSource
 from theeye.aws.keys import DynamoKeyStore
+from theeye.config import ConfigurationError, get_settings
 from theeye.keys import new_api_key
+from theeye.schemas import SchemaFileError
 
 SESSION = "e6fa79ca-d142-4046-a134-5134f16a0b5e"
 
@@ -92,9 +97,10 @@ def test_the_briefing_events_come_back_by_session_in_order(
         "name",
         "data",
         "timestamp",
+        "client_timestamp",
         "received_at",
     }
-    assert first["timestamp"] == "2021-01-01T09:15:27.243860Z"
+    assert first["timestamp"] == first["client_timestamp"] == "2021-01-01T09:15:27.243860Z"
     status, body = get(f"/sessions/{SESSION}/events", lambda_context, query_key)
     assert ids_of(body) == expected
     status, body = get(f"/sessions/{SESSION}/events", lambda_context, query_key, order="desc")
@@ -303,3 +309,158 @@ def test_status_balances_after_a_mixed_load_and_stats_count_by_category(
         **{"from": "2021-01-01", "to": "2021-02-01"},
     )
     assert status == 400 and refused["error"]["details"][0]["field"] == "interval"
+
+
+# -- GET /schemas: the processor's schema files, read-only ------------------------------------
+
+
+def repository_schemas() -> list[dict[str, Any]]:
+    """What GET /schemas must answer: every file of schemas/, by category then name."""
+    files = [json.loads(p.read_text()) for p in (ROOT / "schemas").glob("*.json")]
+    items = [
+        {"category": s["x-event-type"]["category"], "name": s["x-event-type"]["name"], "schema": s}
+        for s in files
+    ]
+    return sorted(items, key=lambda item: (item["category"], item["name"]))
+
+
+def use_schemas(monkeypatch: pytest.MonkeyPatch, directory: Path) -> None:
+    """Point the query function at another schema directory, as a new container would see it."""
+    from query import handler
+
+    monkeypatch.setenv("SCHEMAS_DIR", str(directory))
+    get_settings.cache_clear()
+    handler.dependencies.cache_clear()
+
+
+def test_every_schema_of_the_repository_is_listed_by_category_then_name(
+    aws: Aws, query_key: str, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the schemas the processor validates with (never compiled to be served)
+    def no_compiling(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("GET /schemas compiled a schema")
+
+    monkeypatch.setattr(fastjsonschema, "compile", no_compiling)
+    # When they are listed
+    status, body = get("/schemas", lambda_context, query_key)
+    # Then every file is there, exactly as written
+    assert status == 200, body
+    assert body == {"items": repository_schemas()}
+    assert [(i["category"], i["name"]) for i in body["items"]] == [
+        ("form interaction", "submit"),
+        ("page interaction", "cta click"),
+        ("page interaction", "pageview"),
+    ]
+
+
+def test_one_schema_by_its_url_encoded_category_and_name(
+    aws: Aws, query_key: str, lambda_context: Any
+) -> None:
+    expected = {(i["category"], i["name"]): i for i in repository_schemas()}
+    status, body = get(
+        f"/schemas/{quote('page interaction')}/{quote('cta click')}", lambda_context, query_key
+    )
+    assert status == 200, body
+    assert body == expected[("page interaction", "cta click")]
+    assert body["schema"]["required"] == ["host", "path", "element"]
+    # as API Gateway sends it: the route's path parameters, already decoded, beside the raw path
+    event = sample("apigw_get_health.json")
+    event["rawPath"] = event["requestContext"]["http"]["path"] = "/schemas/form%20interaction/submit"
+    event["routeKey"] = event["requestContext"]["routeKey"] = "GET /schemas/{category}/{name}"
+    event["pathParameters"] = {"category": "form interaction", "name": "submit"}
+    event["headers"]["authorization"] = f"Bearer {query_key}"
+    answer = query_handler(event, lambda_context)
+    assert answer["statusCode"] == 200
+    assert json.loads(answer["body"]) == expected[("form interaction", "submit")]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/schemas/page%20interaction/nope",
+        "/schemas/nope/pageview",
+        "/schemas/form%20interaction/pageview",  # both exist, not as one type
+        "/schemas/page%2520interaction/pageview",  # decoded once only
+        "/schemas/page_interaction/pageview",  # the file's name is not the type
+    ],
+)
+def test_a_type_without_a_schema_is_404_with_the_error_shape(
+    aws: Aws, query_key: str, lambda_context: Any, path: str
+) -> None:
+    status, body = get(path, lambda_context, query_key)
+    assert status == 404, body
+    assert body["error"]["code"] == "not_found" and body["error"]["details"] == []
+    assert "no schema for category" in body["error"]["message"]
+
+
+def test_names_with_reserved_characters_round_trip_url_encoded(
+    aws: Aws, query_key: str, lambda_context: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Given a type whose category and name need escaping (a slash, a percent sign, a question mark)
+    category, name = "checkout/v2", "100% done? ü"
+    schema = {"x-event-type": {"category": category, "name": name}, "type": "object"}
+    (tmp_path / "odd.json").write_text(json.dumps(schema))
+    use_schemas(monkeypatch, tmp_path)
+    # When it is asked for with each segment URL-encoded
+    path = f"/schemas/{quote(category, safe='')}/{quote(name, safe='')}"
+    status, body = get(path, lambda_context, query_key)
+    # Then it is found, and listed
+    assert status == 200, body
+    assert body == {"category": category, "name": name, "schema": schema}
+    assert get("/schemas", lambda_context, query_key)[1] == {"items": [body]}
+
+
+def test_the_schemas_are_read_once_per_container(
+    aws: Aws, query_key: str, lambda_context: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "a.json").write_text(json.dumps({"x-event-type": {"category": "c", "name": "a"}}))
+    use_schemas(monkeypatch, tmp_path)
+    assert len(get("/schemas", lambda_context, query_key)[1]["items"]) == 1
+    (tmp_path / "b.json").write_text(json.dumps({"x-event-type": {"category": "c", "name": "b"}}))
+    assert len(get("/schemas", lambda_context, query_key)[1]["items"]) == 1  # same container
+    use_schemas(monkeypatch, tmp_path)  # a new container reads the directory again
+    assert [i["name"] for i in get("/schemas", lambda_context, query_key)[1]["items"]] == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    ("files", "error", "message"),
+    [
+        ({"broken.json": "{not json"}, SchemaFileError, "broken.json: not readable JSON"),
+        ({"untyped.json": '{"type": "object"}'}, SchemaFileError, "untyped.json: needs x-event-type"),
+        (
+            {
+                "one.json": '{"x-event-type": {"category": "c", "name": "n"}}',
+                "two.json": '{"x-event-type": {"category": "c", "name": "n"}}',
+            },
+            SchemaFileError,
+            "two.json: type ('c', 'n') is already defined",
+        ),
+        (None, ConfigurationError, "is not a directory"),
+    ],
+)
+def test_an_invalid_schema_directory_fails_the_function_start(
+    aws: Aws,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    files: dict[str, str] | None,
+    error: type[Exception],
+    message: str,
+) -> None:
+    from query import handler
+
+    for file_name, text in (files or {}).items():
+        (tmp_path / file_name).write_text(text)
+    use_schemas(monkeypatch, tmp_path if files is not None else tmp_path / "missing")
+    with pytest.raises(error, match=re.escape(message)):
+        handler.dependencies()  # what Lambda's init runs (theeye.wiring.build_at_init)
+
+
+@pytest.mark.parametrize("path", ["/schemas", "/schemas/page%20interaction/pageview", "/schemas/no/such"])
+def test_schemas_need_a_key_with_the_query_scope(
+    aws: Aws, ingest_key: str, lambda_context: Any, path: str
+) -> None:
+    status, body = get(path, lambda_context, None)
+    assert status == 401 and body["error"]["code"] == "unauthorized"
+    assert get(path, lambda_context, "eye_unknown-00000000000000000000000")[0] == 401
+    status, body = get(path, lambda_context, ingest_key)
+    assert status == 403 and body["error"]["code"] == "forbidden"

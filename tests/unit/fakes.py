@@ -18,11 +18,20 @@ from theeye.errors import InvalidRequest, NotFound, QueueUnavailable, RetryableS
 from theeye.events import compact_json
 from theeye.intake import QueueThenCount
 from theeye.keys import ApiKey
-from theeye.ledger import IntakeTally, MessageTally
+from theeye.ledger import IntakeTally, MessageTally, SessionTally
 from theeye.messages import QueueMessage, cut_payload
-from theeye.ports import ErrorFilter, Page, View, Window, error_position, event_position
-from theeye.records import ErrorRecord, EventRecord, WriteOutcome
-from theeye.views import error_view, event_view
+from theeye.ports import (
+    Erasure,
+    ErrorFilter,
+    Page,
+    View,
+    Window,
+    error_position,
+    event_position,
+    session_position,
+)
+from theeye.records import ErrorRecord, EventRecord, WriteOutcome, redacted_details
+from theeye.views import error_view, event_view, session_view
 
 
 class MemoryEventStore:
@@ -56,6 +65,7 @@ class MemoryEventStore:
 class MemoryErrorStore:
     def __init__(self) -> None:
         self.errors: dict[str, ErrorRecord] = {}
+        self.erased: set[str] = set()  # ids of errors whose session was erased
         self._lock = threading.Lock()
 
     def put_all(self, records: list[ErrorRecord]) -> list[bool]:
@@ -127,6 +137,7 @@ class MemoryCounters:
         self.dead: set[str] = set()
         self.days: dict[str, set[str]] = {}
         self.by_minute: Counter[tuple[str, str]] = Counter()
+        self.sessions: dict[str, SessionTally] = {}
         self._lock = threading.Lock()
 
     def count_intake(self, tallies: list[IntakeTally], *, read_first: bool = False) -> None:
@@ -149,6 +160,9 @@ class MemoryCounters:
                 self.ledger.update({"stored": tally.stored, "duplicates": tally.duplicates})
                 self.ledger.update({f"invalid_{k}": v for k, v in tally.invalid.items()})
                 self.by_minute.update(tally.stored_by_minute)
+                for session_id, session in tally.sessions.items():
+                    known = self.sessions.get(session_id)
+                    self.sessions[session_id] = session if known is None else known.merged(session)
 
     def count_dead_letter(self, key: str, events: int) -> bool:
         with self._lock:
@@ -216,6 +230,7 @@ def _event_view(record: EventRecord) -> View:
         "name": event.name,
         "data": compact_json(event.data),
         "timestamp": event.timestamp,
+        "client_timestamp": event.client_timestamp,
         "received_at": record.received_at,
     }
     return event_view(kept)
@@ -250,14 +265,67 @@ class MemoryEventReader:
         return _event_view(found[0]) if found else None
 
 
-def _error_view(record: ErrorRecord) -> View:
+def _error_view(record: ErrorRecord, erased: Set[str] = frozenset()) -> View:
     kept = {
         **{name: getattr(record, name) for name in ("error_id", "type", "source", "application_id")},
         **{name: getattr(record, name) for name in ("received_at", "event_id", "key_id", "request_id")},
         "details": compact_json(record.details),
         "payload": compact_json(cut_payload(record.payload)),
+        "session_id": record.session_id,
+        "erased": record.error_id in erased,
     }
     return error_view(kept)
+
+
+class MemorySessionReader:
+    def __init__(self, counters: MemoryCounters) -> None:
+        self.counters = counters
+
+    def page(self, window: Window, *, application_id: str | None, limit: int) -> Page:
+        rows = [
+            (
+                session_position(t.first_seen, session_id),
+                session_view(
+                    {
+                        "session_id": session_id,
+                        "first_seen": t.first_seen,
+                        "last_seen": t.last_seen,
+                        "events": t.events,
+                        "application_ids": t.application_ids,
+                    }
+                ),
+            )
+            for session_id, t in list(self.counters.sessions.items())
+            if application_id is None or application_id in t.application_ids
+        ]
+        return _page(rows, window, limit)
+
+
+class MemoryEraser:
+    def __init__(self, events: MemoryEventStore, errors: MemoryErrorStore, counters: MemoryCounters) -> None:
+        self.events, self.errors, self.counters = events, errors, counters
+
+    def erase(self, session_id: str) -> Erasure:
+        with self.events._lock:
+            doomed = [key for key in self.events.items if key[0] == session_id]
+            for key in doomed:
+                record = self.events.items.pop(key)
+                self.events.guards.pop(record.event.event_id, None)
+        with self.errors._lock:
+            redacted = [
+                e
+                for e in self.errors.errors.values()
+                if e.session_id == session_id and e.error_id not in self.errors.erased
+            ]
+            for error in redacted:
+                self.errors.errors[error.error_id] = dataclasses.replace(
+                    error, payload=None, details=redacted_details(error.details)
+                )
+                self.errors.erased.add(error.error_id)
+        with self.counters._lock:
+            self.counters.sessions.pop(session_id, None)
+            self.counters.ledger.update({"erased": len(doomed)})
+        return Erasure(session_id, len(doomed), len(redacted))
 
 
 class MemoryErrorReader:
@@ -265,7 +333,7 @@ class MemoryErrorReader:
         self.store = store
 
     def page(self, window: Window, where: ErrorFilter, *, limit: int) -> Page:
-        views = (_error_view(r) for r in self.store.errors.values())
+        views = (_error_view(r, self.store.erased) for r in self.store.errors.values())
         return _page(
             ((error_position(v["received_at"], v["error_id"]), v) for v in views if where.matches(v)),
             window,
@@ -274,7 +342,7 @@ class MemoryErrorReader:
 
     def get(self, error_id: str) -> View | None:
         record = self.store.errors.get(error_id)
-        return _error_view(record) if record else None
+        return _error_view(record, self.store.erased) if record else None
 
 
 class MemoryBackend:
@@ -314,6 +382,12 @@ class MemoryBackend:
 
     def error_reader(self) -> MemoryErrorReader:
         return MemoryErrorReader(self.errors)
+
+    def session_reader(self) -> MemorySessionReader:
+        return MemorySessionReader(self.counts)
+
+    def eraser(self) -> MemoryEraser:
+        return MemoryEraser(self.events, self.errors, self.counts)
 
     def cursor_secret(self) -> bytes:
         return b"memory-backend-cursor-secret-0123456789"

@@ -138,7 +138,7 @@ def test_new_keys_need_known_scopes_and_an_application() -> None:
     with pytest.raises(ValueError, match="scopes"):
         new_api_key("shop", [])
     with pytest.raises(ValueError, match="scopes"):
-        new_api_key("shop", ["admin"])
+        new_api_key("shop", ["superuser"])
     with pytest.raises(ValueError, match="application"):
         new_api_key("", ["query"])
 

@@ -42,13 +42,18 @@ def http_routes() -> set[tuple[str, str]]:
 def test_every_route_of_the_contract_is_wired() -> None:
     assert {
         ("POST", "/events"),
+        ("POST", "/events/validate"),
         ("GET", "/events"),
         ("GET", "/events/{event_id}"),
+        ("GET", "/sessions"),
         ("GET", "/sessions/{session_id}/events"),
+        ("DELETE", "/sessions/{session_id}"),
         ("GET", "/errors"),
         ("GET", "/errors/{error_id}"),
         ("GET", "/stats/events"),
         ("GET", "/status"),
+        ("GET", "/schemas"),
+        ("GET", "/schemas/{category}/{name}"),
         ("GET", "/health"),
         ("GET", "/openapi.json"),
         ("GET", "/docs"),
@@ -92,13 +97,35 @@ def test_tables_are_on_demand_encrypted_recoverable_and_expire_by_ttl(name: str)
     assert TABLES[name]["DeletionPolicy"] == "Retain"
 
 
-def test_the_indexes_the_query_paths_need_exist() -> None:
+def test_the_indexes_the_read_paths_need_exist() -> None:
     def indexes(table: str) -> set[str]:
         return {i["IndexName"] for i in TABLES[table]["Properties"].get("GlobalSecondaryIndexes", [])}
 
-    assert indexes("EventsTable") == {"ByCategory"}
-    assert indexes("ErrorsTable") == {"ByTime", "ByType"}
+    assert indexes("EventsTable") == {layout.CATEGORY_INDEX}
+    assert indexes("ErrorsTable") == {
+        layout.ERRORS_SESSION_INDEX,
+        layout.ERRORS_TIME_INDEX,
+        layout.ERRORS_TYPE_INDEX,
+    }
     assert indexes("ApiKeysTable") == {"ByKeyId"}
+    assert indexes("CountersTable") == {layout.SESSION_START_INDEX}
+
+
+def test_the_index_erasure_reads_holds_only_what_redaction_needs() -> None:
+    (by_session,) = [
+        i
+        for i in TABLES["ErrorsTable"]["Properties"]["GlobalSecondaryIndexes"]
+        if i["IndexName"] == layout.ERRORS_SESSION_INDEX
+    ]
+    assert by_session["KeySchema"] == [
+        {"AttributeName": "session_id", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
+    # DynamoEraser._redact_errors reads error_id (a table key, always projected), details, erased
+    assert by_session["Projection"] == {
+        "ProjectionType": "INCLUDE",
+        "NonKeyAttributes": ["details", "erased"],
+    }
 
 
 # -- permissions: the roles SAM generates, read from the translated template -------------------
@@ -141,8 +168,23 @@ EXPECTED_GRANTS: dict[str, dict[tuple[str, str], str]] = {
         ("dynamodb:Query", "CountersTable"): "theeye.aws.counters.DynamoCounters.totals, .buckets",
         ("dynamodb:GetItem", "CountersTable"): "theeye.aws.counters.DynamoCounters.categories",
         ("dynamodb:BatchGetItem", "CountersTable"): "theeye.aws.counters.DynamoCounters.categories_between",
+        (
+            "dynamodb:Query",
+            "CountersTable/index/BySessionStart",
+        ): "theeye.aws.reads.DynamoSessionReader._groups",
         ("sqs:GetQueueAttributes", "EventsQueue"): "theeye.aws.queue.SqsQueue.depth",
         ("sqs:GetQueueAttributes", "DeadLetterQueue"): "theeye.aws.queue.SqsQueue.depth",
+    },
+    "AdminFunction": {
+        ("dynamodb:GetItem", "ApiKeysTable"): "theeye.aws.keys.DynamoKeyStore.get",
+        # the session's partition (a consistent read), then, as items of TransactWriteItems, each
+        # event and its guard (Delete) with one ADD to the ledger's erased count (Update)
+        ("dynamodb:Query", "EventsTable"): "theeye.aws.erasure.DynamoEraser._event_keys",
+        ("dynamodb:DeleteItem", "EventsTable"): "theeye.aws.erasure.DynamoEraser._deletes",
+        ("dynamodb:UpdateItem", "CountersTable"): "theeye.aws.erasure.DynamoEraser._deletes",
+        ("dynamodb:Query", "ErrorsTable/index/BySession"): "theeye.aws.erasure.DynamoEraser._redact_errors",
+        ("dynamodb:UpdateItem", "ErrorsTable"): "theeye.aws.erasure.DynamoEraser._redact_errors",
+        ("dynamodb:DeleteItem", "CountersTable"): "theeye.aws.erasure.DynamoEraser.erase",  # the summary
     },
 }
 # What SAM attaches for the Lambda service itself (it writes the logs, uploads the traces of
@@ -151,6 +193,7 @@ EXPECTED_MANAGED_POLICIES = {
     "IngestFunction": {BASIC_EXECUTION, XRAY_WRITE},
     "ProcessorFunction": {BASIC_EXECUTION, XRAY_WRITE, SQS_EXECUTION},
     "QueryFunction": {BASIC_EXECUTION, XRAY_WRITE},
+    "AdminFunction": {BASIC_EXECUTION, XRAY_WRITE},
 }
 # `Resource: "*"` appears only in those managed policies. X-Ray requires it (PutTraceSegments,
 # PutTelemetryRecords and the sampling calls have no resource-level permissions); the logs and
@@ -254,17 +297,29 @@ def test_every_statement_of_the_template_says_what_it_is_for(name: str) -> None:
         assert document["Version"] == "2012-10-17"  # without it IAM reads the 2008 language
 
 
-def test_only_the_query_function_reads_an_index_and_only_the_indexes_the_code_queries() -> None:
-    indexes = {
-        resource.split("/index/")[1]
-        for grants in EXPECTED_GRANTS.values()
-        for _action, resource in grants
-        if "/index/" in resource
+def test_each_function_reads_exactly_the_indexes_its_code_queries() -> None:
+    def index(table: str, name: str) -> str:
+        return f"{table}/index/{name}"
+
+    read = {
+        function: {resource for _action, resource in grants if "/index/" in resource}
+        for function, grants in EXPECTED_GRANTS.items()
     }
-    assert indexes == {layout.CATEGORY_INDEX, layout.ERRORS_TIME_INDEX, layout.ERRORS_TYPE_INDEX}
-    assert not [
-        r for f in ("IngestFunction", "ProcessorFunction") for _a, r in EXPECTED_GRANTS[f] if "/index/" in r
-    ]
+    assert read == {
+        "IngestFunction": set(),
+        "ProcessorFunction": set(),
+        "QueryFunction": {
+            index("EventsTable", layout.CATEGORY_INDEX),
+            index("ErrorsTable", layout.ERRORS_TIME_INDEX),
+            index("ErrorsTable", layout.ERRORS_TYPE_INDEX),
+            index("CountersTable", layout.SESSION_START_INDEX),
+        },
+        "AdminFunction": {index("ErrorsTable", layout.ERRORS_SESSION_INDEX)},
+    }
+    # an index is only ever queried (its items are written through the table)
+    assert {
+        action for grants in EXPECTED_GRANTS.values() for action, resource in grants if "/index/" in resource
+    } == {"dynamodb:Query"}
 
 
 def test_alarms_watch_the_dlq_the_lag_and_every_function() -> None:

@@ -9,11 +9,11 @@
   "use strict";
 
   const KEY_STORAGE = "theeye.console.queryKey";
-  const VIEWS = ["timeline", "explorer", "volume", "errors", "health", "event", "error"];
+  const VIEWS = ["timeline", "sessions", "explorer", "volume", "errors", "schemas", "health", "event", "error"];
   const NAV_OF = { event: "explorer", error: "errors" };
   const TITLES = {
-    key: "Open", timeline: "Session timeline", explorer: "Explorer", volume: "Volume",
-    errors: "Errors", health: "Health", event: "Event", error: "Error",
+    key: "Open", timeline: "Session timeline", sessions: "Sessions", explorer: "Explorer", volume: "Volume",
+    errors: "Errors", schemas: "Schemas", health: "Health", event: "Event", error: "Error",
   };
   const STEP_MS = { minute: 60e3, hour: 3600e3, day: 86400e3 };
   const DAY_MS = 86400e3;
@@ -526,6 +526,85 @@
     setStatus(`Session ${session}: ${events.length} event${events.length === 1 ? "" : "s"}${cursor ? " (more available)" : ""}.`);
   }
 
+  // ------------------------------------------------------------------ sessions
+  const SESSION_COLUMNS = ["Session", "First event", "Last event", "Events", "Applications"];
+
+  function sessionRow(session) {
+    const cells = [
+      link(idText(session.session_id), hashFor("timeline", { session: session.session_id }), {
+        "aria-label": `Timeline of session ${session.session_id}`,
+      }),
+      timeEl(session.first_seen),
+      timeEl(session.last_seen),
+      String(session.events),
+      (session.application_ids || []).join(", "),
+    ];
+    return h(
+      "tr",
+      { "data-session-id": session.session_id, "data-events": session.events },
+      cells.map((c, i) => h("td", { "data-label": SESSION_COLUMNS[i], class: i === 3 ? "num" : null }, c)),
+    );
+  }
+
+  async function renderSessions(target, gen) {
+    fillForm($("sessions-form"), target.params);
+    const params = paramsObject(target.params);
+    delete params.cursor;
+    params.limit = params.limit || "50";
+    params.order = "desc"; // newest first
+    const out = $("sessions-result");
+    out.replaceChildren(hint("Loading…"));
+    const page = await api("sessions", params);
+    if (gen !== generation) return;
+    if (!page.items.length) {
+      out.replaceChildren(h("p", { class: "empty" }, "No session began in this range."));
+      setStatus("No sessions.");
+      return;
+    }
+    const rows = h("tbody", {}, page.items.map(sessionRow));
+    const table = h(
+      "table",
+      { class: "responsive", id: "sessions-table" },
+      h("caption", { class: "visually-hidden" }, "Sessions, newest first"),
+      h("thead", {}, h("tr", {}, SESSION_COLUMNS.map((c, i) => h("th", { scope: "col", class: i === 3 ? "num" : null }, c)))),
+      rows,
+    );
+    let cursor = page.next_cursor;
+    const more = h("div", { class: "pager" });
+    const shown = () => {
+      const n = rows.children.length;
+      return `${n} session${n === 1 ? "" : "s"}, newest first${cursor ? "; more to load" : ""}`;
+    };
+    const showMore = () => {
+      more.replaceChildren();
+      if (cursor) {
+        more.append(
+          h("button", {
+            type: "button",
+            class: "quiet",
+            id: "sessions-more",
+            onclick: async (e) => {
+              e.currentTarget.disabled = true;
+              try {
+                const next = await api("sessions", Object.assign({}, params, { cursor }));
+                if (gen !== generation) return;
+                rows.append(...next.items.map(sessionRow));
+                cursor = next.next_cursor;
+                showMore();
+              } catch (error) {
+                failed(error, out, gen);
+              }
+            },
+          }, "Load more sessions"),
+        );
+      }
+      more.append(h("span", { class: "hint", id: "sessions-count" }, shown()));
+      setStatus(`${shown()}.`);
+    };
+    showMore();
+    out.replaceChildren(h("div", { class: "table-wrap" }, table), more);
+  }
+
   // ------------------------------------------------------------------ explorer
   async function renderExplorer(target, gen) {
     const form = $("explorer-form");
@@ -819,6 +898,158 @@
     setStatus(`${shown}.`);
   }
 
+  // ------------------------------------------------------------------ schemas
+  const SCHEMA_COLUMNS = ["Field", "Type", "Required", "Rules", "Description"];
+  const MAX_SCHEMA_DEPTH = 8;
+
+  const isObject = (value) => value !== null && typeof value === "object" && !Array.isArray(value);
+  const numberOr = (value) => (typeof value === "number" ? value : undefined);
+
+  /** What a (sub)schema accepts, in words: "string", "integer or null", "array of string", ... */
+  function typeText(schema) {
+    if (schema === true || schema === undefined) return "any";
+    if (schema === false) return "nothing";
+    if (!isObject(schema)) return "any";
+    const types = Array.isArray(schema.type) ? schema.type : typeof schema.type === "string" ? [schema.type] : [];
+    if (types.length) {
+      return types
+        .map((t) => (t === "array" && isObject(schema.items) ? `array of ${typeText(schema.items)}` : String(t)))
+        .join(" or ");
+    }
+    const choices = schema.anyOf || schema.oneOf;
+    if (Array.isArray(choices) && choices.length) return choices.map(typeText).join(" or ");
+    if (typeof schema.$ref === "string") return schema.$ref;
+    return "any";
+  }
+
+  function span(low, high, unit) {
+    if (low !== undefined && high !== undefined) return low === high ? `exactly ${low} ${unit}` : `${low}–${high} ${unit}`;
+    if (low !== undefined) return `at least ${low} ${unit}`;
+    if (high !== undefined) return `at most ${high} ${unit}`;
+    return null;
+  }
+
+  /** The keywords that narrow a field, each as text or nodes (values as code, never as markup). */
+  function constraints(schema) {
+    if (!isObject(schema)) return [];
+    const code = (value) => h("code", {}, typeof value === "string" ? value : JSON.stringify(value));
+    const rules = [];
+    if (Array.isArray(schema.enum)) {
+      rules.push(["one of ", schema.enum.map((v, i) => [i ? ", " : "", code(JSON.stringify(v))])]);
+    }
+    if ("const" in schema) rules.push(["exactly ", code(JSON.stringify(schema.const))]);
+    if (typeof schema.pattern === "string") rules.push(["matches ", code(schema.pattern)]);
+    if (typeof schema.format === "string") rules.push(`format ${schema.format}`);
+    rules.push(span(numberOr(schema.minLength), numberOr(schema.maxLength), "characters"));
+    if (numberOr(schema.minimum) !== undefined) rules.push(`≥ ${schema.minimum}`);
+    if (numberOr(schema.exclusiveMinimum) !== undefined) rules.push(`> ${schema.exclusiveMinimum}`);
+    if (numberOr(schema.maximum) !== undefined) rules.push(`≤ ${schema.maximum}`);
+    if (numberOr(schema.exclusiveMaximum) !== undefined) rules.push(`< ${schema.exclusiveMaximum}`);
+    if (numberOr(schema.multipleOf) !== undefined) rules.push(`multiple of ${schema.multipleOf}`);
+    rules.push(span(numberOr(schema.minItems), numberOr(schema.maxItems), "items"));
+    if (schema.uniqueItems === true) rules.push("no repeated items");
+    rules.push(span(numberOr(schema.minProperties), numberOr(schema.maxProperties), "fields"));
+    if (schema.additionalProperties === false && isObject(schema.properties)) rules.push("no other fields");
+    if ("default" in schema) rules.push(["default ", code(JSON.stringify(schema.default))]);
+    return rules.filter(Boolean);
+  }
+
+  /** Every described field of an object schema, nested ones as dotted paths (form.*, items[].x). */
+  function schemaFields(schema, prefix, rows, depth) {
+    if (!isObject(schema) || depth > MAX_SCHEMA_DEPTH) return rows;
+    const required = Array.isArray(schema.required) ? schema.required : [];
+    const properties = isObject(schema.properties) ? schema.properties : {};
+    for (const [name, sub] of Object.entries(properties)) {
+      const field = prefix ? `${prefix}.${name}` : name;
+      rows.push({ field, schema: sub, required: required.includes(name) });
+      schemaFields(sub, field, rows, depth + 1);
+    }
+    if (isObject(schema.additionalProperties)) {
+      const field = prefix ? `${prefix}.*` : "*";
+      rows.push({ field, schema: schema.additionalProperties, required: false, other: true });
+      schemaFields(schema.additionalProperties, field, rows, depth + 1);
+    }
+    if (prefix && isObject(schema.items)) schemaFields(schema.items, `${prefix}[]`, rows, depth + 1);
+    return rows;
+  }
+
+  function otherFields(schema) {
+    if (!isObject(schema)) return "";
+    if (schema.additionalProperties === false) return "Fields not listed here are refused.";
+    if (isObject(schema.additionalProperties)) return "Fields not listed here must match the * row.";
+    return "Fields not listed here are allowed.";
+  }
+
+  function schemaPanel(item, index) {
+    remember(item.category, item.name);
+    const schema = isObject(item.schema) ? item.schema : {};
+    const rows = schemaFields(schema, "", [], 0).map((row) => {
+      const rules = constraints(row.schema);
+      const description = isObject(row.schema) ? row.schema.description || row.schema.title || "" : "";
+      const cells = [
+        [h("code", { class: "field-name" }, row.field), row.other ? h("span", { class: "hint" }, " any other name") : null],
+        typeText(row.schema),
+        row.required ? h("span", { class: "badge ok" }, "required") : h("span", { class: "badge" }, "optional"),
+        rules.length ? h("ul", { class: "rules" }, rules.map((rule) => h("li", {}, rule))) : "—",
+        description,
+      ];
+      return h(
+        "tr",
+        { "data-field": row.field, "data-required": row.required ? "yes" : "no" },
+        cells.map((c, i) => h("td", { "data-label": SCHEMA_COLUMNS[i] }, c)),
+      );
+    });
+    const titleId = `schema-${index}-title`;
+    const whole = constraints(schema).filter((rule) => rule !== "no other fields");
+    return h(
+      "article",
+      { class: "panel schema", "data-category": item.category, "data-name": item.name, "aria-labelledby": titleId },
+      h("h3", { id: titleId }, `${item.category} · ${item.name}`),
+      schema.description ? h("p", { class: "schema-description" }, schema.description) : null,
+      h(
+        "p",
+        { class: "hint" },
+        `data: ${typeText(schema)}`,
+        whole.length ? [" · ", whole.map((rule, i) => [i ? ", " : "", rule])] : null,
+        ` · ${otherFields(schema)} · `,
+        link("Stored events of this type", hashFor("explorer", { category: item.category, name: item.name })),
+      ),
+      rows.length
+        ? h(
+          "div",
+          { class: "table-wrap" },
+          h(
+            "table",
+            { class: "responsive schema-fields" },
+            h("caption", { class: "visually-hidden" }, `Fields of ${item.category} · ${item.name}`),
+            h("thead", {}, h("tr", {}, SCHEMA_COLUMNS.map((c) => h("th", { scope: "col" }, c)))),
+            h("tbody", {}, rows),
+          ),
+        )
+        : h("p", { class: "empty" }, "No fields are described: any data of that type passes."),
+      payload(item.schema, "JSON Schema"),
+    );
+  }
+
+  async function renderSchemas(target, gen) {
+    const out = $("schemas-result");
+    out.replaceChildren(hint("Loading…"));
+    const body = await api("schemas");
+    if (gen !== generation) return;
+    const items = body.items;
+    if (!items.length) {
+      out.replaceChildren(h("p", { class: "empty" }, "No event type has a schema: every event is stored as sent."));
+      setStatus("No schemas.");
+      return;
+    }
+    const shown = `${items.length} event type${items.length === 1 ? "" : "s"} with a schema`;
+    out.replaceChildren(
+      h("p", { class: "summary", id: "schemas-count" }, shown),
+      h("div", { class: "schema-list", id: "schemas-list" }, items.map(schemaPanel)),
+    );
+    setStatus(`${shown}.`);
+  }
+
   // ------------------------------------------------------------------ health
   function kvRow(label, value, attrs, sub) {
     return h("tr", attrs || {}, h("th", { scope: "row", class: sub ? "sub" : null }, label),
@@ -972,9 +1203,11 @@
 
   const RENDERERS = {
     timeline: renderTimeline,
+    sessions: renderSessions,
     explorer: renderExplorer,
     volume: renderVolume,
     errors: renderErrors,
+    schemas: renderSchemas,
     health: renderHealth,
     event: renderEvent,
     error: renderError,
@@ -1010,7 +1243,7 @@
         go(hashFor(view, formParams(e.currentTarget)));
       });
     };
-    ["timeline", "explorer", "volume", "errors"].forEach(bind);
+    ["timeline", "sessions", "explorer", "volume", "errors"].forEach(bind);
 
     $("health-refresh").addEventListener("click", () => {
       const gen = generation;

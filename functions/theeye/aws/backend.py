@@ -14,11 +14,12 @@ from typing import Any
 
 from theeye import aws
 from theeye.aws.counters import DynamoCounters
+from theeye.aws.erasure import DynamoEraser
 from theeye.aws.errors import DynamoErrorStore
 from theeye.aws.events import DynamoEventStore
 from theeye.aws.keys import DynamoKeyStore
 from theeye.aws.queue import SqsQueue
-from theeye.aws.reads import DynamoErrorReader, DynamoEventReader
+from theeye.aws.reads import DynamoErrorReader, DynamoEventReader, DynamoSessionReader
 from theeye.config import Settings
 from theeye.intake import QueueThenCount
 
@@ -71,6 +72,19 @@ class AwsBackend:
     def error_reader(self) -> DynamoErrorReader:
         return DynamoErrorReader(
             self.client("dynamodb"), self.settings.required("errors_table"), self._readers
+        )
+
+    def session_reader(self) -> DynamoSessionReader:
+        return DynamoSessionReader(
+            self.client("dynamodb"), self.settings.required("counters_table"), self._readers
+        )
+
+    def eraser(self) -> DynamoEraser:
+        return DynamoEraser(
+            self.client("dynamodb"),
+            self.settings.required("events_table"),
+            self.settings.required("errors_table"),
+            self.settings.required("counters_table"),
         )
 
     def cursor_secret(self) -> bytes:

@@ -14,6 +14,11 @@ One counters table, keyed ``pk`` / ``sk``:
 * ``categories`` / ``<day>``: the categories that had events on a day, so a time-range query
   without a category knows which index partitions to visit. Adding to a string set is
   idempotent, so redeliveries are harmless.
+* ``session#<session id>`` / ``#``: a session's summary (``GET /sessions``): ``events`` and
+  ``application_ids`` added in the batch's counting transaction (exactly once per message),
+  ``first_seen`` / ``last_seen`` moved by conditional updates that are idempotent (an earlier
+  first, a later last), with ``start_pk`` / ``start_sk`` (day x shard / first event and id)
+  for the ``BySessionStart`` index.
 
 The processor's counts of a whole batch go in one transaction: a marker per message, one
 ledger update and one update per category bucket.
@@ -21,6 +26,7 @@ ledger update and one update per category bucket.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from collections import Counter
@@ -30,11 +36,13 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from theeye import aws
+from theeye.aws import layout
 from theeye.aws.merge import Item, drain
 from theeye.aws.partition import Partition, fetcher
 from theeye.buckets import BUCKET_CHARS, Interval, bucket_of, bucket_start
 from theeye.errors import RetryableStoreError, TheEyeError
-from theeye.ledger import IntakeTally, MessageTally
+from theeye.ledger import IntakeTally, MessageTally, SessionTally
+from theeye.ports import session_position
 
 LEDGER_PK = "ledger"
 MARKER_PK = "done"
@@ -130,6 +138,7 @@ class DynamoCounters:
         counts.update({f"invalid_{k}": v for k, v in tally.invalid.items()})
         shard = int(key[:8], 16)
         stats = self._stats_updates(tally.stored_by_minute, shard % STATS_SHARDS)
+        stats += self._session_updates(tally.sessions)
         first_room = MAX_TRANSACTION_ITEMS - 2
         chunks = [stats[:first_room]] + [
             stats[i : i + MAX_TRANSACTION_ITEMS - 1]
@@ -145,6 +154,7 @@ class DynamoCounters:
                 items.append(self._update_item(LEDGER_PK, f"processor#{shard % LEDGER_SHARDS:02d}", counts))
             items += chunk
             fresh = self._transact(items) or fresh
+        self.move_session_bounds(tally.sessions)
         return fresh
 
     def commit_batch(self, entries: list[tuple[str, MessageTally]], now: float | None = None) -> None:
@@ -157,16 +167,19 @@ class DynamoCounters:
         # Copies of one message (a duplicate delivery, a redrive after a crash) are one message.
         pending = list({key: (key, tally) for key, tally in reversed(entries)}.values())[::-1]
         expires = _expiry(now)
+        sessions = _sessions(pending)
         while pending:
             items = self._batch_items(pending, expires)
             if len(items) > MAX_TRANSACTION_ITEMS:
                 for key, tally in pending:
-                    self.commit_message(key, tally, now)
+                    self.commit_message(key, tally, now)  # counts, then moves its bounds
                 return
             counted = self._transact_markers(items, len(pending))
             if counted is None:
-                return
+                break
             pending = [entry for i, entry in enumerate(pending) if i not in counted]
+        # After the counts, also for messages counted before (a redelivery after a crash here).
+        self.move_session_bounds(sessions)
 
     def count_dead_letter(self, key: str, events: int, now: float | None = None) -> bool:
         """A message failed its last delivery: its events now sit in the dead-letter queue."""
@@ -273,7 +286,73 @@ class DynamoCounters:
         items.append(
             self._update_item(LEDGER_PK, f"processor#{shard % LEDGER_SHARDS:02d}", +counts or {"stored": 0})
         )
-        return items + self._stats_updates(by_minute, shard % STATS_SHARDS)
+        return (
+            items
+            + self._stats_updates(by_minute, shard % STATS_SHARDS)
+            + self._session_updates(_sessions(entries))
+        )
+
+    def _session_updates(self, sessions: Mapping[str, SessionTally]) -> list[dict[str, Any]]:
+        """A summary's counts: one update per session in the counting transaction."""
+        return [
+            {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": _summary_key(session_id),
+                    "UpdateExpression": "ADD #events :events, #apps :apps SET #id = :id",
+                    "ExpressionAttributeNames": {
+                        "#events": "events",
+                        "#apps": "application_ids",
+                        "#id": "session_id",
+                    },
+                    "ExpressionAttributeValues": {
+                        ":events": {"N": str(tally.events)},
+                        ":apps": {"SS": sorted(tally.application_ids)},
+                        ":id": {"S": session_id},
+                    },
+                }
+            }
+            for session_id, tally in sorted(sessions.items())
+        ]
+
+    def move_session_bounds(self, sessions: Mapping[str, SessionTally]) -> None:
+        """Move each summary's first event earlier and last event later where these are beyond
+        them: conditional updates, so running them again (a redelivery) changes nothing. Only a
+        summary that has counts is moved (never one an erasure deleted meanwhile), so every
+        summary the index lists has its counts."""
+        for session_id, tally in sorted(sessions.items()):
+            first = {
+                "UpdateExpression": "SET #first = :first, #spk = :spk, #ssk = :ssk, #id = :id",
+                "ConditionExpression": "attribute_exists(#events) AND (attribute_not_exists(#first) OR #first > :first)",
+                "ExpressionAttributeNames": {
+                    "#first": "first_seen",
+                    "#spk": "start_pk",
+                    "#ssk": "start_sk",
+                    "#id": "session_id",
+                    "#events": "events",
+                },
+                "ExpressionAttributeValues": {
+                    ":first": {"S": tally.first_seen},
+                    ":spk": {"S": layout.session_start_pk(tally.first_seen, session_id)},
+                    ":ssk": {"S": session_position(tally.first_seen, session_id)},
+                    ":id": {"S": session_id},
+                },
+            }
+            last = {
+                "UpdateExpression": "SET #last = :last",
+                "ConditionExpression": "attribute_exists(#events) AND (attribute_not_exists(#last) OR #last < :last)",
+                "ExpressionAttributeNames": {"#last": "last_seen", "#events": "events"},
+                "ExpressionAttributeValues": {":last": {"S": tally.last_seen}},
+            }
+            for update in (first, last):
+                with contextlib.suppress(aws.ConditionFailed):  # already as early (as late) or more
+                    aws.call(
+                        self.client.update_item,
+                        _counting_failure,
+                        TableName=self.table_name,
+                        Key=_summary_key(session_id),
+                        **update,
+                    )
 
     def _transact_markers(self, items: list[dict[str, Any]], markers: int) -> set[int] | None:
         """Run the transaction: None when done, else the indexes of markers that already exist.
@@ -336,6 +415,20 @@ class DynamoCounters:
                 "ExpressionAttributeValues": values,
             }
         }
+
+
+def _summary_key(session_id: str) -> dict[str, Any]:
+    return {"pk": {"S": layout.session_summary_pk(session_id)}, "sk": {"S": layout.SESSION_SUMMARY_SK}}
+
+
+def _sessions(entries: Iterable[tuple[str, MessageTally]]) -> dict[str, SessionTally]:
+    """The session tallies of many messages, one per session."""
+    merged: dict[str, SessionTally] = {}
+    for _key, tally in entries:
+        for session_id, session in tally.sessions.items():
+            known = merged.get(session_id)
+            merged[session_id] = session if known is None else known.merged(session)
+    return merged
 
 
 def _expiry(now: float | None) -> int:

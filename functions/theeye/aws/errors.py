@@ -36,6 +36,8 @@ def error_item(record: ErrorRecord, shards: int, expires_at: int | None) -> dict
     }
     if record.event_id is not None:
         item["event_id"] = {"S": record.event_id}
+    if record.session_id is not None:  # indexed (BySession): erasure finds the session's errors
+        item["session_id"] = {"S": record.session_id}
     if expires_at is not None:
         item["expires_at"] = {"N": str(expires_at)}
     return item

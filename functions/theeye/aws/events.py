@@ -44,6 +44,8 @@ def event_item(record: EventRecord, shards: int, stored_at: str) -> dict[str, An
         "received_at": {"S": record.received_at},
         "stored_at": {"S": stored_at},
     }
+    if event.client_timestamp != event.timestamp:  # corrected by sent_at; absent: equal
+        item["client_timestamp"] = {"S": event.client_timestamp}
     if record.expires_at is not None:
         item["expires_at"] = {"N": str(record.expires_at)}
     return item

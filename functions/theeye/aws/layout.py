@@ -17,6 +17,12 @@ CATEGORY_INDEX = "ByCategory"
 ERRORS_TIME_INDEX = "ByTime"
 ERRORS_TYPE_INDEX = "ByType"
 CATEGORY_REGISTRY_PK = "categories"
+ERRORS_SESSION_INDEX = "BySession"
+SESSION_START_INDEX = "BySessionStart"  # on the counters table: summaries by first event
+SESSION_SUMMARY_SK = "#"
+# New sessions per second are far fewer than events; 4 shards a day keep the index's writes
+# spread while a day's listing merges 4 partitions.
+SESSION_START_SHARDS = 4
 # Errors are far fewer than events: 4 shards keep a flood of one bad application (4,000 error
 # writes/s) within partition limits while a 30-day listing reads at most 120 partitions.
 ERROR_TIME_SHARDS = 4
@@ -59,3 +65,15 @@ def error_type_pk(error_type: str, day: str) -> str:
 
 def error_sk(received_at: str, error_id: str) -> str:
     return error_position(received_at, error_id)
+
+
+def session_summary_pk(session_id: str) -> str:
+    return "session#" + session_id
+
+
+def session_start_partition(day: str, shard: int) -> str:
+    return f"{day}#{shard:02d}"
+
+
+def session_start_pk(first_seen: str, session_id: str) -> str:
+    return session_start_partition(day_of(first_seen), shard_of(session_id, SESSION_START_SHARDS))

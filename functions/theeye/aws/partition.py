@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,14 @@ class Partition:
     key_value: str
     lower: str = LOWEST_POSITION
     upper: str = HIGHEST_POSITION
+    sort_name: str = "sk"  # the sort key's attribute (an index may have its own)
+
+
+@dataclass(frozen=True)
+class Member:
+    """A filter value that must be one of a set attribute's members (not equal to it)."""
+
+    value: str
 
 
 def fetcher(
@@ -37,13 +46,14 @@ def fetcher(
     *,
     descending: bool,
     page_size: int,
-    filters: dict[str, str] | None = None,
+    filters: Mapping[str, str | Member] | None = None,
+    consistent: bool = False,
 ) -> Fetch:
     """A function that reads the partition one DynamoDB page at a time, in sort-key order."""
     request: dict[str, Any] = {
         "TableName": partition.table,
         "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :lower AND :upper",
-        "ExpressionAttributeNames": {"#pk": partition.key_name, "#sk": "sk"},
+        "ExpressionAttributeNames": {"#pk": partition.key_name, "#sk": partition.sort_name},
         "ExpressionAttributeValues": {
             ":pk": {"S": partition.key_value},
             ":lower": {"S": partition.lower},
@@ -54,12 +64,18 @@ def fetcher(
     }
     if partition.index:
         request["IndexName"] = partition.index
+    if consistent:  # a table's own partition only: indexes answer eventually
+        request["ConsistentRead"] = True
     if filters:
         clauses = []
         for n, (name, value) in enumerate(sorted(filters.items())):
             request["ExpressionAttributeNames"][f"#f{n}"] = name
-            request["ExpressionAttributeValues"][f":f{n}"] = {"S": value}
-            clauses.append(f"#f{n} = :f{n}")
+            if isinstance(value, Member):
+                request["ExpressionAttributeValues"][f":f{n}"] = {"S": value.value}
+                clauses.append(f"contains(#f{n}, :f{n})")
+            else:
+                request["ExpressionAttributeValues"][f":f{n}"] = {"S": value}
+                clauses.append(f"#f{n} = :f{n}")
         request["FilterExpression"] = " AND ".join(clauses)
 
     def fetch(token: Any) -> tuple[list[Item], Continuation | None]:
@@ -67,7 +83,10 @@ def fetcher(
         answer = aws.call(client.query, _failure, **call)
         last = answer.get("LastEvaluatedKey")
         items = [plain(i) for i in answer.get("Items", [])]
-        return items, ((str(last["sk"]["S"]), last) if last else None)
+        if partition.sort_name != "sk":  # the merge reads an item's position as its "sk"
+            for item in items:
+                item["sk"] = item[partition.sort_name]
+        return items, ((str(last[partition.sort_name]["S"]), last) if last else None)
 
     return fetch
 

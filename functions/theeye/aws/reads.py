@@ -7,6 +7,7 @@
 | time range (+ name) only      | ``ByCategory`` for each category registered that day    |
 | error type, time range        | errors ``ByType``: type x day                           |
 | errors, time range            | errors ``ByTime``: day x shard                          |
+| sessions by first event       | counters ``BySessionStart``: day x shard                |
 
 Filters that no key covers (``name`` within a category, ``source`` and ``application_id`` of
 errors) are DynamoDB filter expressions; the merge (``theeye.aws.merge``) keeps paging correct
@@ -24,9 +25,9 @@ from typing import Any
 from theeye.aws import layout
 from theeye.aws.counters import DynamoCounters
 from theeye.aws.merge import Group, merge_pages
-from theeye.aws.partition import Partition, fetcher, get
+from theeye.aws.partition import Member, Partition, fetcher, get
 from theeye.ports import ErrorFilter, Page, View, Window
-from theeye.views import error_view, event_view
+from theeye.views import error_view, event_view, session_view
 
 MAX_DAYS = 400
 
@@ -175,5 +176,38 @@ class DynamoErrorReader:
             partitions = [
                 Partition(self.table_name, index, name, value, window.lower, window.upper)
                 for name, index, value in keys
+            ]
+            yield self._partitions.group(window, day, partitions, limit, filters)
+
+
+@dataclass
+class DynamoSessionReader:
+    """Session summaries (``theeye.aws.counters``) by first event, from ``BySessionStart``."""
+
+    client: Any
+    table_name: str
+    executor: Executor
+    shards: int = layout.SESSION_START_SHARDS
+
+    def __post_init__(self) -> None:
+        self._partitions = _Partitions(self.client, self.executor)
+
+    def page(self, window: Window, *, application_id: str | None, limit: int) -> Page:
+        filters = {"application_ids": Member(application_id)} if application_id is not None else {}
+        return self._partitions.merged(self._groups(window, limit, filters), window, limit, session_view)
+
+    def _groups(self, window: Window, limit: int, filters: dict[str, Member]) -> Iterator[Group]:
+        for day in days(window):
+            partitions = [
+                Partition(
+                    self.table_name,
+                    layout.SESSION_START_INDEX,
+                    "start_pk",
+                    layout.session_start_partition(day, shard),
+                    window.lower,
+                    window.upper,
+                    sort_name="start_sk",
+                )
+                for shard in range(self.shards)
             ]
             yield self._partitions.group(window, day, partitions, limit, filters)

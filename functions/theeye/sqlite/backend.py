@@ -13,12 +13,13 @@ from functools import cached_property
 
 from theeye.sqlite.counters import SqliteCounters
 from theeye.sqlite.db import BUSY_TIMEOUT_MS, Database, retryable
+from theeye.sqlite.erasure import SqliteEraser
 from theeye.sqlite.errors import SqliteErrorStore
 from theeye.sqlite.events import SqliteEventStore
 from theeye.sqlite.intake import SqliteIntake
 from theeye.sqlite.keys import SqliteKeyStore
 from theeye.sqlite.queue import SqliteQueue
-from theeye.sqlite.reads import SqliteErrorReader, SqliteEventReader
+from theeye.sqlite.reads import SqliteErrorReader, SqliteEventReader, SqliteSessionReader
 from theeye.sqlite.retention import sweep
 
 _SIGNING_KEY_NAME = "cursor_secret"
@@ -67,6 +68,12 @@ class SqliteBackend:
 
     def error_reader(self) -> SqliteErrorReader:
         return SqliteErrorReader(self.db)
+
+    def session_reader(self) -> SqliteSessionReader:
+        return SqliteSessionReader(self.db)
+
+    def eraser(self) -> SqliteEraser:
+        return SqliteEraser(self.db)
 
     def cursor_secret(self) -> bytes:
         """This database's cursor key: made at random on first use, then kept in the file."""

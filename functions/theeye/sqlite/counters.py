@@ -49,7 +49,7 @@ MINUTES = "SELECT minute, count FROM stored_counts WHERE category = ? AND minute
 CATEGORIES = "SELECT DISTINCT category FROM categories WHERE day >= ? AND day <= ?"
 
 
-def _add(connection: sqlite3.Connection, counts: Mapping[str, int]) -> None:
+def add_counts(connection: sqlite3.Connection, counts: Mapping[str, int]) -> None:
     connection.executemany(_ADD, [(name, n) for name, n in counts.items() if n])
 
 
@@ -60,7 +60,7 @@ def add_intake(connection: sqlite3.Connection, tallies: list[IntakeTally], now: 
     for tally in tallies:
         if connection.execute(_MARK_COUNTED, (INTAKE_MARKER + tally.key, expires)).rowcount == 1:
             counts.update(tally.counts())
-    _add(connection, counts)
+    add_counts(connection, counts)
 
 
 def _expiry(now: float | None) -> int:
@@ -112,7 +112,7 @@ class SqliteCounters:
                 counts.update({"stored": tally.stored, "duplicates": tally.duplicates})
                 counts.update({f"invalid_{k}": v for k, v in tally.invalid.items()})
                 by_minute.update(tally.stored_by_minute)
-            _add(connection, counts)
+            add_counts(connection, counts)
             connection.executemany(
                 _ADD_MINUTE,
                 [(category, minute, n) for (category, minute), n in sorted(by_minute.items()) if n],
@@ -123,7 +123,7 @@ class SqliteCounters:
         with self.db.write(_writes) as connection:
             if connection.execute(_MARK_DEAD, (key, _expiry(now))).rowcount != 1:
                 return False
-            _add(connection, {"dead_lettered": events, "dead_lettered_messages": 1})
+            add_counts(connection, {"dead_lettered": events, "dead_lettered_messages": 1})
         return True
 
     def processed(self, key: str) -> bool:
@@ -134,7 +134,7 @@ class SqliteCounters:
         with self.db.write(_writes) as connection:
             if connection.execute(_UNMARK_DEAD, (key,)).rowcount != 1:
                 return False
-            _add(connection, {"dead_lettered": -events, "dead_lettered_messages": -1})
+            add_counts(connection, {"dead_lettered": -events, "dead_lettered_messages": -1})
         return True
 
     # -- readers ------------------------------------------------------------------------

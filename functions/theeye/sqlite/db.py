@@ -24,7 +24,7 @@ from typing import Any
 
 from theeye.errors import RetryableStoreError, ServiceUnavailable, TheEyeError
 
-SCHEMA_VERSION = 2  # 2: indexes on expires_at for the retention sweep
+SCHEMA_VERSION = 4  # 2: indexes on expires_at for the retention sweep; 3, 4: see MIGRATIONS
 BUSY_TIMEOUT_MS = 10_000
 # How long a writer waits before asking for the write lock again (see Database._begin_immediate).
 LOCK_RETRY_MIN_SECONDS = 0.0002
@@ -129,6 +129,31 @@ SCHEMA: tuple[str, ...] = (
     # -- secrets (the cursor signing key of this installation) -------------------------------
     "CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
 )
+
+
+# What changed after version 2, by the version that brought it. ``SCHEMA`` states version 2 (its
+# statements are idempotent); a file of any older version gets ``SCHEMA`` and then every step
+# above its version, a new file all of them, so every file ends with the same tables.
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    # the timestamp as the sender wrote it, when sent_at corrected it (NULL: equal to timestamp)
+    3: ("ALTER TABLE events ADD COLUMN client_timestamp TEXT",),
+    # session summaries (GET /sessions), kept in the events' own transactions; errors findable
+    # by session and marked when erasure redacted them (DELETE /sessions/{id})
+    4: (
+        """CREATE TABLE IF NOT EXISTS sessions (
+            session_id TEXT PRIMARY KEY,
+            position TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            events INTEGER NOT NULL,
+            application_ids TEXT NOT NULL
+        ) WITHOUT ROWID""",
+        "CREATE INDEX IF NOT EXISTS sessions_by_position ON sessions (position)",
+        "ALTER TABLE errors ADD COLUMN session_id TEXT",
+        "ALTER TABLE errors ADD COLUMN erased INTEGER NOT NULL DEFAULT 0",
+        "CREATE INDEX IF NOT EXISTS errors_by_session ON errors (session_id) WHERE session_id IS NOT NULL",
+    ),
+}
 
 
 def compose(*parts: str) -> str:
@@ -273,9 +298,15 @@ def _migrate(connection: sqlite3.Connection) -> None:
         return
     connection.execute("BEGIN IMMEDIATE")
     try:
-        for statement in SCHEMA:
-            connection.execute(statement)
-        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        version = connection.execute("PRAGMA user_version").fetchone()[0]  # read under the lock
+        if version < SCHEMA_VERSION:
+            for statement in SCHEMA:
+                connection.execute(statement)
+            for step in sorted(MIGRATIONS):
+                if step > version:
+                    for statement in MIGRATIONS[step]:
+                        connection.execute(statement)
+            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     except BaseException:
         connection.rollback()
         raise

@@ -20,7 +20,8 @@ _failure = retryable("error store")
 
 _INSERT = (
     "INSERT INTO errors (error_id, position, type, source, application_id, received_at, event_id,"
-    " details, payload, key_id, request_id, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " details, payload, key_id, request_id, expires_at, session_id)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (error_id) DO NOTHING"
 )
 
@@ -55,4 +56,5 @@ class SqliteErrorStore:
             record.key_id,
             record.request_id,
             received + self.retention_days * 86400,
+            record.session_id,
         )

@@ -4,17 +4,19 @@ The guard (``event_guards``) remembers the content hash and the origin (the deli
 first version stored under an id, exactly like ``DynamoEventStore``'s guard item: the same
 content from another delivery is a DUPLICATE, other content a CONFLICT (the first version is
 kept), and the same delivery again is STORED (finishing its work if it was half done) - never
-a second row.
+a second row. The sessions' summaries (``GET /sessions``) are kept in the same transaction.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 
 from theeye.clock import format_timestamp, utc_now
 from theeye.events import compact_json
-from theeye.ports import event_position
+from theeye.ledger import SessionTally
+from theeye.ports import event_position, session_position
 from theeye.records import EventRecord, WriteOutcome
 from theeye.sqlite.db import Database, retryable
 
@@ -26,8 +28,14 @@ _INSERT_GUARD = (
 )
 _INSERT_EVENT = (
     "INSERT INTO events (position, event_id, application_id, session_id, category, name, data,"
-    " timestamp, received_at, stored_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " timestamp, client_timestamp, received_at, stored_at, expires_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (position) DO NOTHING"
+)
+_SESSION = "SELECT events, first_seen, last_seen, application_ids FROM sessions WHERE session_id = ?"
+_PUT_SESSION = (
+    "INSERT OR REPLACE INTO sessions (session_id, position, first_seen, last_seen, events, application_ids)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -44,10 +52,51 @@ class SqliteEventStore:
             return []
         stored_at = format_timestamp(utc_now())
         with self.db.write(_failure) as connection:
-            return [_put(connection, record, stored_at) for record in records]
+            outcomes, inserted = [], []
+            for record in records:
+                outcome, new_row = _put(connection, record, stored_at)
+                outcomes.append(outcome)
+                if new_row:
+                    inserted.append(record)
+            _summarise(connection, inserted)
+            return outcomes
 
 
-def _put(connection: sqlite3.Connection, record: EventRecord, stored_at: str) -> WriteOutcome:
+def _summarise(connection: sqlite3.Connection, inserted: list[EventRecord]) -> None:
+    """Fold the rows this transaction inserted into their sessions' summaries: in the same
+    transaction, so a summary counts each stored row once, and an erasure (one transaction
+    too) sees both or neither."""
+    tallies: dict[str, SessionTally] = {}
+    for record in inserted:
+        event = record.event
+        tally = SessionTally(1, event.timestamp, event.timestamp, frozenset({record.application_id}))
+        known = tallies.get(event.session_id)
+        tallies[event.session_id] = tally if known is None else known.merged(tally)
+    for session_id, tally in tallies.items():
+        row = connection.execute(_SESSION, (session_id,)).fetchone()
+        if row is not None:
+            old = SessionTally(
+                row["events"],
+                row["first_seen"],
+                row["last_seen"],
+                frozenset(json.loads(row["application_ids"])),
+            )
+            tally = old.merged(tally)
+        connection.execute(
+            _PUT_SESSION,
+            (
+                session_id,
+                session_position(tally.first_seen, session_id),
+                tally.first_seen,
+                tally.last_seen,
+                tally.events,
+                compact_json(sorted(tally.application_ids)),
+            ),
+        )
+
+
+def _put(connection: sqlite3.Connection, record: EventRecord, stored_at: str) -> tuple[WriteOutcome, bool]:
+    """The outcome, and whether this call inserted the event's row."""
     event = record.event
     position = event_position(event.timestamp, event.event_id)
     old = connection.execute(_GUARD, (event.event_id,)).fetchone()
@@ -56,11 +105,11 @@ def _put(connection: sqlite3.Connection, record: EventRecord, stored_at: str) ->
             _INSERT_GUARD, (event.event_id, record.content_hash, record.origin, position, record.expires_at)
         )
     elif old["content_hash"] != record.content_hash:
-        return WriteOutcome.CONFLICT
+        return WriteOutcome.CONFLICT, False
     elif old["origin"] != record.origin:
-        return WriteOutcome.DUPLICATE
+        return WriteOutcome.DUPLICATE, False
     # New, or our own earlier attempt of this same delivery: the row exists once.
-    connection.execute(
+    cursor = connection.execute(
         _INSERT_EVENT,
         (
             position,
@@ -71,9 +120,10 @@ def _put(connection: sqlite3.Connection, record: EventRecord, stored_at: str) ->
             event.name,
             compact_json(event.data),
             event.timestamp,
+            None if event.client_timestamp == event.timestamp else event.client_timestamp,
             record.received_at,
             stored_at,
             record.expires_at,
         ),
     )
-    return WriteOutcome.STORED
+    return WriteOutcome.STORED, cursor.rowcount == 1

@@ -25,15 +25,18 @@ from typing import Any, NamedTuple
 
 from theeye.ports import ErrorFilter, Page, View, Window
 from theeye.sqlite.db import Database, compose, unavailable
-from theeye.views import error_view, event_view
+from theeye.views import error_view, event_view, session_view
 
 _EVENT_COLUMNS = (
-    "position, event_id, application_id, session_id, category, name, data, timestamp, received_at"
+    "position, event_id, application_id, session_id, category, name, data, timestamp,"
+    " client_timestamp, received_at"
 )
 _ERROR_COLUMNS = (
     "position, error_id, type, source, application_id, received_at, event_id, details, payload,"
-    " key_id, request_id"
+    " key_id, request_id, session_id, erased"
 )
+_SESSION_COLUMNS = "position, session_id, first_seen, last_seen, events, application_ids"
+SESSION_WHERE = "(? IS NULL OR EXISTS (SELECT 1 FROM json_each(application_ids) WHERE value = ?))"
 _PAGED = "AND position BETWEEN ? AND ? AND position IS NOT ? ORDER BY position"
 
 # Each question's condition; ``?`` parameters come first, then the window's.
@@ -49,7 +52,7 @@ ERROR_WHERE = {
 }
 EVENT_BY_ID = (
     "SELECT e.position, e.event_id, e.application_id, e.session_id, e.category, e.name, e.data,"
-    " e.timestamp, e.received_at FROM event_guards AS g JOIN events AS e ON e.position = g.position"
+    " e.timestamp, e.client_timestamp, e.received_at FROM event_guards AS g JOIN events AS e ON e.position = g.position"
     " WHERE g.event_id = ?"
 )
 ERROR_BY_ID = compose("SELECT", _ERROR_COLUMNS, "FROM errors WHERE error_id = ?")
@@ -131,3 +134,15 @@ class SqliteErrorReader:
     def get(self, error_id: str) -> View | None:
         rows = self.db.read(_failure, ERROR_BY_ID, (error_id,))
         return error_view(rows[0]) if rows else None
+
+
+def sessions_query(window: Window, application_id: str | None, limit: int) -> Query:
+    return paged("sessions", _SESSION_COLUMNS, SESSION_WHERE, (application_id, application_id), window, limit)
+
+
+@dataclass
+class SqliteSessionReader:
+    db: Database
+
+    def page(self, window: Window, *, application_id: str | None, limit: int) -> Page:
+        return _page(self.db, sessions_query(window, application_id, limit), limit, session_view)

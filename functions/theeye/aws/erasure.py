@@ -1,0 +1,163 @@
+"""DynamoDB adapter of ``Eraser``: a session's events and guards, its errors' payloads, its summary.
+
+* Events: the session's partition of the events table is read (consistently) and deleted in
+  transactions of up to 49 events, each with its guard and one ``ADD erased`` to the ledger,
+  every event delete conditional on the event still being there. A concurrent erasure of the
+  same session cancels the other's transaction instead of counting an event twice; the loser
+  reads again and finds less. So ``erased`` counts each deleted event exactly once.
+* Errors: the errors table's ``BySession`` index names them; each not yet erased gets its
+  payload replaced by ``null`` and its details' messages redacted, conditionally (once).
+* The summary item (``theeye.aws.counters``) is deleted last.
+
+Write units: a transactional write costs twice a plain one, so an event costs 4 (its item and
+its guard); bench/cost.py prices it.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from theeye import aws
+from theeye.aws import layout
+from theeye.aws.counters import LEDGER_PK
+from theeye.aws.partition import Partition, fetcher
+from theeye.errors import RetryableStoreError
+from theeye.events import compact_json
+from theeye.ports import Erasure
+from theeye.records import redacted_details
+
+_failure = aws.retryable("erasure")
+EVENTS_PER_TRANSACTION = 49  # x 2 deletes + the ledger update = 99 of 100 items
+ERASURE_LEDGER_SK = "erasure"
+ATTEMPTS = 8
+
+
+@dataclass
+class DynamoEraser:
+    client: Any
+    events_table: str
+    errors_table: str
+    counters_table: str
+
+    def erase(self, session_id: str) -> Erasure:
+        events = self._erase_events(session_id)
+        errors = self._redact_errors(session_id)
+        aws.call(
+            self.client.delete_item,
+            _failure,
+            TableName=self.counters_table,
+            Key={"pk": {"S": layout.session_summary_pk(session_id)}, "sk": {"S": layout.SESSION_SUMMARY_SK}},
+        )
+        return Erasure(session_id, events, errors)
+
+    def _erase_events(self, session_id: str) -> int:
+        """Erase the events stored when the erasure read the session; events stored after that
+        read are new data (a later erasure takes them)."""
+        erased = 0
+        pending = self._event_keys(session_id)
+        reasons: list[str] = []
+        for attempt in range(ATTEMPTS):
+            failed: list[tuple[str, str, str]] = []
+            for first in range(0, len(pending), EVENTS_PER_TRANSACTION):
+                chunk = pending[first : first + EVENTS_PER_TRANSACTION]
+                try:
+                    aws.call(self.client.transact_write_items, _failure, TransactItems=self._deletes(chunk))
+                    erased += len(chunk)
+                except aws.TransactionCancelled as cancelled:
+                    failed += chunk  # some erased meanwhile (another erasure), or a conflict
+                    reasons = cancelled.reasons
+            if not failed:
+                return erased
+            time.sleep(random.uniform(0, 0.05 * 2**attempt))
+            still = set(self._event_keys(session_id))
+            pending = [key for key in failed if key in still]
+        raise RetryableStoreError(f"erasure kept contending ({sorted(set(reasons))}); run it again")
+
+    def _event_keys(self, session_id: str) -> list[tuple[str, str, str]]:
+        """(pk, sk, event_id) of every stored event of the session (a consistent read)."""
+        partition = Partition(self.events_table, None, "pk", layout.session_pk(session_id))
+        fetch = fetcher(self.client, partition, descending=False, page_size=1000, consistent=True)
+        found: list[tuple[str, str, str]] = []
+        token: Any = None
+        while True:
+            items, continuation = fetch(token)
+            found += [(str(i["pk"]), str(i["sk"]), str(i["event_id"])) for i in items]
+            if continuation is None:
+                return found
+            token = continuation[1]
+
+    def _deletes(self, chunk: list[tuple[str, str, str]]) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        for pk, sk, event_id in chunk:
+            items.append(
+                {
+                    "Delete": {
+                        "TableName": self.events_table,
+                        "Key": {"pk": {"S": pk}, "sk": {"S": sk}},
+                        "ConditionExpression": "attribute_exists(pk)",
+                    }
+                }
+            )
+            guard = {"pk": {"S": layout.guard_pk(event_id)}, "sk": {"S": layout.GUARD_SORT_KEY}}
+            items.append({"Delete": {"TableName": self.events_table, "Key": guard}})
+        items.append(
+            {
+                "Update": {
+                    "TableName": self.counters_table,
+                    "Key": {"pk": {"S": LEDGER_PK}, "sk": {"S": ERASURE_LEDGER_SK}},
+                    "UpdateExpression": "ADD #erased :n",
+                    "ExpressionAttributeNames": {"#erased": "erased"},
+                    "ExpressionAttributeValues": {":n": {"N": str(len(chunk))}},
+                }
+            }
+        )
+        return items
+
+    def _redact_errors(self, session_id: str) -> int:
+        partition = Partition(self.errors_table, layout.ERRORS_SESSION_INDEX, "session_id", session_id)
+        fetch = fetcher(self.client, partition, descending=False, page_size=1000)
+        redacted = 0
+        token: Any = None
+        while True:
+            items, continuation = fetch(token)
+            for item in items:
+                if item.get("erased"):
+                    continue
+                details = redacted_details(_json_list(item.get("details")))
+                try:
+                    aws.call(
+                        self.client.update_item,
+                        _failure,
+                        TableName=self.errors_table,
+                        Key={"error_id": {"S": str(item["error_id"])}},
+                        UpdateExpression="SET #payload = :null, #details = :details, #erased = :true",
+                        ConditionExpression="attribute_exists(error_id) AND attribute_not_exists(#erased)",
+                        ExpressionAttributeNames={
+                            "#payload": "payload",
+                            "#details": "details",
+                            "#erased": "erased",
+                        },
+                        ExpressionAttributeValues={
+                            ":null": {"S": "null"},
+                            ":details": {"S": compact_json(details)},
+                            ":true": {"BOOL": True},
+                        },
+                    )
+                    redacted += 1
+                except aws.ConditionFailed:
+                    pass  # redacted meanwhile, or expired
+            if continuation is None:
+                return redacted
+            token = continuation[1]
+
+
+def _json_list(text: Any) -> list[dict[str, str]]:
+    try:
+        value = json.loads(str(text))
+    except ValueError:
+        return []
+    return [d for d in value if isinstance(d, dict)] if isinstance(value, list) else []
