@@ -44,6 +44,12 @@ def describe_machine(facts: Mapping[str, Any]) -> str:
     return f"{facts['arch']}, {cores}, Python {facts['python']}, {facts['system']}"
 
 
+def load_average() -> list[float]:
+    """The machine's 1-, 5- and 15-minute load averages, recorded beside a figure: other work on
+    the same cores (another test run) slows what is measured, and shows here."""
+    return [round(value, 2) for value in os.getloadavg()]
+
+
 def today() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%d")
 

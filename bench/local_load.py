@@ -254,6 +254,25 @@ def batches(port: int, first: int, count: int, total: int) -> dict[str, Any]:
 # -- queries -------------------------------------------------------------------------------------
 
 
+def sample(
+    port: int,
+    path: str,
+    connection: http.client.HTTPConnection,
+    samples: int = QUERY_SAMPLES,
+    warm_up: int = 5,
+) -> list[float]:
+    """Milliseconds of ``samples`` sequential GETs of ``path`` on one keep-alive connection,
+    after ``warm_up`` untimed ones (the round trip as a client sees it)."""
+    for _ in range(warm_up):
+        get(port, path, connection)
+    timings = []
+    for _ in range(samples):
+        began = time.perf_counter()
+        get(port, path, connection)
+        timings.append((time.perf_counter() - began) * 1000)
+    return timings
+
+
 def queries(port: int, total: int) -> dict[str, Any]:
     window = {"from": f"{DAY}T00:00:00Z", "to": f"{DAY}T23:59:59.999999Z"}
     paths = {
@@ -268,13 +287,7 @@ def queries(port: int, total: int) -> dict[str, Any]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     results: dict[str, Any] = {}
     for label, path in paths.items():
-        for _ in range(5):
-            get(port, path, connection)
-        samples = []
-        for _ in range(QUERY_SAMPLES):
-            began = time.perf_counter()
-            get(port, path, connection)
-            samples.append((time.perf_counter() - began) * 1000)
+        samples = sample(port, path, connection)
         results[label] = {"p50_ms": statistics.median(samples), "p95_ms": percentile(samples, 0.95)}
     walked, cursor = 0, None
     wanted = min(WALK_EVENTS, total)

@@ -32,6 +32,7 @@ GOALS = {
     "query_p95_ms": 150.0,
     "walk_s": 5.0,  # 20,000 events in pages of 1,000
     "ready_s": 3.0,
+    "sessions_p50_ms": 50.0,  # GET /sessions, a page of 100 at 100,000 sessions
 }
 # Model inputs.
 LOAD_EVENTS_PER_S = 100  # the sustained load of docs/DATA_MODEL.md ("Hot partitions")
@@ -40,6 +41,7 @@ DAYS_PER_MONTH = 365.25 / 12
 PARTITION_WRITE_UNITS_PER_S = 1000  # DynamoDB's limit per partition (docs/DATA_MODEL.md)
 CATEGORY_SHARE, SESSION_SHARE = 0.8, 0.05  # the skewed mix of docs/DATA_MODEL.md
 SCALE_RATES = (100, 1_000, 10_000)
+HOT_SESSION_RATE = 10_000  # events/s of the hot-session model (one session has SESSION_SHARE of them)
 
 README_START = "<!-- performance: written by `python -m bench.run` from docs/performance.json -->"
 README_END = "<!-- /performance -->"
@@ -563,6 +565,284 @@ def _balance_sentences(backends: Mapping[str, Any]) -> list[str]:
     ]
 
 
+# -- sessions and erasure -------------------------------------------------------------------------
+
+
+def load(before: list[float], after: list[float]) -> str:
+    """The 1-, 5- and 15-minute load averages recorded before and after a figure."""
+    return f"{' / '.join(f'{v:.2f}' for v in before)} → {' / '.join(f'{v:.2f}' for v in after)}"
+
+
+def sessions_section(sessions: Mapping[str, Any]) -> list[str]:
+    seeded, pages, limit = sessions["seeded"], sessions["pages"], sessions["limit"]
+    goal = GOALS["sessions_p50_ms"]
+    samples = {p["samples"] for p in pages.values()}
+    out = [
+        f"## `GET /sessions` at {seeded['sessions']:,} sessions (embedded backend; goal p50 < {goal:.0f} ms)",
+        "",
+        measured(sessions),
+        "`make run`'s stack from a fresh data directory, its SQLite file seeded through `SqliteEventStore.put_all`",
+        "(the processor's own write, which keeps each session's summary in the events' transaction):",
+        f"{seeded['sessions']:,} sessions of {seeded['events']:,} events, first events spread over the {seeded['span_days']} days"
+        f" before the run, in transactions of {seeded['chunk']:,} events ({seeded['seconds']:.0f} s).",
+        f"Applications by share of sessions: {', '.join(f'{a} {percent(v, 1)}' for a, v in sessions['applications'].items())}.",
+        f"Each page (limit {limit}) is timed over HTTP as the local stack's other routes are:"
+        f" {', '.join(str(n) for n in sorted(samples))} sequential requests",
+        "on one keep-alive connection after a warm-up. Load average: 1 / 5 / 15 minutes,",
+        "before → after the page's requests.",
+        "",
+        f"| page | items | p50 | p95 | p99 | load average | p50 < {goal:.0f} ms |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for label, page in pages.items():
+        out.append(
+            f"| {label} | {page['items']} | {page['p50_ms']:.1f} ms | {page['p95_ms']:.1f} ms | {page['p99_ms']:.1f} ms"
+            f" | {load(page['load_before'], page['load_after'])} | {mark(page['p50_ms'] < goal)} |"
+        )
+    slowest_label, slowest = max(pages.items(), key=lambda kv: kv[1]["p50_ms"])
+    missed = [label for label, page in pages.items() if page["p50_ms"] >= goal]
+    verdict = (
+        f"Every page meets the goal; the slowest p50 is {slowest['p50_ms']:.1f} ms ({slowest_label}),"
+        f" {percent(slowest['p50_ms'], goal)} of it."
+        if not missed
+        else f"**Missed** by: {', '.join(missed)}."
+    )
+    reads = ", ".join(
+        f"{app} ({percent(share, 1)}) about {limit / share:,.0f}"
+        for app, share in sessions["applications"].items()
+    )
+    return [
+        *out,
+        "",
+        verdict,
+        "An application filter is tested summary by summary in listing order, so a filtered page reads about",
+        f"{limit} / share summaries to find {limit}: {reads}; an unfiltered page reads {limit + 1}.",
+        "",
+    ]
+
+
+def erasure_section(erasure: Mapping[str, Any]) -> list[str]:
+    backends, prices = erasure["backends"], erasure["prices"]
+    embedded, moto = backends["embedded"], backends["moto"]
+    units = moto["units"]
+    out = [
+        f"## Erasing one session of {embedded['session_events']:,} events (`Eraser.erase`)",
+        "",
+        measured(erasure),
+        f"Embedded: a fresh SQLite file holding {embedded['other_events']:,} events of other sessions; in each of"
+        f" {len(embedded['runs'])} rounds the session's",
+        f"{embedded['session_events']:,} events and {embedded['session_errors']} errors are stored, then `SqliteEraser.erase`"
+        " is timed (one transaction).",
+        "moto: the AWS code path on moto in this process, the tables from template.yaml, moto's transactions",
+        "patched as `make run`'s moto server patches them (one rollback copy per table, not per item); the",
+        f"session's items, {moto['session_errors']} errors and its summary written next to {moto['other_events']:,} other"
+        " events, then one `DynamoEraser.erase`",
+        "timed and metered at once. Its time is **moto's, not AWS's**: moto copies the tables for every transaction.",
+        "",
+        "| backend | events erased | errors redacted | wall time | load average | other sessions' data left |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, b in backends.items():
+        runs = b["runs"]
+        times = sorted(r["seconds"] for r in runs)
+        wall = (
+            f"median {b['median_s']:.2f} s of {len(runs)} ({times[0]:.2f} to {times[-1]:.2f} s)"
+            if len(runs) > 1
+            else f"{b['median_s']:,.1f} s (one run; the meter's own {b['units']['meter_s']:.1f} s included)"
+        )
+        if name == "embedded":
+            left = f"{b['other_events_left']:,} of {b['other_events']:,} events"
+        else:
+            left = f"{b['other_items_left']:,} items for {b['other_events']:,} events (event + guard)"
+        erased = {r["events_erased"] for r in runs}
+        redacted = {r["errors_redacted"] for r in runs}
+        out.append(
+            f"| {BACKEND_NOTES.get(name, name) if name == 'embedded' else 'moto (AWS code path; moto time)'}"
+            f" | {', '.join(f'{e:,}' for e in sorted(erased))} | {', '.join(str(e) for e in sorted(redacted))}"
+            f" | {wall} | {load(runs[0]['load_before'], runs[-1]['load_after'])} | {left} |"
+        )
+    table, index = units["table_units_by_kind"], units["index_units_by_kind"]
+    kinds = list(dict.fromkeys([*table, *index]))
+    out += [
+        "",
+        "DynamoDB units of that erasure, counted from its requests (`bench.erasure.Meter`: each written item sized",
+        "before and after; 1 unit per KB, twice in a transaction; an index entry removed or changed 1 unit per KB):",
+        "",
+        "| item | table write units | index write units |",
+        "| --- | --- | --- |",
+    ]
+    for kind in kinds:
+        out.append(f"| {kind} | {table.get(kind, 0):,} | {index.get(kind, 0):,} |")
+    write_price = prices["DYNAMODB_PER_MILLION_WRITE_UNITS"]
+    read_price = prices["DYNAMODB_PER_MILLION_READ_UNITS"]
+    total_units = units["write_units"]
+    requests = units["requests"]
+    erased = moto["runs"][0]["events_erased"]
+    transactions = requests.get("TransactWriteItems", 0)
+    out += [
+        f"| **total** | **{sum(table.values()):,}** | **{sum(index.values()):,}** |",
+        "",
+        f"{total_units:,} write units, {total_units / erased:.1f} per event erased: **${total_units * write_price / 1e6:.4f}**"
+        f" an erasure at ${write_price} per million on-demand write units ({prices['REGION']}, read {prices['PRICES_DATE']}),",
+        f"plus {units['read_units']:,.1f} read units (${units['read_units'] * read_price / 1e6:.5f}) for its Query pages."
+        f" Requests: {transactions} transactions"
+        f" ({erased / transactions:.1f} events each),",
+        f"{requests.get('Query', 0)} Query pages, {requests.get('UpdateItem', 0)} error redactions,"
+        f" {requests.get('DeleteItem', 0)} summary delete; {requests.get('failed', 0)} failed.",
+        "",
+    ]
+    return out
+
+
+def hot_session_rows(summaries: list[Mapping[str, Any]], shards: int) -> list[dict[str, Any]]:
+    """Per measured batch shape, at ``HOT_SESSION_RATE`` events/s with one session carrying
+    ``SESSION_SHARE`` of them, its messages mixed at random into full batches: the writes and
+    write units a second on that session's summary item, and on each BySessionStart partition
+    of the day. A batch's units for the session are the measured ones: with one of its messages
+    (``one_message``) and with two (``two_messages``), the difference being what each further
+    message adds."""
+    rows = []
+    for s in summaries:
+        batch, per_message = s["batch_size"], s["events_per_message"]
+        batches_per_s = HOT_SESSION_RATE / per_message / batch
+        holding = 1 - (1 - SESSION_SHARE) ** batch  # a batch holds at least one hot message
+        further = batch * SESSION_SHARE - holding  # hot messages beyond the first, per batch
+        shape = (s["one_message"], s["two_messages"], batches_per_s, holding, further)
+        rows.append(
+            {
+                "batch_size": batch,
+                "events_per_message": per_message,
+                "batches_per_s": batches_per_s,
+                "holding": holding,
+                "writes_per_s": _per_second("transactional", *shape) + _per_second("plain", *shape),
+                "units_per_s": _per_second("table units", *shape),
+                "index_partition_units_per_s": batches_per_s * s["summary_index_units"] / shards,
+                "per_message": s["counting_transactions"] > 1,
+            }
+        )
+    return rows
+
+
+def _per_second(
+    key: str,
+    one: Mapping[str, Any],
+    two: Mapping[str, Any],
+    batches_per_s: float,
+    holding: float,
+    further: float,
+) -> float:
+    """``key``'s count a second: the one-message figure for each batch holding the session, and
+    what a second message added for each further message."""
+    first = float(one.get(key, 0))
+    return batches_per_s * (first * holding + (float(two.get(key, 0)) - first) * further)
+
+
+def summaries_section(erasure: Mapping[str, Any]) -> list[str]:
+    summaries = erasure["backends"]["moto"]["summaries"]
+    shards, limit = erasure["session_start_shards"], PARTITION_WRITE_UNITS_PER_S
+    template = next(s for s in summaries if s["batch_size"] == erasure["template_batch_size"])
+    one = template["one_message"]
+    out = [
+        "## Session summaries on DynamoDB: write units per processor batch, and the hot session",
+        "",
+        f"From the same run (`{erasure['command']}`, moto): one processor batch per batch size and events per message,",
+        "through the real ingest and processor handlers, every DynamoDB request counted as above. Each message",
+        "holds one session's events; in each batch one session seen before has one message, another two, the",
+        "rest are new sessions.",
+        "",
+        "| messages per batch | events per message | counting transactions | summary units, 1 message (table + index) |"
+        " 2 messages | new session | summaries in the batch (table + index) | whole batch | summaries per event |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+
+    def pair(item: Mapping[str, Any]) -> str:
+        return f"{item['table units']:g} + {item['index units']:g}"
+
+    for s in summaries:
+        summary = s["summary_table_units"] + s["summary_index_units"]
+        out.append(
+            f"| {s['batch_size']} | {s['events_per_message']} | {s['counting_transactions']} | {pair(s['one_message'])}"
+            f" | {pair(s['two_messages'])} | {pair(s['new_session_mean'])}"
+            f" | {s['summary_table_units']:,} + {s['summary_index_units']:,} | {s['batch']['write_units']:,}"
+            f" | {summary / s['events']:.2f} |"
+        )
+    out += [
+        "",
+        f"Per session in a batch of {template['batch_size']} (1 event per message): {one['transactional']} update in the"
+        f" counting transaction ({one.get('transactional units', 0)} write units) and {one['plain']} conditional updates of"
+        f" its first and last event ({one.get('plain units', 0)} units, {one['failed']} failing its condition and billed"
+        " all the same),",
+        f"plus {one['index units']} index write units: each change to a summary listed in BySessionStart rewrites its index entry.",
+    ]
+    rows = hot_session_rows(summaries, shards)
+    apart = [r for r in rows if r["per_message"]]
+    if apart:
+        shapes = ", ".join(f"{r['batch_size']} x {r['events_per_message']}" for r in apart)
+        out.append(
+            f"Batches of {shapes} (messages x events) need more than one transaction's 100 items, so the processor"
+            " counts them message by message: a session is written once per message, not once per batch."
+        )
+    out += [
+        "",
+        f"### One hot session at {HOT_SESSION_RATE:,} events/s",
+        "",
+        f"One session carries {percent(SESSION_SHARE, 1)} of {HOT_SESSION_RATE:,} events/s ({SESSION_SHARE * HOT_SESSION_RATE:,.0f} events/s);"
+        " every message carries the same number of events and",
+        "messages mix at random into full batches, so a batch of b messages holds the hot session with probability",
+        f"1 - {1 - SESSION_SHARE:.2f}^b. Its summary is one item, in one partition: DynamoDB allows {limit:,} write units/s.",
+        f"The day's sessions share {shards} BySessionStart partitions (its last column, every session's index writes).",
+        "",
+        "| messages per batch | events per message | batches/s | batches holding the hot session | writes/s on its summary"
+        f" | write units/s on it | within {limit:,} | each BySessionStart partition of the day |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        out.append(
+            f"| {r['batch_size']} | {r['events_per_message']} | {r['batches_per_s']:,.0f} | {percent(r['holding'], 1)}"
+            f" | {r['writes_per_s']:,.0f} | {r['units_per_s']:,.0f} | {'yes' if r['units_per_s'] < limit else '**no**'}"
+            f" | {r['index_partition_units_per_s']:,.0f}{'' if r['index_partition_units_per_s'] < limit else ' (**over**)'} |"
+        )
+    holds = [r for r in rows if r["units_per_s"] < limit]
+    fails = [r for r in rows if r["units_per_s"] >= limit]
+
+    def shapes_of(found: list[dict[str, Any]]) -> str:
+        return ", ".join(
+            f"{r['batch_size']} x {r['events_per_message']} ({r['units_per_s']:,.0f} WCU/s)" for r in found
+        )
+
+    over_index = [r for r in rows if r["index_partition_units_per_s"] >= limit]
+    out += [
+        "",
+        (
+            f"The hot summary item stays within {limit:,} write units/s at {shapes_of(holds)}"
+            if holds
+            else "It never holds"
+        )
+        + (f"; it does **not** at {shapes_of(fails)}." if fails else "."),
+    ]
+    if fails:
+        out.append(
+            "Beyond the limit DynamoDB throttles that item's writes: the counting transaction is retried with"
+            " backoff, then the batch fails and is delivered again. The hot item holds up to "
+            + ", ".join(
+                f"{HOT_SESSION_RATE * limit / r['units_per_s']:,.0f} events/s at {r['batch_size']} x {r['events_per_message']}"
+                for r in fails
+            )
+            + " (the hot session still carrying its share)."
+        )
+    if over_index:
+        out.append(
+            f"Every session's index writes also exceed {limit:,} per BySessionStart partition at "
+            + ", ".join(
+                f"{r['batch_size']} x {r['events_per_message']} ({r['index_partition_units_per_s']:,.0f})"
+                for r in over_index
+            )
+            + ": an index partition holds many summaries, so DynamoDB can split a hot one between them"
+            " (adaptive capacity); one item it cannot split."
+        )
+    return [*out, ""]
+
+
 # -- scale --------------------------------------------------------------------------------------
 
 
@@ -620,6 +900,9 @@ def render(results: Mapping[str, Any]) -> str:
         *cost_section(results["cost"]),
         *storage_section(results["cost"]),
         *local_load_section(results["local_load"], results["cpu"]),
+        *(sessions_section(results["sessions"]) if "sessions" in results else []),
+        *(erasure_section(results["erasure"]) if "erasure" in results else []),
+        *(summaries_section(results["erasure"]) if "erasure" in results else []),
         *scale_section(results["cost"]),
     ]
     return "\n".join(out)

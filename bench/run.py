@@ -63,6 +63,18 @@ def _local_load(quick: bool) -> dict[str, Any]:
     return local_load.measure(5 if quick else 20)
 
 
+def _sessions(quick: bool) -> dict[str, Any]:
+    from bench import sessions
+
+    return sessions.measure(samples=50 if quick else sessions.SAMPLES)
+
+
+def _erasure(quick: bool) -> dict[str, Any]:
+    from bench import erasure
+
+    return erasure.measure(2 if quick else erasure.ROUNDS)
+
+
 # Section of docs/performance.json -> how to measure it (quick: fewer repetitions, a smoke run).
 SECTIONS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "cold_start": _cold_start,
@@ -71,6 +83,8 @@ SECTIONS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "processor": _processor,
     "cost": _cost,
     "local_load": _local_load,
+    "sessions": _sessions,
+    "erasure": _erasure,
 }
 
 

@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from theeye import wiring
 from theeye.api_models import ERASE_OPERATION_ID, ERASE_RESPONSES, ERASE_SUMMARY
 from theeye.config import get_settings
-from theeye.errors import InvalidRequest
+from theeye.errors import InvalidRequest, RetryableStoreError, ServiceUnavailable
 from theeye.events import MAX_TEXT_LENGTH
 from theeye.http import json_response, path_value, register_error_handlers
 from theeye.keys import Authenticator, presented_key
@@ -67,7 +67,10 @@ def erase_session(session_id: str) -> Response[str]:
     headers = {k.lower(): v for k, v in (request.headers or {}).items()}
     caller = deps.authenticator.authenticate(presented_key(headers), "admin")
     logger.append_keys(key_id=caller.key_id)
-    erasure = deps.eraser.erase(checked_session_id(path_value(app, "session_id", session_id)))
+    try:
+        erasure = deps.eraser.erase(checked_session_id(path_value(app, "session_id", session_id)))
+    except RetryableStoreError as exc:  # part may be erased: repeating the call finishes it
+        raise ServiceUnavailable(f"the erasure could not finish ({exc.message}); repeat the call") from exc
     metrics.add_metric(name="EventsErased", unit=MetricUnit.Count, value=erasure.events_erased)
     # the session id is the data subject's: it is not logged
     logger.info("session erased", extra={"events": erasure.events_erased, "errors": erasure.errors_redacted})

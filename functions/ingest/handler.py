@@ -91,7 +91,11 @@ def post_events() -> Response[str]:
     )
     logger.append_keys(application_id=caller.application_id, key_id=caller.key_id)
     try:
-        raw = logic.decode_body(request.body, bool(request.is_base64_encoded))
+        try:
+            raw = logic.decode_body(request.body, bool(request.is_base64_encoded), _content_encoding())
+        except InvalidRequest as exc:
+            logic.record_unreadable(deps.intake, origin, exc, request.body)
+            raise
         result = logic.ingest(raw, origin=origin, intake=deps.intake)
     except InvalidRequest as exc:
         metrics.add_metric(name="RequestsRejected", unit=MetricUnit.Count, value=1)
@@ -119,13 +123,18 @@ def post_events_validate() -> Response[str]:
     now = format_timestamp(deps.clock())
     caller = _caller(deps)
     logger.append_keys(application_id=caller.application_id, key_id=caller.key_id)
-    raw = logic.decode_body(request.body, bool(request.is_base64_encoded))
+    raw = logic.decode_body(request.body, bool(request.is_base64_encoded), _content_encoding())
     report = logic.validate(
         raw, application_id=caller.application_id, received_at=now, validation=deps.validation()
     )
     metrics.add_metric(name="EventsValidated", unit=MetricUnit.Count, value=len(report.results))
     logger.info("events validated", extra={"valid": report.valid, "invalid": report.invalid})
     return json_response(200, report.to_response())
+
+
+def _content_encoding() -> str | None:
+    headers = {k.lower(): v for k, v in (app.current_event.headers or {}).items()}
+    return headers.get("content-encoding")
 
 
 def _caller(deps: Dependencies) -> ApiKey:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import zlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +17,9 @@ from theeye.checks import DryRun, Rules, dry_run
 from theeye.clock import parse_timestamp
 from theeye.errors import InvalidRequest, PayloadTooLarge, QueueUnavailable
 from theeye.events import (
+    CONTENT_ENCODINGS,
     MAX_BODY_BYTES,
+    MAX_COMPRESSED_BODY_BYTES,
     MAX_EVENTS_PER_REQUEST,
     Event,
     FieldError,
@@ -43,30 +46,76 @@ class IngestResult:
         }
 
 
-def decode_body(body: str | None, is_base64: bool) -> bytes:
-    """The request body as bytes, refusing anything over the 1 MiB limit before parsing it."""
+def decode_body(body: str | None, is_base64: bool, content_encoding: str | None = None) -> bytes:
+    """The request body as bytes, decompressed when it says ``Content-Encoding: gzip``,
+    refusing anything over the 1 MiB limit (of the decompressed body) before parsing it."""
     if body is None:
         return b""
+    encoding = _encoding(content_encoding)
+    wire_limit = MAX_COMPRESSED_BODY_BYTES if encoding else MAX_BODY_BYTES
     if is_base64:
-        if len(body) > (MAX_BODY_BYTES * 4) // 3 + 4:
+        if len(body) > (wire_limit * 4) // 3 + 4:
             raise _too_large()
         try:
             raw = base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError):
             raise InvalidRequest("the request body is not valid base64", code="invalid_json") from None
     else:
-        if len(body) > MAX_BODY_BYTES:  # characters <= bytes, so this is a cheap early check
+        if len(body) > wire_limit:  # characters <= bytes, so this is a cheap early check
             raise _too_large()
         raw = body.encode("utf-8", errors="surrogatepass")
-    if len(raw) > MAX_BODY_BYTES:
+    if len(raw) > wire_limit:
         raise _too_large()
-    return raw
+    return gunzip(raw) if encoding else raw
 
 
-def _too_large() -> PayloadTooLarge:
-    return PayloadTooLarge(
-        f"the request body is larger than {MAX_BODY_BYTES} bytes (1 MiB); send fewer events"
+def _encoding(header: str | None) -> str | None:
+    """``gzip`` for a gzip body, None for an identity one; ``InvalidRequest`` for another coding."""
+    codings = [c.strip().lower() for c in (header or "").split(",") if c.strip()]
+    codings = [c for c in codings if c != "identity"]
+    if not codings:
+        return None
+    if codings in ([c] for c in CONTENT_ENCODINGS):
+        return "gzip"
+    raise InvalidRequest(
+        f"Content-Encoding {header!r} is not supported; send gzip or an uncompressed body",
+        code="unsupported_content_encoding",
+        details=[{"field": "Content-Encoding", "message": "only gzip is accepted"}],
     )
+
+
+def gunzip(raw: bytes) -> bytes:
+    """A gzip body (one or more members) decompressed, never beyond ``MAX_BODY_BYTES``: a body
+    that inflates past it (a decompression bomb) is refused as soon as it does, having held at
+    most that much in memory."""
+    out = bytearray()
+    rest = raw
+    while True:
+        inflater = zlib.decompressobj(wbits=31)  # 31: a gzip header and trailer
+        try:
+            out += inflater.decompress(rest, MAX_BODY_BYTES + 1 - len(out))
+        except zlib.error as exc:
+            raise _not_gzip(str(exc)) from None
+        if len(out) > MAX_BODY_BYTES or inflater.unconsumed_tail:
+            raise _too_large(decompressed=True)
+        if not inflater.eof:
+            raise _not_gzip("the compressed data ends early")
+        rest = inflater.unused_data
+        if not rest:
+            return bytes(out)
+
+
+def _not_gzip(reason: str) -> InvalidRequest:
+    return InvalidRequest(
+        "the request body says Content-Encoding: gzip but is not valid gzip",
+        code="invalid_json",
+        details=[{"field": "body", "message": reason[:200]}],
+    )
+
+
+def _too_large(*, decompressed: bool = False) -> PayloadTooLarge:
+    what = "decompressed request body" if decompressed else "request body"
+    return PayloadTooLarge(f"the {what} is larger than {MAX_BODY_BYTES} bytes (1 MiB); send fewer events")
 
 
 def _reject_constant(name: str) -> Any:
@@ -163,6 +212,13 @@ def _split(body: Any) -> list[Any]:
 def _field_errors(exc: InvalidRequest) -> list[dict[str, str]]:
     fields = [d for d in exc.details if isinstance(d, dict) and "field" in d]
     return fields or [FieldError("body", exc.message).to_dict()]
+
+
+def record_unreadable(intake: Intake, origin: Origin, exc: InvalidRequest, body: str | None) -> None:
+    """Record a body that could not even be decoded (bad base64 or gzip) in the error store, as
+    an ``invalid_json`` rejection of the whole request whose payload is the body as received."""
+    payload = cut_payload(body or "")
+    _record_quietly(intake, origin, Rejection(None, "invalid_json", _field_errors(exc), payload))
 
 
 def _record_quietly(intake: Intake, origin: Origin, *rejections: Rejection) -> None:

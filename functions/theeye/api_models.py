@@ -249,15 +249,17 @@ def responses(ok: type[BaseModel], *, missing: str | None = None) -> dict[int, O
 # route reads its body itself, so the body and the 202 are described with EventIn and Accepted.
 INGEST_SUMMARY = f"Send one event or an array of 1-{MAX_EVENTS_PER_REQUEST} (scope ingest)"
 INGEST_BODY_DESCRIPTION = (
-    f"One event, or an array of 1-{MAX_EVENTS_PER_REQUEST}. At most {_size(MAX_BODY_BYTES)}; "
-    f"one event at most {_size(MAX_EVENT_BYTES)}."
+    f"One event, or an array of 1-{MAX_EVENTS_PER_REQUEST}. At most {_size(MAX_BODY_BYTES)} "
+    f"(decompressed, with `Content-Encoding: gzip`); one event at most {_size(MAX_EVENT_BYTES)}."
 )
 INGEST_OPERATION_ID = "post_events_events_post"
 INGEST_RESPONSES: dict[int, OpenAPIResponse] = {
-    400: _error(f"Not JSON, empty, over {MAX_EVENTS_PER_REQUEST} events, or every event rejected"),
+    400: _error(
+        f"Not JSON (or not valid gzip), empty, over {MAX_EVENTS_PER_REQUEST} events, or every event rejected"
+    ),
     401: _error("Missing or unknown API key"),
     403: _error("The key lacks the ingest scope"),
-    413: _error(f"Body over {_size(MAX_BODY_BYTES)}"),
+    413: _error(f"Body over {_size(MAX_BODY_BYTES)} (decompressed)"),
     503: _error("The queue cannot take events now; nothing was accepted, retry"),
 }
 
@@ -303,7 +305,7 @@ VALIDATE_RESPONSES: dict[int, OpenAPIResponse] = {
     400: _error(f"Not JSON, empty, not an event or array, or over {MAX_EVENTS_PER_REQUEST} events"),
     401: _error("Missing or unknown API key"),
     403: _error("The key lacks the ingest scope"),
-    413: _error(f"Body over {_size(MAX_BODY_BYTES)}"),
+    413: _error(f"Body over {_size(MAX_BODY_BYTES)} (decompressed)"),
     503: _error("The key store cannot answer now; retry"),
 }
 

@@ -22,7 +22,11 @@ from theeye.clock import MAX_TIME_TEXT_LENGTH as MAX_TIME_TEXT_LENGTH  # the tim
 from theeye.clock import format_timestamp, parse_timestamp
 from theeye.json_types import described
 
-MAX_BODY_BYTES = 1024 * 1024  # one request, as received
+MAX_BODY_BYTES = 1024 * 1024  # one request, as received or, when compressed, decompressed
+# A gzip body may be a little larger than what it holds when that does not compress (gzip adds
+# 5 bytes per 64 KiB stored block and a header of about 20): this much is read off the wire.
+MAX_COMPRESSED_BODY_BYTES = MAX_BODY_BYTES + 16 * 1024
+CONTENT_ENCODINGS = ("gzip", "x-gzip")  # accepted on every ingest route (identity aside)
 MAX_EVENT_BYTES = 32 * 1024  # one event, as compact UTF-8 JSON
 MAX_EVENTS_PER_REQUEST = 500
 MAX_TEXT_LENGTH = 128  # characters (code points) of session_id, category and name

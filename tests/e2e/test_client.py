@@ -77,7 +77,9 @@ def test_5000_events_sent_with_the_client_are_read_back_exactly(local_stack: Loc
             assert event["data"] == {"n": want["n"], "run": run}
             # as track stamped it; the stored time is corrected by each request's sent_at
             assert event["client_timestamp"] == want["timestamp"].strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-            lag = datetime.fromisoformat(event["timestamp"]) - datetime.fromisoformat(event["client_timestamp"])
+            lag = datetime.fromisoformat(event["timestamp"]) - datetime.fromisoformat(
+                event["client_timestamp"]
+            )
             assert timedelta(0) <= lag < timedelta(seconds=STORE_TIMEOUT_SECONDS)
     one = next(iter(sent))
     assert reader.event(one)["event_id"] == one

@@ -83,7 +83,7 @@ def test_cors_preflight_is_answered_by_the_gateway(local_stack: LocalStackHandle
     headers = {name.lower(): value for name, value in answer.headers.items()}
     assert headers["access-control-allow-origin"] == "*"
     assert "POST" in headers["access-control-allow-methods"].split(",")
-    assert {"authorization", "content-type", "x-api-key"} <= set(
+    assert {"authorization", "content-type", "content-encoding", "x-api-key"} <= set(
         headers["access-control-allow-headers"].split(",")
     )
 

@@ -333,7 +333,7 @@ def test_cors_configuration_of_the_http_api(template: Template, refs: dict[str, 
 
     assert policy is not None
     assert policy.allow_origins == ("*",)
-    assert set(policy.allow_headers) == {"authorization", "content-type", "x-api-key"}
+    assert set(policy.allow_headers) == {"authorization", "content-type", "content-encoding", "x-api-key"}
     assert policy.max_age == 600
 
 

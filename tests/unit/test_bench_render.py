@@ -146,3 +146,63 @@ def test_no_figure_in_the_prose_is_left_from_the_old_page(results: dict[str, Any
     for typed in ("over 95 %", "~$0.62", "(3 for the event", "two shared cores", "four to five"):
         assert typed not in page
     assert not re.search(r"Measured \d{4}-\d\d-\d\d on", page)  # one date for the page: gone
+
+
+def test_the_sessions_verdict_follows_the_measured_pages(results: dict[str, Any]) -> None:
+    pages = results["sessions"]["pages"]
+    assert "Every page meets the goal" in render.render(results)
+
+    label = next(iter(pages))
+    pages[label]["p50_ms"] = render.GOALS["sessions_p50_ms"] + 1
+    page = render.render(results)
+
+    assert f"**Missed** by: {label}." in page
+    assert "Every page meets the goal" not in page
+
+
+def test_each_sessions_figure_carries_its_recorded_load_average(results: dict[str, Any]) -> None:
+    label = next(iter(results["sessions"]["pages"]))
+    results["sessions"]["pages"][label].update(load_before=[9.5, 8.25, 7.0], load_after=[6.0, 5.5, 4.75])
+
+    assert "| 9.50 / 8.25 / 7.00 → 6.00 / 5.50 / 4.75 |" in render.render(results)
+
+
+def test_the_erasure_is_priced_from_its_counted_units_and_the_recorded_price(results: dict[str, Any]) -> None:
+    erasure = results["erasure"]
+    erasure["backends"]["moto"]["units"]["write_units"] = 40_000
+    erasure["prices"]["DYNAMODB_PER_MILLION_WRITE_UNITS"] = 2.5
+
+    assert "**$0.1000** an erasure at $2.5 per million on-demand write units" in render.render(results)
+
+
+def test_the_hot_session_follows_the_measured_writes_per_batch(results: dict[str, Any]) -> None:
+    # Given a batch whose hot-session summary cost ten times what was measured
+    erasure = results["erasure"]
+    summaries = erasure["backends"]["moto"]["summaries"]
+    rows = render.hot_session_rows(summaries, erasure["session_start_shards"])
+    first = summaries[0]
+    for measured in (first["one_message"], first["two_messages"]):
+        measured["table units"] *= 10
+
+    again = render.hot_session_rows(summaries, erasure["session_start_shards"])
+
+    # Then its rate on the hot item is ten times as high, the others unchanged
+    assert again[0]["units_per_s"] == pytest.approx(10 * rows[0]["units_per_s"])
+    assert again[1:] == rows[1:]
+    batch, per_message = first["batch_size"], first["events_per_message"]
+    assert again[0]["batches_per_s"] == pytest.approx(render.HOT_SESSION_RATE / per_message / batch)
+
+
+def test_the_hot_session_verdict_names_the_shapes_over_the_partition_limit(results: dict[str, Any]) -> None:
+    erasure = results["erasure"]
+    summaries = erasure["backends"]["moto"]["summaries"]
+    for s in summaries:
+        for measured in (s["one_message"], s["two_messages"]):
+            measured["table units"] = 0
+    assert "it does **not** at" not in render.render(results)
+
+    first = summaries[0]
+    first["one_message"]["table units"] = first["two_messages"]["table units"] = 10**6
+    page = render.render(results)
+
+    assert f"it does **not** at {first['batch_size']} x {first['events_per_message']} (" in page

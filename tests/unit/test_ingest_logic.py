@@ -1,11 +1,13 @@
 import base64
+import gzip
 import json
+import tracemalloc
 from collections import Counter
 from typing import Any
 
 import pytest
 
-from ingest.logic import decode_body, ingest
+from ingest.logic import decode_body, gunzip, ingest
 from theeye.errors import InvalidRequest, PayloadTooLarge, QueueUnavailable, ServiceUnavailable
 from theeye.events import MAX_BODY_BYTES
 from theeye.intake import QueueThenCount
@@ -221,3 +223,57 @@ def test_a_partly_delivered_request_is_503_and_counts_only_what_got_in() -> None
         ingest(body(events), origin=ORIGIN, intake=QueueThenCount(queue, ledger))
     # Then the ledger holds the events that are queued (a retry will find them duplicates)
     assert ledger.accepted == len(queue.events) > 0
+
+
+# -- Content-Encoding: gzip ----------------------------------------------------------------
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def test_a_gzip_body_is_decompressed_whatever_the_header_case() -> None:
+    body = b'[{"session_id":"s"}]'
+    for header in ("gzip", "GZIP", " x-gzip ", "gzip, identity"):
+        assert decode_body(_b64(gzip.compress(body)), True, header) == body
+    assert decode_body('{"a":1}', False, "identity") == b'{"a":1}'
+
+
+def test_concatenated_gzip_members_are_one_body() -> None:
+    assert gunzip(gzip.compress(b"[1,") + gzip.compress(b"2]")) == b"[1,2]"
+
+
+def test_the_limit_is_on_the_decompressed_body() -> None:
+    exact = b" " * (MAX_BODY_BYTES - 2) + b"{}"
+    assert decode_body(_b64(gzip.compress(exact)), True, "gzip") == exact
+    with pytest.raises(PayloadTooLarge, match="decompressed"):
+        decode_body(_b64(gzip.compress(exact + b" ")), True, "gzip")
+
+
+def test_a_decompression_bomb_is_refused_without_inflating_it() -> None:
+    bomb = gzip.compress(b"\0" * (200 * MAX_BODY_BYTES))  # 200 MiB of zeros in about 200 KiB
+    tracemalloc.start()
+    try:
+        with pytest.raises(PayloadTooLarge):
+            decode_body(_b64(bomb), True, "gzip")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * MAX_BODY_BYTES  # the limit, the base64 text and its bytes: never the 200 MiB
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"not gzip at all", gzip.compress(b'{"a":1}')[:-6], gzip.compress(b"{}") + b"trailing"],
+    ids=["not gzip", "cut short", "trailing bytes"],
+)
+def test_a_body_that_is_not_valid_gzip_is_a_400(body: bytes) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        decode_body(_b64(body), True, "gzip")
+    assert caught.value.code == "invalid_json"
+
+
+def test_another_content_encoding_is_a_400_naming_it() -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        decode_body("{}", False, "br")
+    assert caught.value.code == "unsupported_content_encoding"

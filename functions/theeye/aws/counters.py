@@ -322,7 +322,10 @@ class DynamoCounters:
         summary the index lists has its counts."""
         for session_id, tally in sorted(sessions.items()):
             first = {
-                "UpdateExpression": "SET #first = :first, #spk = :spk, #ssk = :ssk, #id = :id",
+                # last_seen with it, when absent: a summary is listed only with both
+                "UpdateExpression": (
+                    "SET #first = :first, #spk = :spk, #ssk = :ssk, #id = :id, #last = if_not_exists(#last, :last)"
+                ),
                 "ConditionExpression": "attribute_exists(#events) AND (attribute_not_exists(#first) OR #first > :first)",
                 "ExpressionAttributeNames": {
                     "#first": "first_seen",
@@ -330,8 +333,10 @@ class DynamoCounters:
                     "#ssk": "start_sk",
                     "#id": "session_id",
                     "#events": "events",
+                    "#last": "last_seen",
                 },
                 "ExpressionAttributeValues": {
+                    ":last": {"S": tally.last_seen},
                     ":first": {"S": tally.first_seen},
                     ":spk": {"S": layout.session_start_pk(tally.first_seen, session_id)},
                     ":ssk": {"S": session_position(tally.first_seen, session_id)},

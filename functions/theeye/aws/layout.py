@@ -20,8 +20,9 @@ CATEGORY_REGISTRY_PK = "categories"
 ERRORS_SESSION_INDEX = "BySession"
 SESSION_START_INDEX = "BySessionStart"  # on the counters table: summaries by first event
 SESSION_SUMMARY_SK = "#"
-# New sessions per second are far fewer than events; 4 shards a day keep the index's writes
-# spread while a day's listing merges 4 partitions.
+# 4 shards a day keep the index's writes spread while a day's listing merges 4 partitions.
+# The index projects the whole summary, so every change to a summary (each batch that stored
+# events of it) rewrites its index entry: docs/PERFORMANCE.md measures what that costs.
 SESSION_START_SHARDS = 4
 # Errors are far fewer than events: 4 shards keep a flood of one bad application (4,000 error
 # writes/s) within partition limits while a 30-day listing reads at most 120 partitions.
