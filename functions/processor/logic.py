@@ -17,7 +17,14 @@ from theeye.buckets import bucket_of
 from theeye.clock import parse_timestamp
 from theeye.events import FieldError, usable_session_id
 from theeye.intake import intake_tally
-from theeye.ledger import PROCESSOR_INVALID, IntakeTally, MessageTally, SessionTally, message_key
+from theeye.ledger import (
+    PROCESSOR_INVALID,
+    IntakeTally,
+    MessageTally,
+    SessionTally,
+    merge_sessions,
+    message_key,
+)
 from theeye.messages import Origin, QueuedEvent, QueueMessage, Rejection
 from theeye.ports import BatchLedger, ErrorStore, EventStore
 from theeye.records import ErrorRecord, EventRecord, WriteOutcome, derive_error_id
@@ -66,9 +73,9 @@ class Outcome:
 
     def add_session(self, record: EventRecord) -> None:
         event = record.event
-        tally = SessionTally(1, event.timestamp, event.timestamp, frozenset({record.application_id}))
-        known = self.sessions.get(event.session_id)
-        self.sessions[event.session_id] = tally if known is None else known.merged(tally)
+        merge_sessions(
+            self.sessions, {event.session_id: SessionTally.of_event(event.timestamp, record.application_id)}
+        )
 
     @property
     def total(self) -> int:

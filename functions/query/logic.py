@@ -62,6 +62,22 @@ def check_range(start: datetime | None, end: datetime | None) -> None:
         )
 
 
+def recent_window(
+    start: datetime | None,
+    end: datetime | None,
+    default: timedelta,
+    order: Order,
+    after: str | None,
+    now: datetime,
+) -> Window:
+    """A checked window that covers ``default`` before ``end`` (or now) when it has no start,
+    and runs to a day after now when it has no end."""
+    check_range(start, end)
+    if start is None:
+        start = (end or now) - default
+    return Window(start, end or now + timedelta(days=1), order == "desc", after)
+
+
 @dataclass
 class EventQueries:
     reader: EventReader
@@ -85,9 +101,7 @@ class EventQueries:
         if session_id is not None:
             window = Window(start, end, descending, after)
             return self.reader.by_session(session_id, window, category=category, name=name, limit=limit)
-        if start is None:
-            start = (end or now) - DEFAULT_WINDOW
-        window = Window(start, end or now + timedelta(days=1), descending, after)
+        window = recent_window(start, end, DEFAULT_WINDOW, order, after, now)
         if category is not None:
             return self.reader.by_category(category, window, name=name, limit=limit)
         return self.reader.by_range(window, name=name, limit=limit)
@@ -115,10 +129,7 @@ class SessionQueries:
         now: datetime,
     ) -> Page:
         """Sessions whose first event falls in ``[start, end)``; the last 24 hours by default."""
-        check_range(start, end)
-        if start is None:
-            start = (end or now) - DEFAULT_WINDOW
-        window = Window(start, end or now + timedelta(days=1), order == "desc", after)
+        window = recent_window(start, end, DEFAULT_WINDOW, order, after, now)
         return self.reader.page(window, application_id=application_id, limit=limit)
 
 
@@ -138,10 +149,7 @@ class ErrorQueries:
         after: str | None,
         now: datetime,
     ) -> Page:
-        check_range(start, end)
-        if start is None:
-            start = (end or now) - self.window
-        window = Window(start, end or now + timedelta(days=1), order == "desc", after)
+        window = recent_window(start, end, self.window, order, after, now)
         return self.reader.page(window, where, limit=limit)
 
     def get(self, error_id: str) -> View:

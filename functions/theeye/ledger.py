@@ -56,6 +56,17 @@ class SessionTally:
             self.application_ids | other.application_ids,
         )
 
+    @classmethod
+    def of_event(cls, timestamp: str, application_id: str) -> SessionTally:
+        return cls(1, timestamp, timestamp, frozenset({application_id}))
+
+
+def merge_sessions(into: dict[str, SessionTally], sessions: Mapping[str, SessionTally]) -> None:
+    """Fold ``sessions`` into ``into``, one tally per session."""
+    for session_id, tally in sessions.items():
+        known = into.get(session_id)
+        into[session_id] = tally if known is None else known.merged(tally)
+
 
 @dataclass(frozen=True)
 class MessageTally:

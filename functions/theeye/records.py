@@ -69,5 +69,9 @@ class ErrorRecord:
 ERASED_MESSAGE = "erased with its session"
 
 
-def redacted_details(details: list[dict[str, str]]) -> list[dict[str, str]]:
-    return [{"field": str(d.get("field", "")), "message": ERASED_MESSAGE} for d in details]
+def redacted_details(details: Any) -> list[dict[str, str]]:
+    """Stored details (a list of ``{"field", "message"}``; anything else holds no field names)."""
+    listed = details if isinstance(details, list) else []
+    return [
+        {"field": str(d.get("field", "")), "message": ERASED_MESSAGE} for d in listed if isinstance(d, dict)
+    ]

@@ -51,15 +51,15 @@ def error_view(stored: Stored) -> View:
         "received_at": field("received_at"),
         "event_id": field("event_id"),
         "session_id": field("session_id"),
-        "details": _json(field("details"), []),
-        "payload": _json(field("payload"), None),
+        "details": json_field(field("details"), []),
+        "payload": json_field(field("payload"), None),
         "erased": bool(field("erased")),
         "key_id": field("key_id") or None,
         "request_id": field("request_id") or None,
     }
 
 
-def _json(text: Any, default: Any) -> Any:
+def json_field(text: Any, default: Any) -> Any:
     """Stored JSON text as a value; text that is not JSON (an old or cut payload) as it is."""
     if text is None:
         return default

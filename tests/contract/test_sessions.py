@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from processor.logic import Processor, Rules, commit, process_message
+from tests.contract.test_readers import walk as walk_pages
 from theeye.clock import format_timestamp
 from theeye.events import Event
 from theeye.ledger import ledger_status
@@ -50,19 +51,8 @@ def process(backend: Backend, *bodies: str) -> None:
 
 
 def walk(backend: Backend, window: Window, limit: int, application_id: str | None = None) -> list[View]:
-    reader, seen, after = backend.session_reader(), [], window.after
-    for _ in range(200):
-        page = reader.page(
-            Window(window.start, window.end, window.descending, after),
-            application_id=application_id,
-            limit=limit,
-        )
-        assert len(page.items) <= limit
-        seen += page.items
-        if page.position is None:
-            return seen
-        after = page.position
-    raise AssertionError("the pages never ended")
+    reader = backend.session_reader()
+    return walk_pages(lambda w: reader.page(w, application_id=application_id, limit=limit), window, limit)
 
 
 WHOLE = Window(START - timedelta(days=2), START + timedelta(days=4), False, None)

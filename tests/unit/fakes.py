@@ -18,7 +18,7 @@ from theeye.errors import InvalidRequest, NotFound, QueueUnavailable, RetryableS
 from theeye.events import compact_json
 from theeye.intake import QueueThenCount
 from theeye.keys import ApiKey
-from theeye.ledger import IntakeTally, MessageTally, SessionTally
+from theeye.ledger import IntakeTally, MessageTally, SessionTally, merge_sessions
 from theeye.messages import QueueMessage, cut_payload
 from theeye.ports import (
     Erasure,
@@ -160,9 +160,7 @@ class MemoryCounters:
                 self.ledger.update({"stored": tally.stored, "duplicates": tally.duplicates})
                 self.ledger.update({f"invalid_{k}": v for k, v in tally.invalid.items()})
                 self.by_minute.update(tally.stored_by_minute)
-                for session_id, session in tally.sessions.items():
-                    known = self.sessions.get(session_id)
-                    self.sessions[session_id] = session if known is None else known.merged(session)
+                merge_sessions(self.sessions, tally.sessions)
 
     def count_dead_letter(self, key: str, events: int) -> bool:
         with self._lock:

@@ -41,7 +41,7 @@ from theeye.aws.merge import Item, drain
 from theeye.aws.partition import Partition, fetcher
 from theeye.buckets import BUCKET_CHARS, Interval, bucket_of, bucket_start
 from theeye.errors import RetryableStoreError, TheEyeError
-from theeye.ledger import IntakeTally, MessageTally, SessionTally
+from theeye.ledger import IntakeTally, MessageTally, SessionTally, merge_sessions
 from theeye.ports import session_position
 
 LEDGER_PK = "ledger"
@@ -430,9 +430,7 @@ def _sessions(entries: Iterable[tuple[str, MessageTally]]) -> dict[str, SessionT
     """The session tallies of many messages, one per session."""
     merged: dict[str, SessionTally] = {}
     for _key, tally in entries:
-        for session_id, session in tally.sessions.items():
-            known = merged.get(session_id)
-            merged[session_id] = session if known is None else known.merged(session)
+        merge_sessions(merged, tally.sessions)
     return merged
 
 

@@ -9,13 +9,12 @@
   payload replaced by ``null`` and its details' messages redacted, conditionally (once).
 * The summary item (``theeye.aws.counters``) is deleted last.
 
-Write units: a transactional write costs twice a plain one, so an event costs 4 (its item and
-its guard); bench/cost.py prices it.
+Write units: each event's item and guard are deleted in a transaction, which bills twice a plain
+write; bench/erasure.py counts and prices an erasure from its requests.
 """
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from theeye.errors import RetryableStoreError
 from theeye.events import compact_json
 from theeye.ports import Erasure
 from theeye.records import redacted_details
+from theeye.views import json_field
 
 _failure = aws.retryable("erasure")
 EVENTS_PER_TRANSACTION = 49  # x 2 deletes + the ledger update = 99 of 100 items
@@ -127,7 +127,7 @@ class DynamoEraser:
             for item in items:
                 if item.get("erased"):
                     continue
-                details = redacted_details(_json_list(item.get("details")))
+                details = redacted_details(json_field(item.get("details"), []))
                 try:
                     aws.call(
                         self.client.update_item,
@@ -153,11 +153,3 @@ class DynamoEraser:
             if continuation is None:
                 return redacted
             token = continuation[1]
-
-
-def _json_list(text: Any) -> list[dict[str, str]]:
-    try:
-        value = json.loads(str(text))
-    except ValueError:
-        return []
-    return [d for d in value if isinstance(d, dict)] if isinstance(value, list) else []

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from theeye.clock import format_timestamp, utc_now
 from theeye.events import compact_json
-from theeye.ledger import SessionTally
+from theeye.ledger import SessionTally, merge_sessions
 from theeye.ports import event_position, session_position
 from theeye.records import EventRecord, WriteOutcome
 from theeye.sqlite.db import Database, retryable
@@ -69,9 +69,9 @@ def _summarise(connection: sqlite3.Connection, inserted: list[EventRecord]) -> N
     tallies: dict[str, SessionTally] = {}
     for record in inserted:
         event = record.event
-        tally = SessionTally(1, event.timestamp, event.timestamp, frozenset({record.application_id}))
-        known = tallies.get(event.session_id)
-        tallies[event.session_id] = tally if known is None else known.merged(tally)
+        merge_sessions(
+            tallies, {event.session_id: SessionTally.of_event(event.timestamp, record.application_id)}
+        )
     for session_id, tally in tallies.items():
         row = connection.execute(_SESSION, (session_id,)).fetchone()
         if row is not None:
