@@ -1,5 +1,6 @@
-"""POST /events: authenticate, check envelopes, queue; POST /events/validate: the same checks and
-the processor's, queueing nothing. Wiring only; the use cases are in logic.py."""
+"""POST /events: authenticate, check envelopes, queue; the Segment-compatible /v1/* routes: the
+same, their messages read as events; POST /events/validate: the same checks and the processor's,
+queueing nothing. Wiring only; the use cases are in logic.py."""
 
 from __future__ import annotations
 
@@ -14,19 +15,23 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ingest import logic
-from theeye import wiring
+from theeye import segment, wiring
 from theeye.api_models import (
     INGEST_OPERATION_ID,
     INGEST_RESPONSES,
     INGEST_SUMMARY,
+    SEGMENT_RESPONSES,
+    SEGMENT_SUCCESS,
     VALIDATE_OPERATION_ID,
     VALIDATE_RESPONSES,
     VALIDATE_SUMMARY,
+    segment_operation_id,
+    segment_summary,
 )
 from theeye.checks import Rules
 from theeye.clock import Clock, format_timestamp, utc_now
 from theeye.config import get_settings
-from theeye.errors import InvalidRequest
+from theeye.errors import InvalidRequest, PayloadTooLarge
 from theeye.http import json_response, register_error_handlers
 from theeye.keys import ApiKey, Authenticator, presented_key
 from theeye.messages import Origin
@@ -80,23 +85,55 @@ def dependencies() -> Dependencies:
 def post_events() -> Response[str]:
     """Checked envelopes are queued before the answer; payloads are validated asynchronously."""
     deps = dependencies()
+    result = _ingest(deps, _caller(deps), logic.EVENTS)
+    return json_response(202, result.to_response())
+
+
+def segment_route(kind: str | None) -> Callable[[], Response[str]]:
+    """``POST /v1/<kind>`` (``kind`` None: ``/v1/batch``): Segment messages, read by their
+    dialect into the path of ``POST /events``; answered as Segment's libraries expect."""
+    dialect = logic.segment_dialect(kind)
+
+    def post_segment() -> Response[str]:
+        deps = dependencies()
+        caller, raw = _segment_caller(deps)
+        _ingest(deps, caller, dialect, raw)
+        return json_response(200, SEGMENT_SUCCESS)
+
+    post_segment.__name__ = f"post_segment_{kind or 'batch'}"
+    return post_segment
+
+
+for _path, _kind in segment.ROUTES.items():
+    app.post(
+        _path,
+        summary=segment_summary(_kind),
+        operation_id=segment_operation_id(_kind),
+        responses=SEGMENT_RESPONSES,
+    )(segment_route(_kind))
+
+
+def _ingest(
+    deps: Dependencies, caller: ApiKey, dialect: logic.Dialect, raw: bytes | None = None
+) -> logic.IngestResult:
+    """The one path of every ingest route: read the body (``raw`` when already read), queue its
+    events and rejections, count and log what happened."""
     request = app.current_event
-    received_at = format_timestamp(deps.clock())
-    caller = _caller(deps)
     origin = Origin(
         application_id=caller.application_id,
         key_id=caller.key_id,
-        received_at=received_at,
+        received_at=format_timestamp(deps.clock()),
         request_id=request.request_context.request_id,
     )
     logger.append_keys(application_id=caller.application_id, key_id=caller.key_id)
     try:
-        try:
-            raw = logic.decode_body(request.body, bool(request.is_base64_encoded), _content_encoding())
-        except InvalidRequest as exc:
-            logic.record_unreadable(deps.intake, origin, exc, request.body)
-            raise
-        result = logic.ingest(raw, origin=origin, intake=deps.intake)
+        if raw is None:
+            try:
+                raw = logic.decode_body(request.body, bool(request.is_base64_encoded), _content_encoding())
+            except InvalidRequest as exc:
+                logic.record_unreadable(deps.intake, origin, exc, request.body, dialect)
+                raise
+        result = logic.ingest(raw, origin=origin, intake=deps.intake, dialect=dialect)
     except InvalidRequest as exc:
         metrics.add_metric(name="RequestsRejected", unit=MetricUnit.Count, value=1)
         logger.info("request rejected", extra={"code": exc.code})
@@ -105,7 +142,7 @@ def post_events() -> Response[str]:
     if result.rejections:
         metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=len(result.rejections))
     logger.info("events queued", extra={"accepted": len(result.events), "rejected": len(result.rejections)})
-    return json_response(202, result.to_response())
+    return result
 
 
 @app.post(
@@ -142,6 +179,22 @@ def _caller(deps: Dependencies) -> ApiKey:
     request = app.current_event
     headers = {k.lower(): v for k, v in (request.headers or {}).items()}
     return deps.authenticator.authenticate(presented_key(headers, request.query_string_parameters), "ingest")
+
+
+def _segment_caller(deps: Dependencies) -> tuple[ApiKey, bytes | None]:
+    """The key of a ``/v1/*`` request, with scope ingest: from the headers (HTTP Basic too), else
+    the ``writeKey`` of the body. Returns the body too when it had to be read for that."""
+    request = app.current_event
+    headers = {k.lower(): v for k, v in (request.headers or {}).items()}
+    key = presented_key(headers, request.query_string_parameters, basic=True)
+    raw = None
+    if not key:  # an unreadable body has no key in it: a 401, like a request without any
+        try:
+            raw = logic.decode_body(request.body, bool(request.is_base64_encoded), _content_encoding())
+            key = segment.write_key(logic.parse_body(raw))
+        except (InvalidRequest, PayloadTooLarge):
+            raw = None
+    return deps.authenticator.authenticate(key, "ingest"), raw
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -10,9 +10,12 @@ import base64
 import binascii
 import json
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from theeye import segment
 from theeye.checks import DryRun, Rules, dry_run
 from theeye.clock import parse_timestamp
 from theeye.errors import InvalidRequest, PayloadTooLarge, QueueUnavailable
@@ -28,6 +31,7 @@ from theeye.events import (
 from theeye.messages import Origin, QueuedEvent, Rejection, cut_payload, pack
 from theeye.observability import logger
 from theeye.ports import Intake
+from theeye.segment import Envelope
 
 if TYPE_CHECKING:  # loaded by the handler on the first dry run only (see ingest.handler)
     from theeye.schemas import SchemaRegistry
@@ -145,11 +149,34 @@ def parse_body(raw: bytes) -> Any:
         ) from None
 
 
+@dataclass(frozen=True)
+class Dialect:
+    """How a route reads its body as events: ``POST /events`` takes event objects as they are,
+    the ``/v1/*`` routes take Segment messages (``theeye.segment``). Everything after the
+    reading (envelope rules, limits, queueing, rejections, ledger) is shared."""
+
+    envelopes: Callable[[Any, str], list[Envelope]]  # parsed body, received_at -> one per item
+    redact: Callable[[str], str] = str  # a body kept as text for the error store, secrets removed
+
+
+def _events(body: Any, received_at: str) -> list[Envelope]:
+    return [Envelope(item, item) for item in _split(body)]
+
+
+EVENTS = Dialect(_events)
+
+
+def segment_dialect(kind: str | None) -> Dialect:
+    """The dialect of ``/v1/<kind>`` (``kind`` None: ``/v1/batch``)."""
+    return Dialect(partial(segment.envelopes, kind=kind), segment.redact_text)
+
+
 def ingest(
     raw: bytes,
     *,
     origin: Origin,
     intake: Intake,
+    dialect: Dialect = EVENTS,
 ) -> IngestResult:
     """Validate a request body, queue the valid events and the rejections, say what happened.
 
@@ -158,25 +185,34 @@ def ingest(
     not take the events: then nothing was accepted and the client retries.
     """
     try:
-        items = _split(parse_body(raw))
+        items = dialect.envelopes(parse_body(raw), origin.received_at)
     except InvalidRequest as exc:
         kind = "invalid_json" if exc.code in ("invalid_json", "empty_body") else "invalid_envelope"
-        payload = raw.decode("utf-8", errors="replace")
+        payload = dialect.redact(raw.decode("utf-8", errors="replace"))
         _record_quietly(intake, origin, Rejection(None, kind, _field_errors(exc), cut_payload(payload)))
         raise
 
     result = IngestResult()
     received = parse_timestamp(origin.received_at)
     for index, item in enumerate(items):
-        outcome = validate_event(item, origin.application_id, received)
+        outcome = list(item.errors) or validate_event(item.event, origin.application_id, received)
         if isinstance(outcome, Event):
-            sent, sent_at = item.get("timestamp"), item.get("sent_at")
+            sent, sent_at = item.event.get("timestamp"), item.event.get("sent_at")
             result.events.append(
                 QueuedEvent(index, outcome, sent if sent != outcome.client_timestamp else None, sent_at)
             )
         else:
-            errors = [e.to_dict() for e in outcome]
-            result.rejections.append(Rejection(index, "invalid_envelope", errors, cut_payload(item)))
+            errors = [item.blame(e).to_dict() for e in outcome]
+            result.rejections.append(
+                Rejection(
+                    index,
+                    "invalid_envelope",
+                    errors,
+                    cut_payload(item.payload),
+                    session_id=item.session_id,
+                    event_id=item.event_id,
+                )
+            )
 
     if not result.events:
         _record_quietly(intake, origin, *result.rejections)
@@ -214,10 +250,12 @@ def _field_errors(exc: InvalidRequest) -> list[dict[str, str]]:
     return fields or [FieldError("body", exc.message).to_dict()]
 
 
-def record_unreadable(intake: Intake, origin: Origin, exc: InvalidRequest, body: str | None) -> None:
+def record_unreadable(
+    intake: Intake, origin: Origin, exc: InvalidRequest, body: str | None, dialect: Dialect = EVENTS
+) -> None:
     """Record a body that could not even be decoded (bad base64 or gzip) in the error store, as
     an ``invalid_json`` rejection of the whole request whose payload is the body as received."""
-    payload = cut_payload(body or "")
+    payload = cut_payload(dialect.redact(body or ""))
     _record_quietly(intake, origin, Rejection(None, "invalid_json", _field_errors(exc), payload))
 
 

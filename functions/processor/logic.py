@@ -157,7 +157,7 @@ def event_record(queued: QueuedEvent, origin: Origin, rules: Rules) -> EventReco
 
 def ingest_error(origin: Origin, rejection: Rejection) -> ErrorRecord:
     payload = rejection.payload
-    event_id = payload.get("event_id") if isinstance(payload, dict) else None
+    event_id = rejection.event_id or (payload.get("event_id") if isinstance(payload, dict) else None)
     return ErrorRecord(
         error_id=derive_error_id(origin.request_id, "rejection", str(rejection.index)),
         type=rejection.type,
@@ -165,7 +165,7 @@ def ingest_error(origin: Origin, rejection: Rejection) -> ErrorRecord:
         application_id=origin.application_id,
         received_at=origin.received_at,
         event_id=event_id if isinstance(event_id, str) else None,
-        session_id=usable_session_id(payload),
+        session_id=rejection.session_id or usable_session_id(payload),
         details=rejection.errors,
         payload=payload,
         key_id=origin.key_id,

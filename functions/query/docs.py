@@ -1,8 +1,8 @@
 """The OpenAPI document of the whole API, generated from the route definitions.
 
 Routes live in two functions (ingest and query). The query resolver describes its own routes;
-``POST /events`` and ``POST /events/validate`` are described from what their routes are declared
-with (``theeye.api_models``), so no function imports the other. The interactive page uses the
+``POST /events``, ``POST /events/validate`` and the Segment-compatible ``/v1/*`` routes are
+described from what their routes are declared with (``theeye.api_models``), so no function imports the other. The interactive page uses the
 Swagger UI files that ship inside Powertools, so it works with no internet access.
 """
 
@@ -27,14 +27,21 @@ from theeye.api_models import (
     INGEST_OPERATION_ID,
     INGEST_RESPONSES,
     INGEST_SUMMARY,
+    SEGMENT_BODY_DESCRIPTION,
+    SEGMENT_RESPONSES,
     VALIDATE_OPERATION_ID,
     VALIDATE_RESPONSES,
     VALIDATE_SUMMARY,
     Accepted,
     EventBatch,
     EventIn,
+    SegmentBatch,
+    SegmentMessage,
+    segment_operation_id,
+    segment_summary,
 )
 from theeye.events import MAX_TEXT_LENGTH
+from theeye.segment import ROUTES
 
 TITLE = "The Eye"
 VERSION = "1.0.0"
@@ -46,6 +53,11 @@ DESCRIPTION = (
 SECURITY_SCHEMES = {
     "bearer": {"type": "http", "scheme": "bearer", "description": "An API key with the route's scope."},
     "apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
+    "basic": {
+        "type": "http",
+        "scheme": "basic",
+        "description": "The Segment-compatible routes only: the ingest key as user name, an empty password.",
+    },
 }
 
 
@@ -57,6 +69,7 @@ def openapi_document(query_app: ApiGatewayResolver) -> dict[str, Any]:
     merge.add_schema(schema.model_dump(by_alias=True, exclude_none=True, mode="json"))
     document: dict[str, Any] = json.loads(merge.get_openapi_json_schema())
     _describe_ingest(document)
+    _describe_segment(document)
     _describe_admin(document)
     _secure(document)
     return document
@@ -122,6 +135,29 @@ def _describe_ingest(document: dict[str, Any]) -> None:
     }
 
 
+def _describe_segment(document: dict[str, Any]) -> None:
+    """The Segment-compatible routes, served by the ingest function (``theeye.segment.ROUTES``)."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for model in (SegmentMessage, SegmentBatch):
+        _add_schema(schemas, model)
+    for path, kind in ROUTES.items():
+        body_schema = {"$ref": _REF.format(model="SegmentBatch" if kind is None else "SegmentMessage")}
+        document["paths"].setdefault(path, {})["post"] = {
+            "summary": segment_summary(kind),
+            "operationId": segment_operation_id(kind),
+            "requestBody": {
+                "required": True,
+                "description": SEGMENT_BODY_DESCRIPTION,
+                "content": {
+                    "application/json": {"schema": body_schema},
+                    "text/plain": {"schema": body_schema},
+                },
+            },
+            "responses": _responses(schemas, SEGMENT_RESPONSES),
+            "security": [{"basic": []}, {"bearer": []}, {"apiKey": []}],
+        }
+
+
 def _describe_admin(document: dict[str, Any]) -> None:
     """DELETE /sessions/{session_id}, served by the admin function."""
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
@@ -159,7 +195,7 @@ def _secure(document: dict[str, Any]) -> None:
         for operation in operations.values():
             operation["responses"].pop("422", None)  # validation failures are answered 400
             if path not in public:
-                operation["security"] = [{"bearer": []}, {"apiKey": []}]
+                operation.setdefault("security", [{"bearer": []}, {"apiKey": []}])
 
 
 @lru_cache(maxsize=1)

@@ -324,3 +324,80 @@ ERASE_RESPONSES: dict[int, OpenAPIResponse] = {
     403: _error("The key lacks the admin scope"),
     503: _error("The store cannot answer now; nothing or part was erased, repeat the call"),
 }
+
+
+# The Segment-compatible routes (theeye.segment): declared on the ingest function with these,
+# described by the query function's document from them and from the message models below.
+class SegmentMessage(BaseModel):
+    """One message of Segment's HTTP Tracking API; each becomes one event (see the mapping in
+    docs/API.md). Fields not listed are accepted and ignored."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: Literal["track", "page", "screen", "identify", "group", "alias"] | None = Field(
+        default=None, description="Required in a batch; a single-message route implies it."
+    )
+    messageId: str | None = Field(default=None, description="Becomes the event_id (the idempotency key).")
+    anonymousId: str | None = None
+    userId: str | None = None
+    event: str | None = Field(default=None, description="track: the event name.")
+    name: str | None = Field(default=None, description="page, screen: the name (default pageview, screen).")
+    category: str | None = Field(default=None, description="page: the category, unless properties has one.")
+    properties: dict[str, Any] | None = Field(default=None, description="track, page, screen: the data.")
+    traits: dict[str, Any] | None = Field(default=None, description="identify, group: the data.")
+    groupId: str | None = None
+    previousId: str | None = None
+    context: dict[str, Any] | None = None
+    timestamp: str | None = Field(default=None, description="ISO-8601; else originalTimestamp, else receipt.")
+    originalTimestamp: str | None = None
+    sentAt: str | None = Field(default=None, description="The sender's clock when sent: corrects skew.")
+    writeKey: str | None = Field(default=None, description="The ingest key, when no header carries one.")
+
+
+class SegmentBatch(BaseModel):
+    """``POST /v1/batch``: 1-500 messages; ``context`` and ``sentAt`` hold for each message that
+    lacks its own."""
+
+    model_config = ConfigDict(extra="allow")
+
+    batch: list[SegmentMessage] = Field(min_length=1, max_length=MAX_EVENTS_PER_REQUEST)
+    context: dict[str, Any] | None = None
+    sentAt: str | None = None
+    writeKey: str | None = None
+
+
+class SegmentAnswer(BaseModel):
+    """What Segment's libraries take for success (any other 2xx is a failure to them)."""
+
+    success: Literal[True]
+
+
+SEGMENT_SUCCESS = {"success": True}
+SEGMENT_BODY_DESCRIPTION = (
+    f"Segment HTTP Tracking API messages: at most {_size(MAX_BODY_BYTES)} (decompressed, with "
+    f"`Content-Encoding: gzip`); each message, as the event it becomes, at most {_size(MAX_EVENT_BYTES)}."
+)
+SEGMENT_RESPONSES: dict[int, OpenAPIResponse] = {
+    200: {
+        "description": "At least one message was accepted and durably queued (rejected ones are recorded).",
+        "content": {"application/json": {"model": SegmentAnswer}},
+    },
+    400: _error(
+        f"Not JSON (or not valid gzip), not a message (or batch), over {MAX_EVENTS_PER_REQUEST} "
+        "messages, or every message rejected"
+    ),
+    401: _error("Missing or unknown API key (Basic, Bearer, X-Api-Key or writeKey)"),
+    403: _error("The key lacks the ingest scope"),
+    413: _error(f"Body over {_size(MAX_BODY_BYTES)} (decompressed)"),
+    503: _error("The queue cannot take events now; nothing was accepted, retry"),
+}
+
+
+def segment_summary(kind: str | None) -> str:
+    if kind is None:
+        return f"Segment-compatible: a batch of 1-{MAX_EVENTS_PER_REQUEST} messages (scope ingest)"
+    return f"Segment-compatible: one {kind} message (scope ingest)"
+
+
+def segment_operation_id(kind: str | None) -> str:
+    return f"segment_{kind or 'batch'}"

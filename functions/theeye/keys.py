@@ -7,6 +7,8 @@ single ``GetItem``. Scopes say what a key may do: ``ingest`` (POST /events), ``q
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import secrets
@@ -162,8 +164,12 @@ class Authenticator:
         return record
 
 
-def presented_key(headers: dict[str, str], query: dict[str, str] | None = None) -> str | None:
-    """The key a request presents: ``Authorization: Bearer``, ``X-Api-Key`` or ``?key=``.
+def presented_key(
+    headers: dict[str, str], query: dict[str, str] | None = None, *, basic: bool = False
+) -> str | None:
+    """The key a request presents: ``Authorization: Bearer``, ``X-Api-Key`` or ``?key=``; with
+    ``basic`` (the Segment-compatible routes), ``Authorization: Basic`` with the key as user name
+    and an empty password too.
 
     Header names must already be lower-case (API Gateway v2 lower-cases them).
     """
@@ -172,6 +178,8 @@ def presented_key(headers: dict[str, str], query: dict[str, str] | None = None) 
         scheme, _, credentials = authorization.strip().partition(" ")
         if scheme.lower() == "bearer" and credentials.strip():
             return credentials.strip()
+        if basic and scheme.lower() == "basic" and credentials.strip():
+            return basic_user(credentials.strip())
     api_key = headers.get("x-api-key", "").strip()
     if api_key:
         return api_key
@@ -180,3 +188,17 @@ def presented_key(headers: dict[str, str], query: dict[str, str] | None = None) 
         if from_query:
             return from_query
     return None
+
+
+def basic_user(credentials: str) -> str:
+    """The user name of HTTP Basic credentials (base64 of ``user:password``), which must have an
+    empty password: Segment's libraries send their write key so."""
+    if len(credentials) > (MAX_KEY_LENGTH + 2) * 4 // 3 + 4:
+        raise AuthenticationFailed("unknown API key")
+    try:
+        user, colon, password = base64.b64decode(credentials, validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, ValueError):
+        raise AuthenticationFailed("malformed HTTP Basic credentials: send base64 of '<key>:'") from None
+    if not colon or password:
+        raise AuthenticationFailed("HTTP Basic takes the ingest key as user name and an empty password")
+    return user.strip()

@@ -52,9 +52,20 @@ class Rejection:
     type: str
     errors: list[dict[str, str]]
     payload: Any
+    # what the error is filed under when the payload does not say it by the envelope's names
+    # (a Segment message); None: read off the payload
+    session_id: str | None = None
+    event_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"index": self.index, "type": self.type, "errors": self.errors, "payload": self.payload}
+        filed = {k: v for k, v in (("session_id", self.session_id), ("event_id", self.event_id)) if v}
+        return {
+            "index": self.index,
+            "type": self.type,
+            "errors": self.errors,
+            "payload": self.payload,
+            **filed,
+        }
 
     @classmethod
     def from_dict(cls, value: dict[str, Any]) -> Rejection:
@@ -63,6 +74,8 @@ class Rejection:
             type=str(value["type"]),
             errors=list(value.get("errors") or []),
             payload=value.get("payload"),
+            session_id=value.get("session_id"),
+            event_id=value.get("event_id"),
         )
 
 

@@ -28,6 +28,13 @@ ROOT = Path(__file__).resolve().parents[2]
 CONTRACT_ROUTES = {
     "POST /events",
     "POST /events/validate",
+    "POST /v1/track",
+    "POST /v1/page",
+    "POST /v1/screen",
+    "POST /v1/identify",
+    "POST /v1/group",
+    "POST /v1/alias",
+    "POST /v1/batch",
     "GET /events",
     "GET /events/{event_id}",
     "GET /sessions",

@@ -43,6 +43,13 @@ def test_every_route_of_the_contract_is_wired() -> None:
     assert {
         ("POST", "/events"),
         ("POST", "/events/validate"),
+        ("POST", "/v1/track"),
+        ("POST", "/v1/page"),
+        ("POST", "/v1/screen"),
+        ("POST", "/v1/identify"),
+        ("POST", "/v1/group"),
+        ("POST", "/v1/alias"),
+        ("POST", "/v1/batch"),
         ("GET", "/events"),
         ("GET", "/events/{event_id}"),
         ("GET", "/sessions"),
