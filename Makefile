@@ -6,6 +6,9 @@ PYTHON ?= python3
 VENV := .venv
 SAM_VENV := .venv-sam
 CHECK_VENV := .venv-check
+# `make test` runs the suite in this many processes (pytest-xdist), a test file per process at
+# a time: a file's tests keep their order and module fixtures. 1 runs it in this process.
+TEST_WORKERS ?= 2
 PY := $(VENV)/bin/python
 SAM := $(SAM_VENV)/bin/sam
 CFN_LINT := $(SAM_VENV)/bin/cfn-lint
@@ -47,7 +50,7 @@ run: $(VENV)/.installed ## Serve the whole stack on http://127.0.0.1:3000 (no AW
 test: $(VENV)/.installed $(SAM_VENV)/.installed ## What CI runs: template checks, sam build, unit, integration and end-to-end tests
 	$(MAKE) --no-print-directory validate
 	$(MAKE) --no-print-directory build
-	$(PY) -m pytest
+	$(PY) -m pytest $(if $(filter 1,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
 .PHONY: unit
 unit: $(VENV)/.installed $(SAM_VENV)/.installed ## Unit tests only (sockets disabled; .venv-sam translates the template)

@@ -34,6 +34,8 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -195,8 +197,27 @@ def event(n: int, total: int) -> dict[str, Any]:
     }
 
 
-def batches(port: int, first: int, count: int, total: int) -> dict[str, Any]:
-    """Post events ``first..first+count`` in batches of 100 from 8 senders; until stored."""
+@dataclass(frozen=True)
+class Route:
+    """Where a batch of events goes: the path, its body for events ``numbers`` of ``total``, the
+    headers beside the ingest key, and the status that accepts it."""
+
+    path: str
+    body: Callable[[list[int], int], bytes]
+    headers: dict[str, str]
+    accepted: int
+
+
+def events_body(numbers: list[int], total: int) -> bytes:
+    return json.dumps([event(n, total) for n in numbers]).encode()
+
+
+POST_EVENTS = Route("/events", events_body, {"Authorization": f"Bearer {INGEST_KEY}"}, 202)
+
+
+def batches(port: int, first: int, count: int, total: int, route: Route = POST_EVENTS) -> dict[str, Any]:
+    """Post events ``first..first+count`` in batches of 100 from 8 senders (to ``route``); until
+    stored."""
     requests = [
         list(range(start, min(start + PER_REQUEST, first + count)))
         for start in range(first, first + count, PER_REQUEST)
@@ -209,19 +230,16 @@ def batches(port: int, first: int, count: int, total: int) -> dict[str, Any]:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         mine: list[float] = []
         for numbers in requests[number::SENDERS]:
-            body = json.dumps([event(n, total) for n in numbers])
+            body = route.body(numbers, total)
             began = time.perf_counter()
             connection.request(
-                "POST",
-                "/events",
-                body=body,
-                headers={"Authorization": f"Bearer {INGEST_KEY}", "Content-Type": "application/json"},
+                "POST", route.path, body=body, headers={**route.headers, "Content-Type": "application/json"}
             )
             answer = connection.getresponse()
             answer.read()
             mine.append(time.perf_counter() - began)
-            if answer.status != 202:
-                raise SystemExit(f"POST /events answered {answer.status}")
+            if answer.status != route.accepted:
+                raise SystemExit(f"POST {route.path} answered {answer.status}")
         connection.close()
         with lock:
             latencies.extend(mine)

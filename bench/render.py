@@ -33,6 +33,7 @@ GOALS = {
     "walk_s": 5.0,  # 20,000 events in pages of 1,000
     "ready_s": 3.0,
     "sessions_p50_ms": 50.0,  # GET /sessions, a page of 100 at 100,000 sessions
+    "segment_share": 0.9,  # /v1/batch stores at least this share of POST /events' events/s
 }
 # Model inputs.
 LOAD_EVENTS_PER_S = 100  # the sustained load of docs/DATA_MODEL.md ("Hot partitions")
@@ -882,6 +883,63 @@ def scale_section(cost: Mapping[str, Any]) -> list[str]:
 # -- the pages ----------------------------------------------------------------------------------
 
 
+# -- the Segment-compatible routes ---------------------------------------------------------------
+
+
+def segment_section(segment: Mapping[str, Any]) -> list[str]:
+    routes = segment["routes"]
+    (base_label, base), (v1_label, v1) = routes.items()
+    goal = GOALS["segment_share"]
+    share = v1["stored_per_s"] / base["stored_per_s"]
+    accepted_share = v1["accepted_per_s"] / base["accepted_per_s"]
+    out = [
+        f"## `{v1_label}` against `{base_label}` (embedded backend; goal: within {percent(1 - goal, 1)} of its events/s)",
+        "",
+        measured(segment),
+        f"`make run`'s stack from a fresh data directory; {segment['rounds']} rounds, each sending {segment['events']:,}"
+        f" new events through `{base['path']}` and then as many through `{v1['path']}`,",
+        f"{segment['per_request']} events per request from {segment['senders']} senders on keep-alive connections,"
+        " each run timed until the ledger shows nothing queued.",
+        f"The same events: on `{v1['path']}` each is the `track` message the mapping turns into it (with a"
+        " `messageId`, the library's `context` and the batch's `sentAt`, HTTP Basic),",
+        "so its stored event also holds `data.segment`. Medians of the rounds:",
+        "",
+        "| route | bytes per request | accepted/s | stored/s end to end | p50 | p99 | exactly once, balanced |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for label, route in routes.items():
+        out.append(
+            f"| `{label}` | {route['body_bytes']:,} | {route['accepted_per_s']:,.0f} | {route['stored_per_s']:,.0f}"
+            f" | {route['p50_ms']:.1f} ms | {route['p99_ms']:.1f} ms | {'yes' if route['exactly_once'] else '**no**'} |"
+        )
+    out += [
+        "",
+        "| round | route | accepted/s | stored/s | load average |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for number in range(segment["rounds"]):
+        for label, route in routes.items():
+            run = route["rounds"][number]
+            out.append(
+                f"| {number + 1} | `{label}` | {run['accepted_per_s']:,.0f} | {run['stored_per_s']:,.0f}"
+                f" | {load(run['load_before'], run['load_after'])} |"
+            )
+    verdict = (
+        f"`{v1_label}` stores {percent(share, 1)} of the events/s of `{base_label}`"
+        f" ({v1['stored_per_s']:,.0f} against {base['stored_per_s']:,.0f}): the goal of at least"
+        f" {percent(goal, 1)} is {mark(share >= goal)}."
+    )
+    return [
+        *out,
+        "",
+        verdict,
+        f"Accepted/s: {percent(accepted_share, 1)} ({v1['accepted_per_s']:,.0f} against {base['accepted_per_s']:,.0f});"
+        f" a request on `{v1['path']}` is {percent(v1['body_bytes'], base['body_bytes'])} of the bytes of one on"
+        f" `{base['path']}`.",
+        "",
+    ]
+
+
 def render(results: Mapping[str, Any]) -> str:
     """docs/PERFORMANCE.md from docs/performance.json."""
     out = [
@@ -903,6 +961,7 @@ def render(results: Mapping[str, Any]) -> str:
         *(sessions_section(results["sessions"]) if "sessions" in results else []),
         *(erasure_section(results["erasure"]) if "erasure" in results else []),
         *(summaries_section(results["erasure"]) if "erasure" in results else []),
+        *(segment_section(results["segment"]) if "segment" in results else []),
         *scale_section(results["cost"]),
     ]
     return "\n".join(out)

@@ -75,6 +75,12 @@ def _erasure(quick: bool) -> dict[str, Any]:
     return erasure.measure(2 if quick else erasure.ROUNDS)
 
 
+def _segment(quick: bool) -> dict[str, Any]:
+    from bench import segment
+
+    return segment.measure(2_000 if quick else segment.EVENTS, 1 if quick else segment.ROUNDS)
+
+
 # Section of docs/performance.json -> how to measure it (quick: fewer repetitions, a smoke run).
 SECTIONS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "cold_start": _cold_start,
@@ -85,6 +91,7 @@ SECTIONS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "local_load": _local_load,
     "sessions": _sessions,
     "erasure": _erasure,
+    "segment": _segment,
 }
 
 

@@ -1,9 +1,10 @@
 """The operators' CLI, installed, as a subprocess against the running local stack.
 
 Every command runs as an operator types it: ``theeye --local --state <state file> ...``.
-The revocation check runs last and reuses the wait: the key is revoked at the start of the
-module (fixture ``revoked``), the other tests run meanwhile, and the last test polls until
-every ingest worker refuses it (each caches a key for at most 60 s).
+The revocation check runs last and reuses the wait: a key is revoked on both backends' stacks
+at the start of the module (fixture ``revocations``), the other tests run meanwhile, and the
+last test of each backend polls until every ingest worker refuses it (each caches a key for at
+most 60 s).
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from theeye_cli.target import Target, local_target
 
 pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("local_stack", BACKENDS, indirect=True)]
 BRIEFING = json.loads((Path(__file__).parents[2] / "events" / "briefing_events.json").read_text())
-REVOCATION_DEADLINE_SECONDS = 70.0  # the contract's 60 s plus polls after it
 CLI_TIMEOUT_SECONDS = 60
 
 
@@ -82,17 +82,29 @@ def operator(stack: LocalStackHandle) -> Target:
     return local_target(stack.state_file)
 
 
-@pytest.fixture(scope="module")
-def revoked(local_stack: LocalStackHandle) -> dict[str, Any]:
+def revoke(stack: LocalStackHandle) -> dict[str, Any]:
     """A key made with ``theeye keys create``, used once (202), then revoked; when it was revoked."""
     created = theeye_json(
-        local_stack, "keys", "create", "--app", "cli-e2e", "--scope", "ingest", "--description", "e2e"
+        stack, "keys", "create", "--app", "cli-e2e", "--scope", "ingest", "--description", "e2e"
     )
     event = {**BRIEFING[0], "session_id": f"cli-key-{uuid.uuid4()}"}
-    accepted = post(local_stack, created["key"], event)
+    accepted = post(stack, created["key"], event)
     assert accepted.status == 202, accepted.body
-    revoked_view = theeye_json(local_stack, "keys", "revoke", created["key_id"])
+    revoked_view = theeye_json(stack, "keys", "revoke", created["key_id"])
     return {**created, "revoked": revoked_view, "revoked_at": time.monotonic()}
+
+
+@pytest.fixture(scope="module")
+def revocations(embedded_stack: LocalStackHandle, moto_stack: LocalStackHandle) -> dict[str, dict[str, Any]]:
+    """A key revoked on each backend's stack when the module starts (by base URL): both waits run
+    while the module's other tests do."""
+    return {stack.base_url: revoke(stack) for stack in (embedded_stack, moto_stack)}
+
+
+@pytest.fixture(scope="module")
+def revoked(local_stack: LocalStackHandle, revocations: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The key revoked on this test's stack."""
+    return revocations[local_stack.base_url]
 
 
 def test_keys_create_list_and_revoke(local_stack: LocalStackHandle, revoked: dict[str, Any]) -> None:
@@ -224,17 +236,13 @@ def test_a_revoked_key_is_refused_within_60_seconds(
     so 60 s after it no worker may accept it: every answer from then on must be 401."""
     event = {**BRIEFING[0], "session_id": f"cli-revoked-{uuid.uuid4()}"}
     answers: list[tuple[float, int]] = []
-    while True:
+    while sum(1 for t, _ in answers if t > 61) < 3:
         elapsed = time.monotonic() - revoked["revoked_at"]
-        if elapsed > REVOCATION_DEADLINE_SECONDS:
-            break
         answer = post(local_stack, revoked["key"], event)
         assert answer.status in (202, 401), answer.body
         if answer.status == 401:
             assert answer.json()["error"]["code"] == "unauthorized"
         answers.append((elapsed, answer.status))
-        if sum(1 for t, _ in answers if t > 61) >= 3:
-            break
         time.sleep(2)
     late = [status for t, status in answers if t > 60]
     assert len(late) >= 3, answers

@@ -206,3 +206,22 @@ def test_the_hot_session_verdict_names_the_shapes_over_the_partition_limit(resul
     page = render.render(results)
 
     assert f"it does **not** at {first['batch_size']} x {first['events_per_message']} (" in page
+
+
+def test_the_segment_verdict_follows_the_measured_rates(results: dict[str, Any]) -> None:
+    routes = results["segment"]["routes"]
+    base, v1 = routes["POST /events"], routes["POST /v1/batch"]
+    base["stored_per_s"], v1["stored_per_s"] = 2000.0, 1900.0
+    assert (
+        "stores 95 % of the events/s of `POST /events` (1,900 against 2,000): the goal of at least 90 % is met."
+        in (render.render(results))
+    )
+
+    v1["stored_per_s"] = 1700.0
+    assert "(1,700 against 2,000): the goal of at least 90 % is **missed**." in render.render(results)
+
+
+def test_a_segment_run_that_lost_or_doubled_an_event_says_so(results: dict[str, Any]) -> None:
+    results["segment"]["routes"]["POST /v1/batch"]["exactly_once"] = False
+
+    assert re.search(r"\| `POST /v1/batch` \|.*\| \*\*no\*\* \|", render.render(results))
