@@ -3,6 +3,7 @@ process of the stack in the middle of a load. ``THEEYE_FRESH=1`` starts empty.""
 
 from __future__ import annotations
 
+import http.client
 import threading
 import time
 import urllib.error
@@ -120,8 +121,8 @@ def test_kill_9_of_the_whole_stack_under_load_loses_nothing_accepted_and_stores_
                 answer = stack.request(
                     "POST", "/events", body=batch, headers={"X-Api-Key": stack.ingest_key}, timeout=30
                 )
-            except (OSError, urllib.error.URLError):
-                return  # the stack is gone: this request's fate is unknown, and that is allowed
+            except (OSError, urllib.error.URLError, http.client.HTTPException):
+                return  # the stack is gone (a reset, or an answer cut off): this request's fate is unknown, and that is allowed
             if answer.status == 202:
                 accepted[session].update(answer.json()["event_ids"])
 

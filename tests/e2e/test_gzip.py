@@ -12,7 +12,10 @@ import pytest
 
 from tests.e2e.local_stack import BACKENDS, LocalStackHandle
 from tests.e2e.test_pipeline import eventually, get, session_events
+from theeye.segment import ROUTES as SEGMENT_ROUTES
 
+# every route of the ingest function: POST /events, its dry run and the Segment-compatible routes
+INGEST_ROUTES = ("/events", "/events/validate", *SEGMENT_ROUTES)
 pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("local_stack", BACKENDS, indirect=True)]
 
 
@@ -50,7 +53,7 @@ def test_a_gzip_body_is_ingested_and_validated_like_a_plain_one(local_stack: Loc
 
 def test_a_decompression_bomb_is_a_413(local_stack: LocalStackHandle) -> None:
     bomb = gzip.compress(b"[" + b" " * (64 * 1024 * 1024) + b"]")  # 64 MiB in about 64 KiB
-    for path in ("/events", "/events/validate"):
+    for path in INGEST_ROUTES:
         status, answer = send(local_stack, path, bomb)
         assert status == 413, answer
         assert answer["error"]["code"] == "payload_too_large"
@@ -70,5 +73,6 @@ def test_a_body_that_is_not_gzip_is_a_400_and_recorded(local_stack: LocalStackHa
 
 
 def test_another_content_encoding_is_a_400(local_stack: LocalStackHandle) -> None:
-    status, answer = send(local_stack, "/events", b"{}", encoding="br")
-    assert status == 400 and answer["error"]["code"] == "unsupported_content_encoding", answer
+    for path in INGEST_ROUTES:
+        status, answer = send(local_stack, path, b"{}", encoding="br")
+        assert status == 400 and answer["error"]["code"] == "unsupported_content_encoding", (path, answer)
