@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+from theeye import strict_json
 from theeye.checks import Rules, dry_run
 from theeye.clock import format_timestamp, utc_now
 from theeye.events import MAX_BODY_BYTES, MAX_EVENTS_PER_REQUEST, compact_json
@@ -60,7 +61,7 @@ def read_events(text: str, name: str) -> Events:
     if not text.strip():
         raise UnreadableInput(f"{name} is empty: expected an event, an array of events or JSON Lines")
     try:
-        whole = json.loads(text, parse_constant=_no_constant)
+        whole = strict_json.loads(text)
     except ValueError as exc:
         lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
         if len(lines) < 2:
@@ -79,14 +80,10 @@ def _json_lines(lines: list[tuple[int, str]], name: str) -> Events:
     items: list[Any] = []
     for number, line in lines:
         try:
-            items.append(json.loads(line, parse_constant=_no_constant))
+            items.append(strict_json.loads(line))
         except ValueError as exc:
             raise UnreadableInput(f"{name}, line {number}: not JSON ({exc})") from None
     return Events(items, [number for number, _ in lines])
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
 
 
 def load_schemas(directory: Path) -> SchemaRegistry:

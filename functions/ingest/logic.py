@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from theeye import segment
+from theeye import segment, strict_json
 from theeye.checks import DryRun, Rules, dry_run
 from theeye.clock import parse_timestamp
 from theeye.errors import InvalidRequest, PayloadTooLarge, QueueUnavailable
@@ -122,10 +121,6 @@ def _too_large(*, decompressed: bool = False) -> PayloadTooLarge:
     return PayloadTooLarge(f"the {what} is larger than {MAX_BODY_BYTES} bytes (1 MiB); send fewer events")
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def parse_body(raw: bytes) -> Any:
     """Parse JSON strictly (no NaN/Infinity); raise ``InvalidRequest`` with where it broke."""
     if not raw.strip():
@@ -133,8 +128,13 @@ def parse_body(raw: bytes) -> Any:
             "the request body is empty; send an event object or an array of them", code="empty_body"
         )
     try:
-        text = raw.decode("utf-8")
-        return json.loads(text, parse_constant=_reject_constant)
+        return strict_json.loads(raw.decode("utf-8"))
+    except strict_json.UnpairedSurrogate as exc:
+        raise InvalidRequest(
+            "the request body is not valid JSON: a string holds half of a UTF-16 surrogate pair",
+            code="invalid_json",
+            details=[{"field": "body", "message": str(exc)}],
+        ) from None
     except UnicodeDecodeError:
         raise InvalidRequest(
             "the request body is not UTF-8 text",

@@ -147,8 +147,22 @@ def test_another_schemas_directory_can_be_chosen(tmp_path: Path) -> None:
         ("[]", "empty array"),
         ("5", "holds an integer"),
         (b"\xff\xfe{}", "cannot read"),
+        ('{"session_id": "s\\ud800"}', "is not JSON: unpaired surrogate \\ud800"),
+        ('{"a": 1}\n{"b": "\\udc00"}\n', "line 2: not JSON (unpaired surrogate \\udc00)"),
+        ('{"n": NaN}', "is not JSON: NaN is not valid JSON"),
     ],
-    ids=["missing", "empty", "not-json", "bad-line", "empty-array", "number", "not-utf8"],
+    ids=[
+        "missing",
+        "empty",
+        "not-json",
+        "bad-line",
+        "empty-array",
+        "number",
+        "not-utf8",
+        "lone-surrogate",
+        "lone-surrogate-line",
+        "nan",
+    ],
 )
 def test_a_file_that_cannot_be_read_as_events_exits_2(
     tmp_path: Path, content: str | bytes | None, message: str

@@ -161,6 +161,8 @@ def test_when_every_message_is_rejected_the_answer_is_the_400_of_post_events(
         ("/v1/batch", '{"batch": []}', "empty_batch", 400),
         ("/v1/track", "[1]", "invalid_body", 400),
         ("/v1/track", "{nope", "invalid_json", 400),
+        ("/v1/track", '{"anonymousId": "s\\ud800", "event": "x"}', "invalid_json", 400),
+        ("/v1/batch", '{"batch": [{"type": "page", "properties": {"\\udfff": 1}}]}', "invalid_json", 400),
         ("/v1/track", "", "empty_body", 400),
         ("/v1/batch", '{"batch": [' + ",".join(['{"type": "alias"}'] * 501) + "]}", "too_many_events", 400),
         ("/v1/batch", '{"batch": ["' + "x" * (1024 * 1024) + '"]}', "payload_too_large", 413),

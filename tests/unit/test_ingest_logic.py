@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from ingest.logic import decode_body, gunzip, ingest
+from ingest.logic import decode_body, gunzip, ingest, parse_body
 from theeye.errors import InvalidRequest, PayloadTooLarge, QueueUnavailable, ServiceUnavailable
 from theeye.events import MAX_BODY_BYTES
 from theeye.intake import QueueThenCount
@@ -277,3 +277,25 @@ def test_another_content_encoding_is_a_400_naming_it() -> None:
     with pytest.raises(InvalidRequest) as caught:
         decode_body("{}", False, "br")
     assert caught.value.code == "unsupported_content_encoding"
+
+
+@pytest.mark.parametrize(
+    ("text", "unpaired"),
+    [
+        ('{"session_id": "s\\ud800"}', "d800"),  # a high half alone
+        ('{"data": {"k": "\\udc00x"}}', "dc00"),  # a low half alone
+        ('{"data": {"\\uDE00\\uD83D": 1}}', "de00"),  # a pair in the wrong order, in a key
+    ],
+)
+def test_half_a_surrogate_pair_is_invalid_json_not_a_crash(text: str, unpaired: str) -> None:
+    with pytest.raises(InvalidRequest) as raised:
+        parse_body(text.encode())
+    assert raised.value.code == "invalid_json"
+    assert raised.value.details == [{"field": "body", "message": f"unpaired surrogate \\u{unpaired}"}]
+
+
+def test_a_surrogate_pair_and_an_escaped_backslash_before_u_are_read_as_written() -> None:
+    assert parse_body(b'{"emoji": "\\ud83d\\ude00", "path": "C:\\\\ud800"}') == {
+        "emoji": "\U0001f600",
+        "path": "C:\\ud800",
+    }
