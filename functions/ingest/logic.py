@@ -22,9 +22,9 @@ from theeye.events import (
     CONTENT_ENCODINGS,
     MAX_BODY_BYTES,
     MAX_COMPRESSED_BODY_BYTES,
-    MAX_EVENTS_PER_REQUEST,
     Event,
     FieldError,
+    counted_items,
     validate_event,
 )
 from theeye.messages import Origin, QueuedEvent, Rejection, cut_payload, pack
@@ -229,15 +229,13 @@ def _split(body: Any) -> list[Any]:
     if isinstance(body, dict):
         return [body]
     if isinstance(body, list):
-        if not body:
-            raise InvalidRequest("the request body is an empty array; send 1-500 events", code="empty_batch")
-        if len(body) > MAX_EVENTS_PER_REQUEST:
-            raise InvalidRequest(
-                f"the request holds {len(body)} events; at most {MAX_EVENTS_PER_REQUEST} are allowed",
-                code="too_many_events",
-                details=[{"field": "body", "message": f"{len(body)} > {MAX_EVENTS_PER_REQUEST} events"}],
-            )
-        return body
+        return counted_items(
+            body,
+            empty="the request body is an empty array",
+            container="the request",
+            noun="events",
+            field="body",
+        )
     raise InvalidRequest(
         "the request body must be an event object or an array of event objects",
         code="invalid_body",

@@ -20,6 +20,7 @@ from typing import Any
 
 from theeye.clock import MAX_TIME_TEXT_LENGTH as MAX_TIME_TEXT_LENGTH  # the timestamp's limit
 from theeye.clock import format_timestamp, parse_timestamp
+from theeye.errors import InvalidRequest
 from theeye.json_types import described
 
 MAX_BODY_BYTES = 1024 * 1024  # one request, as received or, when compressed, decompressed
@@ -229,3 +230,18 @@ def usable_session_id(payload: Any) -> str | None:
     if isinstance(payload, dict) and "session_id" in payload and not _check_text(payload, "session_id"):
         return str(payload["session_id"])
     return None
+
+
+def counted_items(items: list[Any], *, empty: str, container: str, noun: str, field: str) -> list[Any]:
+    """``items`` when a request may carry that many (1 to ``MAX_EVENTS_PER_REQUEST``), else the
+    ``400``: ``empty`` says what was sent without any, ``container`` what held them ("the
+    request", "the batch"), ``noun`` what they are, ``field`` where the error points."""
+    if not items:
+        raise InvalidRequest(f"{empty}; send 1-{MAX_EVENTS_PER_REQUEST} {noun}", code="empty_batch")
+    if len(items) > MAX_EVENTS_PER_REQUEST:
+        raise InvalidRequest(
+            f"{container} holds {len(items)} {noun}; at most {MAX_EVENTS_PER_REQUEST} are allowed",
+            code="too_many_events",
+            details=[{"field": field, "message": f"{len(items)} > {MAX_EVENTS_PER_REQUEST} {noun}"}],
+        )
+    return items

@@ -22,9 +22,9 @@ from typing import Any
 from theeye.errors import InvalidRequest
 from theeye.events import (
     EVENT_ID_PATTERN,
-    MAX_EVENTS_PER_REQUEST,
     FieldError,
     canonical_json,
+    counted_items,
     usable_session_id,
 )
 from theeye.json_types import described
@@ -92,15 +92,9 @@ def envelopes(body: Any, received_at: str, kind: str | None) -> list[Envelope]:
     if not isinstance(body, dict) or not isinstance(body.get("batch"), list):
         got = body.get("batch") if isinstance(body, dict) else body
         raise _invalid_body('the body of /v1/batch must be an object {"batch": [messages]}', got)
-    messages: list[Any] = body["batch"]
-    if not messages:
-        raise InvalidRequest("the batch is empty; send 1-500 messages", code="empty_batch")
-    if len(messages) > MAX_EVENTS_PER_REQUEST:
-        raise InvalidRequest(
-            f"the batch holds {len(messages)} messages; at most {MAX_EVENTS_PER_REQUEST} are allowed",
-            code="too_many_events",
-            details=[{"field": "batch", "message": f"{len(messages)} > {MAX_EVENTS_PER_REQUEST} messages"}],
-        )
+    messages = counted_items(
+        body["batch"], empty="the batch is empty", container="the batch", noun="messages", field="batch"
+    )
     defaults = {name: body[name] for name in BATCH_DEFAULTS if body.get(name) is not None}
     return [to_envelope(message, None, received_at, defaults) for message in messages]
 

@@ -45,9 +45,11 @@ def eventually(check: Callable[[], Any], seconds: float = OUTCOME_DEADLINE_SECON
         time.sleep(0.2)
 
 
-def session_events(stack: LocalStackHandle, session: str, expected: int) -> list[dict[str, Any]]:
+def session_events(
+    stack: LocalStackHandle, session: str, expected: int, limit: int = 100
+) -> list[dict[str, Any]]:
     def found() -> list[dict[str, Any]] | None:
-        items: list[dict[str, Any]] = get(stack, f"/sessions/{quote(session)}/events")["items"]
+        items: list[dict[str, Any]] = get(stack, f"/sessions/{quote(session)}/events", limit=limit)["items"]
         return items if len(items) >= expected else None
 
     return eventually(found) or []

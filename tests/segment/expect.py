@@ -129,16 +129,6 @@ def check(stored: dict[str, Any], call: Call, sent: dict[str, Any], session: str
     assert abs(skew.total_seconds()) < SAME_CLOCK_SECONDS
 
 
-def stored_events(stack: LocalStackHandle, session: str, expected: int) -> list[dict[str, Any]]:
-    """The session's events once ``expected`` are stored (or what there is at the deadline)."""
-
-    def found() -> list[dict[str, Any]] | None:
-        items: list[dict[str, Any]] = get(stack, f"/sessions/{session}/events", limit=1000)["items"]
-        return items if len(items) >= expected else None
-
-    return eventually(found) or get(stack, f"/sessions/{session}/events", limit=1000)["items"]
-
-
 def settled(stack: LocalStackHandle) -> dict[str, Any]:
     """The ledger once nothing accepted is still queued."""
 

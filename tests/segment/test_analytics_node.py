@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 from tests.e2e.local_stack import LocalStackHandle
-from tests.segment.expect import Call, calls, check, faults, settled, stored_events
+from tests.e2e.test_pipeline import session_events
+from tests.segment.expect import Call, calls, check, faults, settled
 
 pytestmark = pytest.mark.e2e
 NODE_TIMEOUT_SECONDS = 180
@@ -51,7 +52,7 @@ def assert_stored(
     stack: LocalStackHandle, session: str, kinds: list[Call], results: list[dict[str, Any]]
 ) -> None:
     assert [r["error"] for r in results] == [None] * len(kinds)
-    stored = stored_events(stack, session, len(kinds))
+    stored = session_events(stack, session, len(kinds), limit=1000)
     assert sorted(e["event_id"] for e in stored) == sorted(r["messageId"] for r in results)
     by_id = {e["event_id"]: e for e in stored}
     for call, result in zip(kinds, results, strict=True):
@@ -106,7 +107,9 @@ def test_a_wrong_key_is_a_failure_the_library_reports(
     assert "401" in str(result["error"])
     assert [r["status"] for r in report["requests"]] == [401]  # a 4xx is not retried
     later = run(node_harness, local_stack, of(track))["results"]
-    assert [e["event_id"] for e in stored_events(local_stack, session, 1)] == [later[0]["messageId"]]
+    assert [e["event_id"] for e in session_events(local_stack, session, 1, limit=1000)] == [
+        later[0]["messageId"]
+    ]
 
 
 def test_the_same_message_id_sent_again_is_stored_once(
@@ -119,7 +122,7 @@ def test_the_same_message_id_sent_again_is_stored_once(
     later = run(node_harness, local_stack, of(calls(session, user)[2:3]))["results"][0]
 
     assert [r["results"][0]["messageId"] for r in reports] == [message_id] * 2
-    stored = stored_events(local_stack, session, 2)
+    stored = session_events(local_stack, session, 2, limit=1000)
     assert sorted(e["event_id"] for e in stored) == sorted([message_id, later["messageId"]])
     check(
         next(e for e in stored if e["event_id"] == message_id),

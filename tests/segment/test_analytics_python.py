@@ -22,7 +22,8 @@ from segment.analytics import request as segment_request
 from segment.analytics.request import APIError
 
 from tests.e2e.local_stack import LocalStackHandle
-from tests.segment.expect import Call, calls, check, faults, settled, stored_events
+from tests.e2e.test_pipeline import session_events
+from tests.segment.expect import Call, calls, check, faults, settled
 
 pytestmark = pytest.mark.e2e
 
@@ -85,7 +86,7 @@ def test_sync_mode_sends_every_type_and_each_is_stored_with_the_mapping(
     assert [(x.url, x.status, x.encoding, len(x.messages)) for x in wire] == [
         (f"{local_stack.base_url}/v1/batch", 200, "gzip" if compressed else "identity", 1)
     ] * len(sent)
-    stored = {e["event_id"]: e for e in stored_events(local_stack, session, len(sent))}
+    stored = {e["event_id"]: e for e in session_events(local_stack, session, len(sent), limit=1000)}
     assert len(stored) == len(sent)
     for call, message in sent:
         check(stored[message["messageId"]], call, message, session)
@@ -115,7 +116,7 @@ def test_background_mode_batches_hundreds_of_calls_and_every_one_is_stored_once(
     assert {x.encoding for x in wire} == {"gzip" if compressed else "identity"}
     assert max(len(x.messages) for x in wire) > 1  # batched, not one request per call
     assert sum(len(x.messages) for x in wire) == len(sent)
-    stored = {e["event_id"]: e for e in stored_events(local_stack, session, len(sent))}
+    stored = {e["event_id"]: e for e in session_events(local_stack, session, len(sent), limit=1000)}
     assert len(stored) == len(sent)
     for call, message in sent:
         check(stored[message["messageId"]], call, message, session)
@@ -146,7 +147,9 @@ def test_a_wrong_key_is_a_failure_the_library_reports_in_both_modes(
     assert [x.status for x in wire] == [401, 401]  # a 401 is not retried
     # a message of the same session with the right key, processed after them: only it is stored
     later = send(Client(local_stack.ingest_key, host=local_stack.base_url, sync_mode=True), track)
-    assert [e["event_id"] for e in stored_events(local_stack, session, 1)] == [later["messageId"]]
+    assert [e["event_id"] for e in session_events(local_stack, session, 1, limit=1000)] == [
+        later["messageId"]
+    ]
 
 
 def test_the_same_message_id_sent_again_is_stored_once(local_stack: LocalStackHandle) -> None:
@@ -157,7 +160,7 @@ def test_the_same_message_id_sent_again_is_stored_once(local_stack: LocalStackHa
     sent = [send(client, first, messageId=message_id) for _ in range(3)]
     later = send(client, calls(session, user)[2])  # stored after the retries were processed
 
-    stored = stored_events(local_stack, session, 2)
+    stored = session_events(local_stack, session, 2, limit=1000)
     assert sorted(e["event_id"] for e in stored) == sorted([message_id, later["messageId"]])
     check(next(e for e in stored if e["event_id"] == message_id), first, sent[0], session)
 
@@ -191,7 +194,7 @@ def test_retries_after_lost_answers_store_each_message_once(
     assert failures == []
     assert "after" in faults(faulty_stack)[earlier:], faulty_stack.log_tail()
     assert {x.status for x in wire} == {200, 503}
-    stored = stored_events(faulty_stack, session, len(sent))
+    stored = session_events(faulty_stack, session, len(sent), limit=1000)
     assert sorted(e["event_id"] for e in stored) == sorted(m["messageId"] for _, m in sent)
     by_id = {e["event_id"]: e for e in stored}
     for call, message in sent:
