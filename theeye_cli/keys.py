@@ -5,8 +5,8 @@ Keys are made by ``theeye.keys.new_api_key`` and stored by the target's ``KeySto
 SHA-256 hash is stored; the key is shown once). A revoked key stops working within 60 s: the
 ingest and query functions cache a key for at most that long per container.
 
-The Eye does not record when a key was last used (the functions only read the keys table), so
-``last_used_at`` is always empty; docs/OPERATING.md shows how to find it in the logs.
+``last_used_at`` is when a function last let the key in, to within a minute: each container
+records a key's use at most once a minute (``theeye.keys.Authenticator``); empty for a key never used.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def key_view(record: ApiKey) -> dict[str, Any]:
         "application_id": record.application_id,
         "scopes": sorted(record.scopes),
         "created_at": record.created_at,
-        "last_used_at": None,  # not recorded by The Eye (see the module docstring)
+        "last_used_at": record.last_used_at,
         "revoked_at": record.revoked_at,
         "description": record.description,
     }
@@ -96,10 +96,7 @@ def render_list(views: list[dict[str, Any]]) -> str:
         for v in views
     ]
     headers = ("KEY ID", "APPLICATION", "SCOPES", "CREATED", "LAST USED", "REVOKED", "DESCRIPTION")
-    return (
-        table(headers, rows) + "\n\nLAST USED is not recorded by The Eye; docs/OPERATING.md shows how to "
-        "find a key's last use in the ingest logs."
-    )
+    return table(headers, rows) + "\n\nLAST USED is exact to within a minute."
 
 
 def render_revoked(view: dict[str, Any]) -> str:

@@ -76,7 +76,7 @@ def dependencies() -> Dependencies:
     """Production collaborators from the chosen backend, built on first use (never at import)."""
     backend = wiring.backend()
     return Dependencies(
-        authenticator=Authenticator(backend.keys().get, ttl_seconds=get_settings().key_cache_seconds),
+        authenticator=Authenticator.over(backend.keys(), ttl_seconds=get_settings().key_cache_seconds),
         intake=backend.intake(),
     )
 

@@ -86,7 +86,7 @@ def dependencies() -> Dependencies:
     schemas = schema_registry(settings.schemas_dir)  # first: a broken file fails before any call
     backend = wiring.backend()
     return Dependencies(
-        authenticator=Authenticator(backend.keys().get, ttl_seconds=settings.key_cache_seconds),
+        authenticator=Authenticator.over(backend.keys(), ttl_seconds=settings.key_cache_seconds),
         events=logic.EventQueries(backend.event_reader()),
         errors=logic.ErrorQueries(backend.error_reader(), timedelta(days=settings.error_retention_days)),
         cursors=CursorCodec(backend.cursor_secret()),

@@ -3,6 +3,9 @@
 A key is ``eye_`` followed by 43 URL-safe characters (256 random bits). Only its hash is
 stored (the table's partition key), so a leaked table does not leak keys, and a lookup is a
 single ``GetItem``. Scopes say what a key may do: ``ingest`` (POST /events), ``query`` or ``admin`` (erasure).
+
+When a key was last used is recorded by the authenticator of each container, at most once a
+minute per key, and never at the price of a request: a failed write is logged and forgotten.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from theeye.clock import Clock, format_timestamp, utc_now
-from theeye.errors import AuthenticationFailed, PermissionDenied
+from theeye.errors import AuthenticationFailed, PermissionDenied, TheEyeError
+from theeye.observability import logger
 
 Scope = Literal["ingest", "query", "admin"]
 SCOPES: tuple[Scope, ...] = ("ingest", "query", "admin")
@@ -47,6 +51,7 @@ class ApiKey:
     created_at: str
     revoked_at: str | None = None
     description: str = ""
+    last_used_at: str | None = None
 
     @property
     def active(self) -> bool:
@@ -63,12 +68,15 @@ class ApiKey:
         }
         if self.revoked_at is not None:
             item["revoked_at"] = self.revoked_at
+        if self.last_used_at is not None:
+            item["last_used_at"] = self.last_used_at
         return item
 
     @classmethod
     def from_item(cls, item: dict[str, object]) -> ApiKey:
         scopes = item.get("scopes") or []
         revoked = item.get("revoked_at")
+        used = item.get("last_used_at")
         return cls(
             key_hash=str(item["key_hash"]),
             key_id=str(item["key_id"]),
@@ -77,6 +85,7 @@ class ApiKey:
             created_at=str(item.get("created_at", "")),
             revoked_at=str(revoked) if revoked else None,
             description=str(item.get("description", "")),
+            last_used_at=str(used) if used else None,
         )
 
 
@@ -113,6 +122,18 @@ class KeyLookup(Protocol):
     def __call__(self, key_hash: str) -> ApiKey | None: ...
 
 
+class UseRecord(Protocol):
+    def __call__(self, key_hash: str, used_at: str) -> None: ...
+
+
+class KeyRecords(Protocol):
+    """What authentication needs of ``theeye.ports.KeyStore``."""
+
+    def get(self, key_hash: str) -> ApiKey | None: ...
+
+    def record_use(self, key_hash: str, used_at: str) -> None: ...
+
+
 @dataclass
 class Authenticator:
     """Resolves a presented key to its record, with a small per-container cache.
@@ -120,6 +141,11 @@ class Authenticator:
     Positive answers are cached for ``ttl_seconds`` (at most 60 s, so a revoked key stops
     working within the contract's minute); unknown keys for ``negative_ttl_seconds`` so a
     flood of bad keys cannot turn into a flood of table reads.
+
+    With ``record_use`` (``KeyStore.record_use``), a key let in is recorded as used at most once
+    per ``use_interval_seconds`` per key in this container: the first request after the interval
+    makes the write, the others none. A store that refuses the write fails nothing: the error
+    is logged and the request goes on.
     """
 
     lookup: KeyLookup
@@ -127,8 +153,17 @@ class Authenticator:
     negative_ttl_seconds: float = 5.0
     max_entries: int = 1024
     monotonic: Callable[[], float] = time.monotonic
+    record_use: UseRecord | None = None
+    use_interval_seconds: float = 60.0
+    clock: Clock = utc_now
     _cache: OrderedDict[str, tuple[float, ApiKey | None]] = field(default_factory=OrderedDict, repr=False)
+    _recorded: OrderedDict[str, float] = field(default_factory=OrderedDict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def over(cls, store: KeyRecords, *, ttl_seconds: float) -> Authenticator:
+        """The functions' authenticator: looks keys up in ``store`` and records their use there."""
+        return cls(store.get, ttl_seconds=ttl_seconds, record_use=store.record_use)
 
     def authenticate(self, raw_key: str | None, scope: Scope) -> ApiKey:
         if not raw_key:
@@ -145,7 +180,30 @@ class Authenticator:
             raise AuthenticationFailed("this API key has been revoked")
         if scope not in record.scopes:
             raise PermissionDenied(f"this API key lacks the '{scope}' scope")
+        if self.record_use is not None and self._use_is_due(record.key_hash):
+            self._record(self.record_use, record)
         return record
+
+    def _use_is_due(self, key_hash: str) -> bool:
+        """Whether this use is the first of its interval (and then it claims the interval)."""
+        now = self.monotonic()
+        with self._lock:
+            last = self._recorded.get(key_hash)
+            if last is not None and now - last < self.use_interval_seconds:
+                return False
+            self._recorded[key_hash] = now
+            self._recorded.move_to_end(key_hash)
+            while len(self._recorded) > self.max_entries:
+                self._recorded.popitem(last=False)
+        return True
+
+    def _record(self, record_use: UseRecord, record: ApiKey) -> None:
+        try:
+            record_use(record.key_hash, format_timestamp(self.clock()))
+        except TheEyeError:  # a store failure (every adapter translates its own): the request goes on
+            logger.warning(
+                "could not record the use of an API key", extra={"key_id": record.key_id}, exc_info=True
+            )
 
     def _resolve(self, key_hash: str) -> ApiKey | None:
         now = self.monotonic()

@@ -206,6 +206,12 @@ class KeyStore(Protocol):
         """Revoke a key (idempotent); ``NotFound`` for an unknown id."""
         ...
 
+    def record_use(self, key_hash: str, used_at: str) -> None:
+        """Keep ``used_at`` as the key's ``last_used_at`` unless a later time is kept already;
+        an unknown hash changes nothing. Raises like any write (the caller decides whether
+        that matters)."""
+        ...
+
 
 # -- the read side --------------------------------------------------------------------------
 

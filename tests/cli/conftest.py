@@ -22,7 +22,7 @@ import os
 import socket
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -38,10 +38,9 @@ from theeye.aws.errors import DynamoErrorStore
 from theeye.aws.keys import DynamoKeyStore
 from theeye.clock import format_timestamp
 from theeye.events import Event
-from theeye.keys import ApiKey
 from theeye.ledger import IntakeTally, message_key
 from theeye.messages import Origin, QueuedEvent, QueueMessage, Rejection
-from theeye.ports import Counters, ErrorStore
+from theeye.ports import Counters, ErrorStore, KeyStore
 from theeye.records import ErrorRecord, derive_error_id
 from theeye.sqlite.backend import SqliteBackend
 from theeye.sqlite.db import unavailable
@@ -138,8 +137,8 @@ class Cli(ABC):
         """What the keys table holds, item by item, as plain values."""
 
     @abstractmethod
-    def key_lookup(self) -> Callable[[str], ApiKey | None]:
-        """A fresh ingest-side key lookup (nothing cached) on the keys table."""
+    def key_store(self) -> KeyStore:
+        """The keys table as the functions see it (a fresh adapter, nothing cached)."""
 
     # -- data as the pipeline leaves it ---------------------------------------------------------
 
@@ -234,8 +233,8 @@ class MotoCli(Cli):
         items = self.session.client("dynamodb").scan(TableName=self.target.keys_table)["Items"]
         return [{name: next(iter(value.values())) for name, value in item.items()} for item in items]
 
-    def key_lookup(self) -> Callable[[str], ApiKey | None]:
-        return DynamoKeyStore(self.target.keys_table).get
+    def key_store(self) -> KeyStore:
+        return DynamoKeyStore(self.target.keys_table)
 
 
 @dataclass
@@ -280,8 +279,8 @@ class EmbeddedCli(Cli):
     def stored_keys(self) -> list[dict[str, Any]]:
         return [dict(row) for row in self.pipeline.db.read(unavailable("test"), "SELECT * FROM api_keys")]
 
-    def key_lookup(self) -> Callable[[str], ApiKey | None]:
-        return SqliteBackend(self.pipeline.db.path).keys().get
+    def key_store(self) -> KeyStore:
+        return SqliteBackend(self.pipeline.db.path).keys()
 
     def _queue(self, queue_url: str) -> SqliteQueue:
         if queue_url == self.target.dlq_url:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 
 from tests.cli.conftest import Cli
+from theeye.clock import format_timestamp, utc_now
 from theeye.errors import AuthenticationFailed, PermissionDenied
 from theeye.keys import Authenticator, hash_key
 
 
 def authenticator(cli: Cli) -> Authenticator:
-    """A fresh ingest-side authenticator (no cache carried over) on the keys table."""
-    return Authenticator(lookup=cli.key_lookup())
+    """A fresh authenticator as the functions build it (no cache carried over) on the keys table."""
+    return Authenticator.over(cli.key_store(), ttl_seconds=60)
 
 
 def test_a_created_key_is_shown_once_stored_as_a_hash_and_authenticates(cli: Cli) -> None:
@@ -54,13 +55,28 @@ def test_list_shows_every_key_without_the_key_itself(cli: Cli) -> None:
         == {"key_id", "application_id", "scopes", "created_at", "last_used_at", "revoked_at", "description"}
         for v in views
     )
-    assert all(v["last_used_at"] is None for v in views)  # not recorded by The Eye
+    assert all(v["last_used_at"] is None for v in views)  # neither key has been used yet
     assert shop["key"] not in listed.out
 
     table = cli.run("keys", "list", "--app", "shop")
     assert shop["key_id"] in table.out
     assert "console" not in table.out
     assert "LAST USED" in table.out
+
+
+def test_list_shows_when_a_key_was_last_used(cli: Cli) -> None:
+    """Given a key that has been used, when the keys are listed, then its last use is shown."""
+    shop = cli.run("--json", "keys", "create", "--app", "shop", "--scope", "ingest").json()
+    console = cli.run("--json", "keys", "create", "--app", "console", "--scope", "query").json()
+    started = format_timestamp(utc_now())
+
+    authenticator(cli).authenticate(shop["key"], "ingest")
+
+    views = {v["application_id"]: v for v in cli.run("--json", "keys", "list").json()}
+    assert views["shop"]["last_used_at"] >= started
+    assert views["console"]["last_used_at"] is None
+    table = cli.run("keys", "list").out
+    assert views["shop"]["last_used_at"] in table and console["key_id"] in table
 
 
 def test_revoke_stops_the_key_and_is_idempotent(cli: Cli) -> None:

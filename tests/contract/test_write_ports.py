@@ -224,3 +224,28 @@ def test_a_key_hash_cannot_be_stored_twice(backend: Backend) -> None:
 def test_revoking_an_unknown_key_is_not_found(backend: Backend) -> None:
     with pytest.raises(NotFound):
         backend.keys().revoke("key-0000000000000000")
+
+
+def test_a_keys_last_use_is_kept_and_only_moves_forward(backend: Backend) -> None:
+    keys = backend.keys()
+    _raw, key = new_api_key("app-1", ["ingest"])
+    keys.put(key)
+    assert keys.get(key.key_hash) == key and key.last_used_at is None
+
+    keys.record_use(key.key_hash, "2026-11-23T09:01:00.000000Z")
+    keys.record_use(key.key_hash, "2026-11-23T09:00:00.000000Z")  # a container that was slower to write
+    stored = keys.get(key.key_hash)
+    assert stored is not None and stored.last_used_at == "2026-11-23T09:01:00.000000Z"
+    assert [k.last_used_at for k in keys.list()] == ["2026-11-23T09:01:00.000000Z"]
+
+    keys.record_use(key.key_hash, "2026-11-23T09:02:00.000000Z")
+    revoked = keys.revoke(key.key_id)
+    assert revoked.last_used_at == "2026-11-23T09:02:00.000000Z"
+    after = keys.get(key.key_hash)
+    assert after is not None and (after.scopes, after.revoked_at) == (key.scopes, revoked.revoked_at)
+
+
+def test_recording_the_use_of_an_unknown_key_stores_nothing(backend: Backend) -> None:
+    backend.keys().record_use("0" * 64, "2026-11-23T09:00:00.000000Z")
+    assert backend.keys().get("0" * 64) is None
+    assert backend.keys().list() == []

@@ -112,11 +112,13 @@ def test_keys_create_list_and_revoke(local_stack: LocalStackHandle, revoked: dic
     listed = {k["key_id"]: k for k in theeye_json(local_stack, "keys", "list")}
     assert listed[revoked["key_id"]]["application_id"] == "cli-e2e"
     assert listed[revoked["key_id"]]["revoked_at"] == revoked["revoked"]["revoked_at"]
+    last_used = listed[revoked["key_id"]]["last_used_at"]  # the request it sent before its revocation
+    assert last_used is not None and revoked["created_at"] <= last_used <= revoked["revoked"]["revoked_at"]
     assert {"local-app", "local-console"} <= {k["application_id"] for k in listed.values()}
 
     table = theeye(local_stack, "keys", "list")
     assert table.returncode == 0
-    assert revoked["key_id"] in table.stdout
+    assert revoked["key_id"] in table.stdout and last_used in table.stdout
     assert revoked["key"] not in table.stdout
 
     unknown = theeye(local_stack, "keys", "revoke", "key-0000000000000000")

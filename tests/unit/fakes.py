@@ -116,6 +116,11 @@ class MemoryKeyStore:
     def list(self) -> list[ApiKey]:
         return sorted(self.keys.values(), key=lambda k: k.created_at)
 
+    def record_use(self, key_hash: str, used_at: str) -> None:
+        record = self.keys.get(key_hash)
+        if record is not None and (record.last_used_at is None or record.last_used_at < used_at):
+            self.keys[key_hash] = dataclasses.replace(record, last_used_at=used_at)
+
     def revoke(self, key_id: str) -> ApiKey:
         found = [k for k in self.keys.values() if k.key_id == key_id]
         if not found:

@@ -1,8 +1,9 @@
 import hashlib
+from datetime import UTC, datetime
 
 import pytest
 
-from theeye.errors import AuthenticationFailed, PermissionDenied
+from theeye.errors import AuthenticationFailed, PermissionDenied, ServiceUnavailable
 from theeye.keys import ApiKey, Authenticator, hash_key, new_api_key, presented_key
 
 
@@ -146,3 +147,54 @@ def test_new_keys_need_known_scopes_and_an_application() -> None:
 def test_records_round_trip_through_items() -> None:
     _, record = new_api_key("shop", ["ingest", "query"], description="ci")
     assert ApiKey.from_item(record.to_item()) == record
+
+
+class UseLog:
+    def __init__(self, failing: bool = False) -> None:
+        self.uses: list[tuple[str, str]] = []
+        self.failing = failing
+
+    def __call__(self, key_hash: str, used_at: str) -> None:
+        if self.failing:
+            raise ServiceUnavailable("keys table unavailable: throttled")
+        self.uses.append((key_hash, used_at))
+
+
+def test_a_keys_use_is_recorded_at_most_once_a_minute_in_a_container() -> None:
+    """Given an authenticator that records uses, when one key is used many times within a minute
+    and again after it, then two uses are recorded, each with the time of the request."""
+    table, clock, log = FakeKeyTable(), Clock(), UseLog()
+    shop_raw, shop = table.add("shop", "ingest")
+    console_raw, console = table.add("console", "query")
+    wall = iter(datetime(2026, 11, 23, 9, 0, second, tzinfo=UTC) for second in range(60))
+    auth = Authenticator(table, monotonic=clock, record_use=log, clock=lambda: next(wall))
+
+    for _ in range(5):
+        auth.authenticate(shop_raw, "ingest")
+        clock.now += 11
+    auth.authenticate(console_raw, "query")
+    clock.now += 5.1
+    auth.authenticate(shop_raw, "ingest")
+
+    assert log.uses == [
+        (shop.key_hash, "2026-11-23T09:00:00.000000Z"),
+        (console.key_hash, "2026-11-23T09:00:01.000000Z"),
+        (shop.key_hash, "2026-11-23T09:00:02.000000Z"),
+    ]
+
+
+def test_a_refused_key_is_not_recorded_as_used() -> None:
+    table, log = FakeKeyTable(), UseLog()
+    raw, _record = table.add("shop", "ingest")
+    auth = Authenticator(table, record_use=log)
+    with pytest.raises(PermissionDenied):
+        auth.authenticate(raw, "query")
+    assert log.uses == []
+
+
+def test_a_failed_record_of_use_never_fails_the_request() -> None:
+    table = FakeKeyTable()
+    raw, record = table.add("shop", "ingest")
+    auth = Authenticator(table, record_use=UseLog(failing=True))
+    assert auth.authenticate(raw, "ingest") == record
+    assert auth.authenticate(raw, "ingest") == record

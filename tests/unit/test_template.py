@@ -146,6 +146,7 @@ SQS_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecution
 EXPECTED_GRANTS: dict[str, dict[tuple[str, str], str]] = {
     "IngestFunction": {
         ("dynamodb:GetItem", "ApiKeysTable"): "theeye.aws.keys.DynamoKeyStore.get",
+        ("dynamodb:UpdateItem", "ApiKeysTable"): "theeye.aws.keys.DynamoKeyStore.record_use",
         ("sqs:SendMessage", "EventsQueue"): "theeye.aws.queue.SqsQueue.send",
         # one transaction per request: the messages' intake markers (Put) and a ledger shard (Update)
         ("dynamodb:PutItem", "CountersTable"): "theeye.aws.counters.DynamoCounters.count_intake",
@@ -165,6 +166,7 @@ EXPECTED_GRANTS: dict[str, dict[tuple[str, str], str]] = {
     },
     "QueryFunction": {
         ("dynamodb:GetItem", "ApiKeysTable"): "theeye.aws.keys.DynamoKeyStore.get",
+        ("dynamodb:UpdateItem", "ApiKeysTable"): "theeye.aws.keys.DynamoKeyStore.record_use",
         ("secretsmanager:GetSecretValue", "CursorSecret"): "theeye.aws.backend.AwsBackend.cursor_secret",
         ("dynamodb:Query", "EventsTable"): "theeye.aws.reads.DynamoEventReader.by_session",
         ("dynamodb:GetItem", "EventsTable"): "theeye.aws.reads.DynamoEventReader.get",
@@ -184,6 +186,7 @@ EXPECTED_GRANTS: dict[str, dict[tuple[str, str], str]] = {
     },
     "AdminFunction": {
         ("dynamodb:GetItem", "ApiKeysTable"): "theeye.aws.keys.DynamoKeyStore.get",
+        ("dynamodb:UpdateItem", "ApiKeysTable"): "theeye.aws.keys.DynamoKeyStore.record_use",
         # the session's partition (a consistent read), then, as items of TransactWriteItems, each
         # event and its guard (Delete) with one ADD to the ledger's erased count (Update)
         ("dynamodb:Query", "EventsTable"): "theeye.aws.erasure.DynamoEraser._event_keys",
@@ -268,6 +271,20 @@ def test_each_function_may_do_exactly_what_its_code_needs(name: str) -> None:
     assert granted == expected, (
         f"not granted: {sorted(expected - granted)}; not expected: {sorted(granted - expected)}"
     )
+
+
+@pytest.mark.parametrize("name", ["IngestFunction", "QueryFunction", "AdminFunction"])
+def test_a_function_that_records_key_use_may_change_only_that_attribute(name: str) -> None:
+    """Recording when a key was last used must not let a function change a key's scopes or
+    revocation: the grant allows no attribute but the key and ``last_used_at``."""
+    [statement] = [
+        s
+        for s in roles()[name].statements()
+        if "dynamodb:UpdateItem" in as_list(s["Action"]) and "ApiKeysTable" in as_list(s["Resource"])
+    ]
+    assert statement["Condition"] == {
+        "ForAllValues:StringEquals": {"dynamodb:Attributes": ["key_hash", "last_used_at"]}
+    }
 
 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +49,19 @@ class DynamoKeyStore:
             )
         except aws.ConditionFailed:
             raise InvalidRequest("a key with this hash exists already", code="key_exists") from None
+
+    def record_use(self, key_hash: str, used_at: str) -> None:
+        with suppress(aws.ConditionFailed):  # an unknown key, or a later use recorded already
+            aws.call(
+                self.client.update_item,
+                _writes,
+                TableName=self.table_name,
+                Key={"key_hash": {"S": key_hash}},
+                UpdateExpression="SET last_used_at = :t",
+                ConditionExpression="attribute_exists(key_hash) AND "
+                "(attribute_not_exists(last_used_at) OR last_used_at < :t)",
+                ExpressionAttributeValues={":t": {"S": used_at}},
+            )
 
     def list(self) -> list[ApiKey]:
         items: list[dict[str, Any]] = []

@@ -24,7 +24,7 @@ from typing import Any
 
 from theeye.errors import RetryableStoreError, ServiceUnavailable, TheEyeError
 
-SCHEMA_VERSION = 4  # 2: indexes on expires_at for the retention sweep; 3, 4: see MIGRATIONS
+SCHEMA_VERSION = 5  # 2: indexes on expires_at for the retention sweep; 3 to 5: see MIGRATIONS
 BUSY_TIMEOUT_MS = 10_000
 # How long a writer waits before asking for the write lock again (see Database._begin_immediate).
 LOCK_RETRY_MIN_SECONDS = 0.0002
@@ -153,6 +153,8 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "ALTER TABLE errors ADD COLUMN erased INTEGER NOT NULL DEFAULT 0",
         "CREATE INDEX IF NOT EXISTS errors_by_session ON errors (session_id) WHERE session_id IS NOT NULL",
     ),
+    # when each key was last used (``theeye keys list``)
+    5: ("ALTER TABLE api_keys ADD COLUMN last_used_at TEXT",),
 }
 
 

@@ -14,14 +14,15 @@ from theeye.sqlite.db import Database, compose, retryable, unavailable
 _reads = unavailable("keys table")
 _writes = retryable("keys table")
 
-_COLUMNS = "key_hash, key_id, application_id, scopes, created_at, revoked_at, description"
+_COLUMNS = "key_hash, key_id, application_id, scopes, created_at, revoked_at, description, last_used_at"
 GET = compose("SELECT", _COLUMNS, "FROM api_keys WHERE key_hash = ?")
 LIST = compose("SELECT", _COLUMNS, "FROM api_keys ORDER BY created_at, key_id")
 BY_ID = compose("SELECT", _COLUMNS, "FROM api_keys WHERE key_id = ? LIMIT 1")
 _INSERT = compose(
-    "INSERT INTO api_keys (", _COLUMNS, ") VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key_hash) DO NOTHING"
+    "INSERT INTO api_keys (", _COLUMNS, ") VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key_hash) DO NOTHING"
 )
 _REVOKE = "UPDATE api_keys SET revoked_at = ? WHERE key_hash = ? AND revoked_at IS NULL"
+_USED = "UPDATE api_keys SET last_used_at = ?1 WHERE key_hash = ?2 AND (last_used_at IS NULL OR last_used_at < ?1)"
 
 
 def _from_row(row: sqlite3.Row) -> ApiKey:
@@ -46,11 +47,16 @@ class SqliteKeyStore:
             record.created_at,
             record.revoked_at,
             record.description,
+            record.last_used_at,
         )
         with self.db.write(_writes) as connection:
             inserted = connection.execute(_INSERT, row).rowcount
         if inserted != 1:
             raise InvalidRequest("a key with this hash exists already", code="key_exists")
+
+    def record_use(self, key_hash: str, used_at: str) -> None:
+        with self.db.write(_writes) as connection:
+            connection.execute(_USED, (used_at, key_hash))
 
     def list(self) -> list[ApiKey]:
         return [_from_row(row) for row in self.db.read(_reads, LIST)]
