@@ -1,8 +1,9 @@
 """Write the generated OpenAPI document to docs/openapi.json (``make openapi``).
 
-The document is generated from the typed route definitions of the ingest and query functions
-(``query.docs.openapi_document`` of the query app); a test fails when the committed copy drifts
-from it.
+The query function serves the document at ``GET /openapi.json``: ``query.docs.openapi_document``
+builds it from the query app's own routes and from the declared shapes of the ingest and admin
+routes (``theeye.api_models``). ``tests/unit/test_openapi.py`` fails when the committed copy
+drifts from it, or when it and template.yaml disagree on the routes.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ import json
 from typing import get_args
 
 from theeye.checks import CheckType
+from theeye_local.intrinsics import LocalWorld, Resolver
+from theeye_local.lambdas import load_functions
+from theeye_local.template import load_template
 from tools.openapi import TARGET, render
 
 DOCUMENT = json.loads(render())
@@ -11,6 +14,37 @@ DOCUMENT = json.loads(render())
 
 def test_the_committed_document_matches_the_code() -> None:
     assert TARGET.read_text(encoding="utf-8") == render(), "docs/openapi.json is stale: run `make openapi`"
+
+
+# Served by the API but not operations of it: the document itself, its page and the console's files.
+NOT_OPERATIONS = {
+    ("GET", "/openapi.json"),
+    ("GET", "/docs"),
+    ("GET", "/console"),
+    ("GET", "/console/{asset+}"),
+}
+
+
+def served_routes() -> set[tuple[str, str]]:
+    """Every route of the HTTP API, as the local stack reads them from template.yaml."""
+    template = load_template()
+    resolver = Resolver(template, LocalWorld(), {logical_id: logical_id for logical_id in template.resources})
+    return {
+        (route.method, route.path)
+        for spec in load_functions(template, resolver).values()
+        for route in spec.routes
+    }
+
+
+def test_the_document_describes_exactly_the_routes_the_api_serves() -> None:
+    """Every route of template.yaml (which the local stack serves as they are) is an operation of
+    /openapi.json, and every operation of the document is a route, but for the four that serve
+    the document, its page and the console."""
+    documented = {(method.upper(), path) for path, ops in DOCUMENT["paths"].items() for method in ops}
+    served = served_routes()
+    assert served >= NOT_OPERATIONS
+    assert sorted(served - NOT_OPERATIONS - documented) == [], "routes the document leaves out"
+    assert sorted(documented - served) == [], "operations no route serves"
 
 
 def test_every_route_of_the_contract_is_documented() -> None:
