@@ -1,20 +1,11 @@
-"""The local stack: the real Lambda handlers, served on 127.0.0.1 against moto.
+"""The local stack: the real Lambda handlers, served on 127.0.0.1.
 
 ``python -m theeye_local`` (what ``make run`` runs) reads ``template.yaml`` and nothing else:
 routes, tables, queues, event sources and function environments all come from it, so a
-resource added to the template appears locally without a change here.
+resource added to the template appears locally without a change here. The functions store in
+one SQLite file (the embedded backend, the default) or in moto's emulated AWS
+(``THEEYE_BACKEND=moto``).
 
-Modules, in the order the stack uses them:
-
-* ``template``   - YAML with CloudFormation short tags; SAM ``Globals`` merging.
-* ``intrinsics`` - ``Ref``/``Fn::*`` resolved for the local world (names, ARNs, URLs).
-* ``resources``  - creates every table, queue and secret of the template in a boto3 session.
-* ``lambdas``    - what each ``AWS::Serverless::Function`` needs to run: handler, env, events.
-* ``embedded_aws`` - moto in server mode on 127.0.0.1.
-* ``worker`` / ``pool`` - one process per concurrent invocation, like Lambda's sandboxes.
-* ``routes`` / ``apigw`` / ``http_front`` - the API Gateway HTTP API (payload format 2.0).
-* ``poller``     - the SQS event source mapping.
-* ``keys`` / ``state`` / ``stack`` / ``cli`` - keys, ``.theeye/local.json``, lifecycle.
-
+docs/ARCHITECTURE.md maps its modules, one line each (a test holds the map to this folder).
 This package is development tooling; it never ships to Lambda (``functions/`` does).
 """
