@@ -96,7 +96,7 @@ def render_list(views: list[dict[str, Any]]) -> str:
         for v in views
     ]
     headers = ("KEY ID", "APPLICATION", "SCOPES", "CREATED", "LAST USED", "REVOKED", "DESCRIPTION")
-    return table(headers, rows) + "\n\nLAST USED is exact to within a minute."
+    return table(headers, rows) + "\n\nLAST USED is the key's last request, to within a minute."
 
 
 def render_revoked(view: dict[str, Any]) -> str:
