@@ -53,7 +53,6 @@ STANDARD_KEYS: Final = frozenset(
         "exception",
         "exception_name",
         "stack_trace",
-        "function",
     }
 )
 
@@ -246,10 +245,15 @@ def record_time(record: Mapping[str, Any]) -> datetime | None:
     return None
 
 
-def describe(record: Mapping[str, Any], *, function: str | None = None, limit: int = VALUE_LIMIT) -> str:
-    """A record as a sentence: ``WARNING processor: message (key=value, ...)``; INFO has no level word."""
+def describe(record: Mapping[str, Any], *, function: str | None = None) -> str:
+    """A record as the terminal tells it: ``WARNING processor: <sentence>``."""
     level = str(record.get("level") or "INFO").upper()
     who = function or str(record.get("service") or "?")
+    return f"{who}: {sentence(record)}" if level == "INFO" else f"{level} {who}: {sentence(record)}"
+
+
+def sentence(record: Mapping[str, Any], *, limit: int = VALUE_LIMIT) -> str:
+    """The message, the exception's last line and the record's own fields: ``message: Error: why (key=value, ...)``."""
     text = str(record.get("message", "")).strip() or "(no message)"
     exception = _exception_line(record)
     if exception:
@@ -259,13 +263,11 @@ def describe(record: Mapping[str, Any], *, function: str | None = None, limit: i
         for key, value in record.items()
         if key not in STANDARD_KEYS and value not in (None, "", [], {})
     ]
-    if fields:
-        text = f"{text} ({', '.join(fields)})"
-    return f"{who}: {text}" if level == "INFO" else f"{level} {who}: {text}"
+    return f"{text} ({', '.join(fields)})" if fields else text
 
 
 def metric_summary(record: Mapping[str, Any]) -> str:
-    """An EMF line in a few words: ``metrics EventsAccepted=1 ColdStart=1``."""
+    """An EMF line in a few words: ``EventsAccepted=1 ColdStart=1``."""
     names: list[str] = []
     for definition in record.get("_aws", {}).get("CloudWatchMetrics", []):
         names += [str(metric.get("Name")) for metric in definition.get("Metrics", [])]
@@ -274,7 +276,7 @@ def metric_summary(record: Mapping[str, Any]) -> str:
         value = record.get(name)
         total = sum(value) if isinstance(value, list) else value
         values.append(f"{name}={_number(total)}")
-    return "metrics " + " ".join(values)
+    return " ".join(values)
 
 
 def shorten(text: str, limit: int) -> str:
