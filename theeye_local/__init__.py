@@ -12,6 +12,7 @@ Modules, in the order the stack uses them:
 * ``lambdas``    - what each ``AWS::Serverless::Function`` needs to run: handler, env, events.
 * ``embedded_aws`` - moto in server mode on 127.0.0.1.
 * ``worker`` / ``pool`` - one process per concurrent invocation, like Lambda's sandboxes.
+* ``function_logs`` - what the functions print, into ``.theeye/logs/<function>.jsonl``.
 * ``routes`` / ``apigw`` / ``http_front`` - the API Gateway HTTP API (payload format 2.0).
 * ``poller``     - the SQS event source mapping.
 * ``keys`` / ``state`` / ``stack`` / ``cli`` - keys, ``.theeye/local.json``, lifecycle.
