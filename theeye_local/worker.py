@@ -1,8 +1,10 @@
 """One Lambda execution environment: a process that imports a handler and runs invocations.
 
 Runs in a ``spawn``-ed child process and imports only the standard library before the
-handler (and, in a chaos run with ``THEEYE_FAULTS``, the fault injector and ``theeye.wiring``),
-so a worker costs what the function's own imports cost - like a Lambda cold start.
+handler (and ``theeye_local.function_logs``, which does too; in a chaos run with
+``THEEYE_FAULTS``, the fault injector and ``theeye.wiring``), so a worker costs what the
+function's own imports cost - like a Lambda cold start. What the handler prints goes to the
+function's log file (``function_logs``), as on Lambda it goes to CloudWatch Logs.
 The parent talks to it over a ``multiprocessing`` pipe with three kinds of frames, each a
 one-byte tag followed by JSON:
 
