@@ -69,6 +69,14 @@ def event(session_id: str, **fields: Any) -> dict[str, Any]:
     }
 
 
+def post_event(stack: LocalStackHandle, session_id: str) -> Response:
+    answer = stack.request(
+        "POST", "/events", body=event(session_id), headers={"Authorization": f"Bearer {stack.ingest_key}"}
+    )
+    assert answer.status == 202, answer.body
+    return answer
+
+
 class Traffic:
     """Requests sent, remembered as (method, path, status) to compare with the terminal."""
 
@@ -184,13 +192,7 @@ def json_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackH
 def test_theeye_log_json_streams_the_functions_lines_to_the_terminal_too(
     json_stack: LocalStackHandle,
 ) -> None:
-    answer = json_stack.request(
-        "POST",
-        "/events",
-        body=event("json-terminal"),
-        headers={"Authorization": f"Bearer {json_stack.ingest_key}"},
-    )
-    assert answer.status == 202
+    answer = post_event(json_stack, "json-terminal")
     request_id = answer.headers["Apigw-Requestid"]
 
     def queued_line() -> str | None:
@@ -207,13 +209,7 @@ def test_theeye_log_json_streams_the_functions_lines_to_the_terminal_too(
 
 
 def test_a_processor_failure_and_a_dead_letter_are_sentences(json_stack: LocalStackHandle) -> None:
-    answer = json_stack.request(
-        "POST",
-        "/events",
-        body=event("dead-letter"),
-        headers={"Authorization": f"Bearer {json_stack.ingest_key}"},
-    )
-    assert answer.status == 202
+    post_event(json_stack, "dead-letter")
 
     def sentences() -> list[str]:
         return [
