@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,9 +27,10 @@ from theeye.events import MAX_TEXT_LENGTH
 from theeye.keys import SCOPES
 from theeye.ports import ErrorFilter
 from theeye.records import ERROR_SOURCES, ERROR_TYPES
-from theeye_cli import dlq, erase, error_records, keys, status, validate
+from theeye_cli import dlq, erase, error_records, keys, logs, status, validate
 from theeye_cli.output import parse_since, write_json
-from theeye_cli.target import Target, TargetError, local_target, stack_target
+from theeye_cli.target import Target, TargetError, default_state_file, local_target, stack_target
+from theeye_local.function_logs import LEVELS, logs_dir
 
 INTERRUPTED_EXIT = 130
 
@@ -196,6 +198,34 @@ def build_parser() -> argparse.ArgumentParser:
     )
     erasing.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
+    # logs
+    reading = leaf(
+        commands,
+        "logs",
+        _logs,
+        "the local stack's function logs (.theeye/logs/<function>.jsonl beside the state file), "
+        "merged in time order; --json prints the lines as stored",
+    )
+    reading.set_defaults(reads_state_folder=True)
+    reading.add_argument(
+        "--function",
+        action="append",
+        metavar="NAME",
+        help="only this function (ingest, processor, query, admin...); repeat for several",
+    )
+    reading.add_argument(
+        "--level", type=str.upper, choices=LEVELS, help="only records at this level or above"
+    )
+    reading.add_argument(
+        "--request-id",
+        metavar="ID",
+        help="only one request: the Apigw-Requestid answer header, or the function's request id",
+    )
+    reading.add_argument(
+        "--metrics", action="store_true", help="also show the EMF metric lines, one short line each"
+    )
+    reading.add_argument("--follow", "-f", action="store_true", help="keep printing new lines until Ctrl-C")
+
     # validate
     defaults = Settings()  # the functions' defaults, as the template's parameters give them
     checking = leaf(
@@ -362,6 +392,37 @@ def _erase(args: argparse.Namespace, target: Target, out: TextIO) -> int:
     return 0
 
 
+def _logs(args: argparse.Namespace, target: Target | None, out: TextIO) -> int:
+    if args.stack:
+        raise CliError(
+            "logs reads the local stack's files; a deployed stack's logs are in CloudWatch "
+            "(sam logs --stack-name NAME)",
+            2,
+        )
+    if not (args.local or args.state is not None):
+        raise CliError("choose a target: --local (the stack of 'make run') or --state PATH", 2)
+    folder = logs_dir(args.state or default_state_file())
+    if not folder.is_dir():
+        raise CliError(f"no logs at {folder}: start the stack with 'make run' (or pass --state PATH)")
+    selection = logs.Selection(args.function, args.level, args.request_id, args.metrics)
+    reader = logs.Reader(folder, selection)
+    missing = reader.missing_functions()
+    if missing:
+        known = ", ".join(reader.known_functions()) or "none yet"
+        raise CliError(f"no log of {', '.join(missing)} in {folder} (there are: {known})")
+    try:
+        if args.follow:
+            logs.follow(reader, out, as_json=args.json, stop=threading.Event())
+        else:
+            logs.show(reader, out, as_json=args.json)
+    except KeyboardInterrupt:
+        return 0  # Ctrl-C is how following ends
+    except BrokenPipeError:  # | head: the reader has seen enough
+        if out is sys.stdout:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
 def _validate(args: argparse.Namespace, target: Target | None, out: TextIO) -> int:
     name = "stdin" if args.file == "-" else args.file
     try:
@@ -440,7 +501,9 @@ def main(
     try:
         optional = getattr(args, "target_optional", False)
         named = args.local or args.stack or args.state is not None
-        chosen = target or (resolve_target(args) if named or not optional else None)
+        # 'logs' reads files beside the state file: it needs no running stack
+        files_only = getattr(args, "reads_state_folder", False)
+        chosen = target or (resolve_target(args) if (named or not optional) and not files_only else None)
         code: int = args.handler(args, chosen, out)
         return code
     except CliError as exc:

@@ -88,9 +88,19 @@ def _already_stopping(signum: int, frame: FrameType | None) -> None:
     LOG.info("%s: already stopping", signal.Signals(signum).name)
 
 
+class TerminalFormatter(logging.Formatter):
+    """``12:00:03 POST /events -> 202 (3.1 ms)``; a level word only where it matters
+    (``12:00:04 WARNING ...``). The functions' warnings read the same (theeye_local.function_logs)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        level = "" if record.levelno == logging.INFO else f"{record.levelname} "
+        return f"{self.formatTime(record, '%H:%M:%S')} {level}{text}"
+
+
 def _configure_logging(level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("theeye-local %(levelname)-7s %(message)s"))
+    handler.setFormatter(TerminalFormatter("%(message)s"))
     LOG.addHandler(handler)
     LOG.setLevel(level)
     LOG.propagate = False
@@ -116,6 +126,8 @@ def _print_banner(stack: LocalStack) -> None:
             ]
         ),
         f"  state        {stack.settings.state_path}",
+        f"  logs         {stack.settings.logs_path}/<function>.jsonl   (read: theeye --local logs)",
+        *(["               THEEYE_LOG=json: copied here as well"] if stack.settings.log_json else []),
         "Ctrl-C to stop.",
         "",
     ]

@@ -26,6 +26,9 @@
 ``THEEYE_STATE_FILE``              where to write the state (default ``.theeye/local.json``
                                    next to the template)
 ``THEEYE_LOG_LEVEL``               the stack's own log level (default INFO)
+``THEEYE_LOG``                     ``json``: copy the functions' JSON log lines and metrics
+                                   to the terminal as well (they always go to
+                                   ``.theeye/logs/<function>.jsonl``); default ``text``
 ``THEEYE_FAULTS``                  chaos runs: fail a share of the calls of named port methods
                                    in every function, as the adapter fails once its retries are
                                    spent, on every backend: ``event_store.put_all=0.05`` (each
@@ -51,10 +54,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Literal
 
+from theeye_local.function_logs import log_file, logs_dir
 from theeye_local.template import DEFAULT_TEMPLATE
 
 DEFAULT_PORT: Final = 3000
 BACKENDS: Final = ("embedded", "moto")
+LOG_FORMATS: Final = ("text", "json")
 DATABASE_FILE: Final = "theeye.db"
 Backend = Literal["embedded", "moto"]
 DEFAULT_POLLERS: Final = 2
@@ -82,6 +87,7 @@ class LocalSettings:
     template_path: Path = DEFAULT_TEMPLATE
     state_file: Path | None = None
     log_level: str = "INFO"
+    log_json: bool = False
     environ: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -103,12 +109,22 @@ class LocalSettings:
             template_path=template_path,
             state_file=Path(state_file).resolve() if state_file else None,
             log_level=environ.get("THEEYE_LOG_LEVEL", "INFO").upper(),
+            log_json=_log_format(environ.get("THEEYE_LOG") or "text") == "json",
             environ=dict(environ),
         )
 
     @property
     def state_path(self) -> Path:
         return self.state_file or self.template_path.parent / ".theeye" / "local.json"
+
+    @property
+    def logs_path(self) -> Path:
+        """The functions' JSON Lines logs: a ``logs`` folder beside the state file."""
+        return logs_dir(self.state_path)
+
+    def log_path(self, function_id: str) -> Path:
+        """``IngestFunction`` -> ``<logs>/ingest.jsonl``, ``EventStatsFunction`` -> ``event_stats.jsonl``."""
+        return log_file(self.logs_path, _stem(function_id).lower())
 
     @property
     def database_path(self) -> Path:
@@ -155,6 +171,12 @@ def _backend(raw: str) -> Backend:
     if raw == "moto":
         return "moto"
     raise SettingsError(f"THEEYE_BACKEND={raw!r}: choose one of {', '.join(BACKENDS)}")
+
+
+def _log_format(raw: str) -> str:
+    if raw.lower() in LOG_FORMATS:
+        return raw.lower()
+    raise SettingsError(f"THEEYE_LOG={raw!r}: choose one of {', '.join(LOG_FORMATS)}")
 
 
 def _flag(environ: Mapping[str, str], name: str) -> bool:

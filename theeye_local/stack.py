@@ -222,6 +222,8 @@ class LocalStack:
             memory_mb=spec.memory_mb,
             log_group=spec.log_group,
             environment=environment,
+            log_file=str(self.settings.log_path(spec.logical_id)),
+            log_to_terminal=self.settings.log_json,
         )
 
     def _start_pollers(self, world: LocalWorld) -> None:

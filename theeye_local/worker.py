@@ -1,8 +1,10 @@
 """One Lambda execution environment: a process that imports a handler and runs invocations.
 
 Runs in a ``spawn``-ed child process and imports only the standard library before the
-handler (and, in a chaos run with ``THEEYE_FAULTS``, the fault injector and ``theeye.wiring``),
-so a worker costs what the function's own imports cost - like a Lambda cold start.
+handler (and ``theeye_local.function_logs``, which does too; in a chaos run with
+``THEEYE_FAULTS``, the fault injector and ``theeye.wiring``), so a worker costs what the
+function's own imports cost - like a Lambda cold start. What the handler prints goes to the
+function's log file (``function_logs``), as on Lambda it goes to CloudWatch Logs.
 The parent talks to it over a ``multiprocessing`` pipe with three kinds of frames, each a
 one-byte tag followed by JSON:
 
@@ -34,6 +36,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Final
 
+from theeye_local.function_logs import FunctionLog
+
 INIT: Final = b"I"
 RESULT: Final = b"R"
 ERROR: Final = b"E"
@@ -52,6 +56,8 @@ class WorkerConfig:
     memory_mb: int
     log_group: str
     environment: dict[str, str]
+    log_file: str  # the function's JSON Lines log (theeye_local.function_logs)
+    log_to_terminal: bool = False  # THEEYE_LOG=json: copy every line of it to the terminal too
 
 
 class LambdaContext:
@@ -86,9 +92,10 @@ def run_worker(connection: Connection, config: WorkerConfig) -> None:
     os.environ.update(config.environment)
     os.environ["AWS_LAMBDA_LOG_STREAM_NAME"] = _LOG_STREAM
     sys.path.insert(0, config.code_dir)
-    for stream in (sys.stdout, sys.stderr):
-        if isinstance(stream, io.TextIOWrapper):
-            stream.reconfigure(line_buffering=True)  # handler logs reach the console at once
+    if isinstance(sys.stderr, io.TextIOWrapper):
+        sys.stderr.reconfigure(line_buffering=True)
+    log = FunctionLog(Path(config.log_file), terminal_json=config.log_to_terminal)
+    log.install()  # what the handler prints (JSON logs, EMF metrics) goes to the function's file
 
     started = time.perf_counter()
     # Faults first: a handler builds its collaborators while it is imported.
@@ -97,15 +104,15 @@ def run_worker(connection: Connection, config: WorkerConfig) -> None:
     if init_error is None:
         handler, init_error = _load_handler(config.handler)
     init_ms = (time.perf_counter() - started) * 1000
-    if init_error is not None:
-        print(f"[ERROR] {init_error['errorType']}: {init_error['errorMessage']}", file=sys.stderr)
+    if init_error is not None:  # the stack tells the terminal; the details go to the file
+        log.record("ERROR", "the function could not start", tell=False, **_as_fields(init_error))
     try:
         connection.send_bytes(
             INIT + _dumps({"ok": init_error is None, "error": init_error, "init_ms": init_ms})
         )
         while True:
             request = json.loads(connection.recv_bytes())
-            reply = ERROR + _dumps(init_error) if handler is None else _invoke(handler, config, request)
+            reply = ERROR + _dumps(init_error) if handler is None else _invoke(handler, config, request, log)
             connection.send_bytes(reply)
     except (EOFError, OSError):
         return  # the parent closed the pipe (the stack is stopping) or died
@@ -144,7 +151,9 @@ def _load_handler(name: str) -> tuple[Callable[[Any, Any], Any] | None, dict[str
     return handler, None
 
 
-def _invoke(handler: Callable[[Any, Any], Any], config: WorkerConfig, request: dict[str, Any]) -> bytes:
+def _invoke(
+    handler: Callable[[Any, Any], Any], config: WorkerConfig, request: dict[str, Any], log: FunctionLog
+) -> bytes:
     os.environ["_X_AMZN_TRACE_ID"] = request["trace_id"]
     context = LambdaContext(config, request["request_id"], request["deadline_ms"], _LOG_STREAM)
     try:
@@ -154,13 +163,24 @@ def _invoke(handler: Callable[[Any, Any], Any], config: WorkerConfig, request: d
         if exc.__traceback__ is not None and exc.__traceback__.tb_next is not None:
             exc = exc.with_traceback(exc.__traceback__.tb_next)
         error = _error(type(exc).__name__, str(exc), exc)
-        print(f"[ERROR] {error['errorType']}: {error['errorMessage']}", file=sys.stderr)
-        print("".join(traceback.format_exception(exc)), file=sys.stderr, end="")
+        # As Lambda logs an unhandled error; the stack tells the terminal in a sentence.
+        log.record(
+            "ERROR",
+            "the handler raised an exception",
+            tell=False,
+            function_request_id=request["request_id"],
+            exception="".join(traceback.format_exception(exc)),
+            **_as_fields(error),
+        )
         return ERROR + _dumps(error)
     try:
         return RESULT + _dumps(result)
     except (TypeError, ValueError) as exc:
         return ERROR + _dumps(_error("Runtime.MarshalError", f"Unable to marshal response: {exc}"))
+
+
+def _as_fields(error: dict[str, Any]) -> dict[str, Any]:
+    return {"error_type": error["errorType"], "error_message": error["errorMessage"]}
 
 
 def _error(error_type: str, message: str, exc: BaseException | None = None) -> dict[str, Any]:

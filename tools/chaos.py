@@ -52,6 +52,7 @@ from theeye_client.errors import DeliveryError, DeliveryFailed
 from bench.local_latency import INGEST_KEY, QUERY_KEY, free_port, stop
 from theeye_local.faults import FIRED as FIRED_TAG
 from theeye_local.faults import UNTIL_VARIABLE, parse
+from theeye_local.function_logs import logs_dir
 
 DOC = ROOT / "docs" / "RELIABILITY.md"
 BEGIN = "<!-- chaos:begin -->"
@@ -158,7 +159,8 @@ class Stack:
         return f"http://127.0.0.1:{self.port}"
 
     def logs(self) -> list[Path]:
-        return sorted(self.scratch.glob("stack-*.log"))
+        """The terminal of every start, then the functions' JSON logs (metrics, warnings)."""
+        return sorted(self.scratch.glob("stack-*.log")) + sorted(logs_dir(self.state_file).glob("*.jsonl"))
 
     def launch(self) -> float:
         """Start (the first time on a fresh data directory, then on the same one); seconds to ready."""
