@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parents[2]
 INGEST_KEY = "eye_e2e-ingest-key-0000000000000000000001"
 QUERY_KEY = "eye_e2e-query-key-00000000000000000000001"
 ADMIN_KEY = "eye_e2e-admin-key-00000000000000000000001"
-READY_TIMEOUT_SECONDS = 60.0
+# a stack on moto took 52 s to become ready with both cores busy: allow well over three times that
+READY_TIMEOUT_SECONDS = 180.0
 # On a loaded machine the stack is slower, not wrong: a socket waits this long before a request
 # counts as hung (a poll for an outcome waits tests.support.OUTCOME_DEADLINE_SECONDS).
 REQUEST_TIMEOUT_SECONDS = 120.0
