@@ -111,11 +111,14 @@ def choose(driver: Chrome, css: str, value: str) -> None:
 
 
 def text(driver: Chrome, css: str) -> str:
-    return find(driver, css).text
+    """The text of the first element ``css`` selects, once there is one (read again if the page
+    replaced the element meanwhile)."""
+    return until(driver, css, lambda d: (d.find_element(By.CSS_SELECTOR, css).text,))[0]
 
 
 def texts(driver: Chrome, css: str) -> list[str]:
-    return [element.text for element in find_all(driver, css)]
+    """The text of every element ``css`` selects now (read again if one was replaced meanwhile)."""
+    return until(driver, css, lambda d: ([e.text for e in d.find_elements(By.CSS_SELECTOR, css)],))[0]
 
 
 def rendered(driver: Chrome, result_id: str, action: Callable[[], object]) -> None:
