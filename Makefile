@@ -9,6 +9,8 @@ CHECK_VENV := .venv-check
 # `make test` runs the suite in this many processes (pytest-xdist), a test file per process at
 # a time: a file's tests keep their order and module fixtures. 1 runs it in this process.
 TEST_WORKERS ?= 2
+# Extra pytest arguments for `make test` and `make test-loaded`, e.g. PYTEST_ARGS=tests/browser.
+PYTEST_ARGS ?=
 PY := $(VENV)/bin/python
 SAM := $(SAM_VENV)/bin/sam
 CFN_LINT := $(SAM_VENV)/bin/cfn-lint
@@ -50,7 +52,11 @@ run: $(VENV)/.installed ## Serve the whole stack on http://127.0.0.1:3000 (no AW
 test: $(VENV)/.installed $(SAM_VENV)/.installed ## What CI runs: template checks, sam build, unit, integration and end-to-end tests
 	$(MAKE) --no-print-directory validate
 	$(MAKE) --no-print-directory build
-	$(PY) -m pytest $(if $(filter 1,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
+	$(PY) -m pytest $(if $(filter 1,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile) $(PYTEST_ARGS)
+
+.PHONY: test-loaded
+test-loaded: $(VENV)/.installed $(SAM_VENV)/.installed ## make test while two busy processes keep both cores loaded (no test may depend on speed)
+	$(PY) tools/loaded.py --burners 2 -- $(MAKE) --no-print-directory test
 
 .PHONY: unit
 unit: $(VENV)/.installed $(SAM_VENV)/.installed ## Unit tests only (sockets disabled; .venv-sam translates the template)

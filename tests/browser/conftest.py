@@ -1,4 +1,5 @@
-"""Fixtures of the browser tests: the local stack, headless Chromium, and a page on another origin.
+"""Fixtures of the browser tests: the local stack, headless Chromium (Selenium), its console
+log, and a page on another origin.
 
 ``local_stack`` is the end-to-end suite's session fixture, re-exported so these tests share its
 behaviour (one stack per test session, started on a free port with fixed keys).
@@ -7,6 +8,7 @@ behaviour (one stack per test session, started on a free port with fixed keys).
 from __future__ import annotations
 
 import functools
+import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -16,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from selenium.webdriver import Chrome
 
-from tests.browser.webdriver import Browser, ChromeDriver
+from tests.browser.chromium import BrowserLog, start_chromium
 from tests.e2e.conftest import embedded_stack, local_stack, moto_stack
 
-__all__ = ["browser", "embedded_stack", "local_stack", "moto_stack", "site"]
+__all__ = ["browser", "browser_log", "embedded_stack", "local_stack", "moto_stack", "site"]
 
 HERE = Path(__file__).resolve().parent
 
@@ -32,17 +35,17 @@ def chromium_installed() -> None:
 
 
 @pytest.fixture(scope="session")
-def browser(chromium_installed: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+def browser(chromium_installed: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chrome]:
     workdir = tmp_path_factory.mktemp("chromium")
-    driver = ChromeDriver(workdir / "chromedriver.log")
-    try:
-        session = Browser(driver, workdir / "profile")
-    except BaseException:
-        driver.stop()
-        raise
-    yield session
-    session.quit()
-    driver.stop()
+    driver = start_chromium(workdir)
+    yield driver
+    driver.quit()  # the session, then chromedriver
+    shutil.rmtree(workdir / "profile", ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def browser_log() -> BrowserLog:
+    return BrowserLog()
 
 
 @dataclass(frozen=True)

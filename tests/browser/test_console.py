@@ -11,18 +11,30 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
+from selenium.webdriver import Chrome
 
+from tests.browser.chromium import (
+    BrowserLog,
+    choose,
+    click,
+    find_all,
+    loaded,
+    rendered,
+    screenshot,
+    text,
+    texts,
+    type_text,
+    wait_script,
+)
 from tests.browser.conftest import Site
-from tests.browser.webdriver import Browser
-from tests.e2e.local_stack import OUTCOME_DEADLINE_SECONDS, LocalStackHandle
+from tests.e2e.local_stack import LocalStackHandle
+from tests.support import eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]  # a first run may install Chromium
 
@@ -67,17 +79,6 @@ def api(stack: LocalStackHandle, path: str) -> Any:
     return answer.json()
 
 
-def eventually(description: str, check: Callable[[], Any], seconds: float = OUTCOME_DEADLINE_SECONDS) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        found = check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {description}")
-        time.sleep(0.2)
-
-
 def stored(stack: LocalStackHandle, session: str, count: int) -> list[dict[str, Any]]:
     def check() -> list[dict[str, Any]] | None:
         items: list[dict[str, Any]] = api(stack, f"/sessions/{quote(session)}/events")["items"]
@@ -98,41 +99,38 @@ def write_page(site: Site, name: str, script: str, stack: LocalStackHandle, sess
     return f"{site.url}/{name}"
 
 
-def shot(browser: Browser, name: str) -> None:
-    browser.screenshot(OUTPUT / f"{name}.png")
+def shot(browser: Chrome, name: str) -> None:
+    screenshot(browser, OUTPUT / f"{name}.png")
 
 
-def open_view(browser: Browser, view: str) -> None:
-    browser.click(f'#nav a[data-view="{view}"]')
-    browser.wait_script(f"the {view} view", f"return !document.getElementById('view-{view}').hidden")
+def open_view(browser: Chrome, view: str) -> None:
+    click(browser, f'#nav a[data-view="{view}"]')
+    wait_script(browser, f"the {view} view", f"return !document.getElementById('view-{view}').hidden")
 
 
-def loaded(browser: Browser, result_id: str) -> None:
-    """Wait until a view's result no longer says Loading…"""
-    browser.wait_script(
-        f"#{result_id} to load",
-        "const el = document.getElementById(arguments[0]);"
-        "return el.firstChild !== null && !el.textContent.startsWith('Loading');",
-        result_id,
-    )
+def submit(browser: Chrome, view: str) -> None:
+    """Submit a view's form and wait until its result shows the new answer."""
+    rendered(browser, f"{view}-result", lambda: click(browser, f"#{view}-form button[type=submit]"))
 
 
 @pytest.fixture(scope="module")
-def journey(local_stack: LocalStackHandle, site: Site, browser: Browser) -> dict[str, Any]:
+def journey(
+    local_stack: LocalStackHandle, site: Site, browser: Chrome, browser_log: BrowserLog
+) -> dict[str, Any]:
     """A visitor's journey on another origin, plus one broken event sent directly to the API."""
     shutil.rmtree(OUTPUT, ignore_errors=True)
     OUTPUT.mkdir(parents=True)
     shutil.copy(SNIPPET / "theeye.js", site.root / "theeye.js")
     shutil.copy(SNIPPET / "theeye.min.js", site.root / "theeye.min.js")
     (site.root / "thanks.html").write_text(THANKS)
-    browser.resize(*LAPTOP)
+    browser.set_window_size(*LAPTOP)
 
     browser.get(write_page(site, "page.html", "theeye.js", local_stack, SESSION))
-    assert browser.execute("return theeye.session()") == SESSION
-    browser.click("#chat")
+    assert browser.execute_script("return theeye.session()") == SESSION
+    click(browser, "#chat")
     # Both wait in the snippet's batch and leave by fetch (keepalive, bearer key, CORS preflight).
     stored(local_stack, SESSION, 2)
-    initiators = browser.execute(
+    initiators = browser.execute_script(
         "return performance.getEntriesByType('resource')"
         ".filter(e => e.name.startsWith(arguments[0])).map(e => e.initiatorType)",
         f"{local_stack.base_url}/events",
@@ -140,13 +138,13 @@ def journey(local_stack: LocalStackHandle, site: Site, browser: Browser) -> dict
     assert "fetch" in initiators
     shot(browser, "00-test-page")
 
-    browser.type("#first_name", "Ada")
-    browser.select("#plan", "pro")
-    browser.type("#secret", "hunter2")
-    browser.click("#send")  # navigates away: the submit event leaves by sendBeacon on pagehide
-    browser.wait_script("the thanks page", "return document.title === 'Thanks'")
+    type_text(browser, "#first_name", "Ada")
+    choose(browser, "#plan", "pro")
+    type_text(browser, "#secret", "hunter2")
+    click(browser, "#send")  # navigates away: the submit event leaves by sendBeacon on pagehide
+    wait_script(browser, "the thanks page", "return document.title === 'Thanks'")
     events = stored(local_stack, SESSION, 3)
-    page_errors = [e for e in browser.read_console() if e.get("level") == "SEVERE"]
+    page_errors = [e for e in browser_log.read(browser) if e.get("level") == "SEVERE"]
 
     broken = {
         "session_id": SESSION,
@@ -170,12 +168,12 @@ def journey(local_stack: LocalStackHandle, site: Site, browser: Browser) -> dict
 
 
 @pytest.fixture(scope="module")
-def console(journey: dict[str, Any], local_stack: LocalStackHandle, browser: Browser) -> Browser:
+def console(journey: dict[str, Any], local_stack: LocalStackHandle, browser: Chrome) -> Chrome:
     """The console in the same browser, signed in by typing the query key into its prompt."""
     browser.get(f"{local_stack.base_url}/console")
-    browser.wait_script("the console to load", "return document.readyState === 'complete'")
-    timing = browser.execute("return performance.getEntriesByType('navigation')[0].toJSON()")
-    resources = browser.execute(
+    wait_script(browser, "the console to load", "return document.readyState === 'complete'")
+    timing = browser.execute_script("return performance.getEntriesByType('navigation')[0].toJSON()")
+    resources = browser.execute_script(
         "return performance.getEntriesByType('resource').map(e => "
         "({name: e.name, duration: e.duration, transferSize: e.transferSize}))"
     )
@@ -186,20 +184,20 @@ def console(journey: dict[str, Any], local_stack: LocalStackHandle, browser: Bro
         f"\nconsole first load: DOMContentLoaded {timing['domContentLoadedEventEnd']:.0f} ms, "
         f"load {timing['loadEventEnd']:.0f} ms, {timing['transferSize']} bytes transferred for the page"
     )
-    assert browser.execute("return document.getElementById('view-key').hidden") is False
-    assert browser.execute("return document.getElementById('nav').hidden") is True
+    assert browser.execute_script("return document.getElementById('view-key').hidden") is False
+    assert browser.execute_script("return document.getElementById('nav').hidden") is True
     shot(browser, "01-key-prompt")
 
-    browser.type("#key-input", local_stack.query_key)
-    browser.click("#key-form button[type=submit]")
-    browser.wait_script("the signed-in console", "return !document.getElementById('nav').hidden")
+    type_text(browser, "#key-input", local_stack.query_key)
+    click(browser, "#key-form button[type=submit]")
+    wait_script(browser, "the signed-in console", "return !document.getElementById('nav').hidden")
     return browser
 
 
 def test_the_query_key_is_kept_only_in_session_storage(
-    console: Browser, local_stack: LocalStackHandle
+    console: Chrome, local_stack: LocalStackHandle
 ) -> None:
-    kept = console.execute(
+    kept = console.execute_script(
         "return {session: sessionStorage.getItem('theeye.console.queryKey'),"
         " local: localStorage.length, cookie: document.cookie}"
     )
@@ -225,136 +223,136 @@ def test_the_snippet_sent_what_the_visitor_did(journey: dict[str, Any]) -> None:
     assert journey["page_errors"] == []
 
 
-def test_the_timeline_shows_the_session_in_order(console: Browser, journey: dict[str, Any]) -> None:
+def test_the_timeline_shows_the_session_in_order(console: Chrome, journey: dict[str, Any]) -> None:
     open_view(console, "timeline")
-    console.type("#timeline-session", SESSION)
-    console.click("#timeline-form button[type=submit]")
-    console.wait_script(
+    type_text(console, "#timeline-session", SESSION)
+    click(console, "#timeline-form button[type=submit]")
+    wait_script(
+        console,
         "three events in the timeline",
         "return document.querySelectorAll('#timeline-events .event').length === 3",
     )
-    assert console.texts("#timeline-events .event .what") == [
+    assert texts(console, "#timeline-events .event .what") == [
         "page interaction · pageview",
         "page interaction · cta click",
         "form interaction · submit",
     ]
-    ids = console.execute(
+    ids = console.execute_script(
         "return [...document.querySelectorAll('#timeline-events .event')].map(e => e.dataset.eventId)"
     )
     assert ids == [e["event_id"] for e in journey["events"]]
-    assert len(console.find_all("#timeline-events .gap")) == 2  # the time between events is shown
-    assert console.text("#timeline-count") == "3"
+    assert len(find_all(console, "#timeline-events .gap")) == 2  # the time between events is shown
+    assert text(console, "#timeline-count") == "3"
 
-    summaries = console.find_all("#timeline-events .event details > summary")
-    console.command("POST", f"/element/{summaries[2]}/click")  # expand the submit's payload
-    payload = console.texts("#timeline-events .event details[open] pre")[0]
+    summaries = find_all(console, "#timeline-events .event details > summary")
+    summaries[2].click()  # expand the submit's payload
+    payload = texts(console, "#timeline-events .event details[open] pre")[0]
     assert '"first_name": "Ada"' in payload and "hunter2" not in payload
     shot(console, "02-timeline")
 
-    console.resize(*PHONE)
+    console.set_window_size(*PHONE)
     shot(console, "02-timeline-phone")
-    width = console.execute("return document.documentElement.scrollWidth <= window.innerWidth + 1")
-    console.resize(*LAPTOP)
+    width = console.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
+    console.set_window_size(*LAPTOP)
     assert width, "the timeline scrolls sideways on a phone"
 
 
-def test_the_explorer_filters_pages_and_links(console: Browser, journey: dict[str, Any]) -> None:
+def test_the_explorer_filters_pages_and_links(console: Chrome, journey: dict[str, Any]) -> None:
     open_view(console, "explorer")
-    console.type("#explorer-session", SESSION)
-    console.select("#explorer-limit", "25")
-    console.click("#explorer-form button[type=submit]")
-    loaded(console, "explorer-result")
-    ids = console.execute(
+    type_text(console, "#explorer-session", SESSION)
+    choose(console, "#explorer-limit", "25")
+    submit(console, "explorer")
+    ids = console.execute_script(
         "return [...document.querySelectorAll('#explorer-table tbody tr')].map(r => r.dataset.eventId)"
     )
     assert ids == [e["event_id"] for e in journey["events"]][::-1]  # newest first by default
-    hrefs = console.execute(
+    hrefs = console.execute_script(
         "return [...document.querySelectorAll('#explorer-table tbody a')].map(a => a.getAttribute('href'))"
     )
     assert f"#timeline?session={SESSION}" in hrefs
     assert all(f"#event/{i}" in hrefs for i in ids)
 
-    console.select("#explorer-limit", "25")
-    console.type("#explorer-category", "page interaction")
-    console.click("#explorer-form button[type=submit]")
-    console.wait_script(
-        "two page interactions", "return document.querySelectorAll('#explorer-table tbody tr').length === 2"
+    choose(console, "#explorer-limit", "25")
+    type_text(console, "#explorer-category", "page interaction")
+    click(console, "#explorer-form button[type=submit]")
+    wait_script(
+        console,
+        "two page interactions",
+        "return document.querySelectorAll('#explorer-table tbody tr').length === 2",
     )
     shot(console, "03-explorer")
 
     # paging with next_cursor: one event per page
-    console.execute(
-        "location.hash = '#explorer?session_id=' + encodeURIComponent(arguments[0]) + '&limit=1&order=asc'",
-        SESSION,
+    rendered(
+        console,
+        "explorer-result",
+        lambda: console.execute_script(
+            "location.hash = '#explorer?session_id=' + encodeURIComponent(arguments[0]) + '&limit=1&order=asc'",
+            SESSION,
+        ),
     )
     seen = []
     for _ in range(3):
-        loaded(console, "explorer-result")
-        seen += console.execute(
+        seen += console.execute_script(
             "return [...document.querySelectorAll('#explorer-table tbody tr')].map(r => r.dataset.eventId)"
         )
-        if not console.find_all("#explorer-next"):
+        if not find_all(console, "#explorer-next"):
             break
-        console.click("#explorer-next")
-        console.wait_script(
-            "the next page",
-            "return !document.querySelector('#explorer-table tbody tr') ||"
-            " document.querySelector('#explorer-table tbody tr').dataset.eventId !== arguments[0]",
-            seen[-1],
-        )
+        rendered(console, "explorer-result", lambda: click(console, "#explorer-next"))
     assert seen == [e["event_id"] for e in journey["events"]]
 
-    console.click("#explorer-table tbody a[href^='#event/']")
-    console.wait_script("the event view", "return !!document.getElementById('event-detail')")
-    assert SESSION in console.text("#event-detail")
+    click(console, "#explorer-table tbody a[href^='#event/']")
+    wait_script(console, "the event view", "return !!document.getElementById('event-detail')")
+    assert SESSION in text(console, "#event-detail")
     shot(console, "04-event")
 
 
-def test_the_volume_chart_counts_the_events(console: Browser) -> None:
+def test_the_volume_chart_counts_the_events(console: Chrome) -> None:
     open_view(console, "volume")
     loaded(console, "volume-result")
-    totals = console.execute(
+    totals = console.execute_script(
         "return Object.fromEntries([...document.querySelectorAll('#volume-legend li')]"
         ".map(li => [li.dataset.category, Number(li.dataset.total)]))"
     )
     assert totals == {"form interaction": 1, "page interaction": 2}  # the broken event is not stored
-    assert console.text("#volume-total").startswith("3 stored events")
-    assert len(console.find_all("#volume-chart rect.bar")) >= 2
+    assert text(console, "#volume-total").startswith("3 stored events")
+    assert len(find_all(console, "#volume-chart rect.bar")) >= 2
     shot(console, "05-volume")
 
-    console.select("#volume-interval", "minute")
-    console.click("#volume-form button[type=submit]")
-    console.wait_script(
+    choose(console, "#volume-interval", "minute")
+    click(console, "#volume-form button[type=submit]")
+    wait_script(
+        console,
         "minute buckets",
         "return (document.getElementById('volume-total') || {}).textContent === '3 stored events by minute'",
     )
-    console.resize(*PHONE)
-    console.wait_script(
+    console.set_window_size(*PHONE)
+    wait_script(
+        console,
         "the chart redrawn for a phone",
         "return document.getElementById('volume-chart').width.baseVal.value < 400",
     )
-    console.execute("document.getElementById('volume-legend').scrollIntoView()")
+    console.execute_script("document.getElementById('volume-legend').scrollIntoView()")
     shot(console, "05-volume-phone")
-    console.resize(*LAPTOP)
+    console.set_window_size(*LAPTOP)
 
 
-def test_the_errors_view_shows_the_broken_event(console: Browser, journey: dict[str, Any]) -> None:
+def test_the_errors_view_shows_the_broken_event(console: Chrome, journey: dict[str, Any]) -> None:
     open_view(console, "errors")
-    console.select("#errors-type", "schema_violation")
-    console.select("#errors-source", "processor")
-    console.click("#errors-form button[type=submit]")
-    loaded(console, "errors-result")
+    choose(console, "#errors-type", "schema_violation")
+    choose(console, "#errors-source", "processor")
+    submit(console, "errors")
     error_id = journey["error"]["error_id"]
     card = f'#errors-list .card[data-error-id="{error_id}"]'
-    text = console.text(card)
-    assert "schema_violation" in text and "data.element" in text and SESSION in text
-    console.command("POST", f"/element/{console.find(card + ' details > summary')}/click")
-    assert '"cta click"' in console.text(card + " details pre")
+    shown = text(console, card)
+    assert "schema_violation" in shown and "data.element" in shown and SESSION in shown
+    click(console, card + " details > summary")
+    assert '"cta click"' in text(console, card + " details pre")
     shot(console, "06-errors")
 
-    console.click(card + " a[href^='#error/']")
-    console.wait_script("the error view", "return !!document.getElementById('error-detail')")
-    assert "is required" in console.text("#error-detail")
+    click(console, card + " a[href^='#error/']")
+    wait_script(console, "the error view", "return !!document.getElementById('error-detail')")
+    assert "is required" in text(console, "#error-detail")
     shot(console, "07-error")
 
 
@@ -369,7 +367,7 @@ def expected_fields(schema: dict[str, Any]) -> dict[str, str]:
     return rows
 
 
-def test_the_schemas_view_lists_every_event_type_with_its_rules(console: Browser) -> None:
+def test_the_schemas_view_lists_every_event_type_with_its_rules(console: Chrome) -> None:
     # Given the schema files the processor validates with
     schemas = [json.loads(path.read_text()) for path in (ROOT / "schemas").glob("*.json")]
     assert schemas
@@ -378,26 +376,26 @@ def test_the_schemas_view_lists_every_event_type_with_its_rules(console: Browser
     open_view(console, "schemas")
     loaded(console, "schemas-result")
     # Then every type is listed, by category then name, each with its fields and their rules
-    shown = console.execute(
+    shown = console.execute_script(
         "return [...document.querySelectorAll('#schemas-list .schema')]"
         ".map(a => [a.dataset.category, a.dataset.name])"
     )
     assert [tuple(t) for t in shown] == types
-    assert console.text("#schemas-count") == f"{len(types)} event types with a schema"
+    assert text(console, "#schemas-count") == f"{len(types)} event types with a schema"
     shot(console, "09-schemas")
     for schema in schemas:
         kind = schema["x-event-type"]
         panel = f'#schemas-list .schema[data-category="{kind["category"]}"][data-name="{kind["name"]}"]'
-        assert console.text(f"{panel} h3") == f"{kind['category']} · {kind['name']}"
-        assert schema["description"] in console.text(panel)
-        rows = console.execute(
+        assert text(console, f"{panel} h3") == f"{kind['category']} · {kind['name']}"
+        assert schema["description"] in text(console, panel)
+        rows = console.execute_script(
             "return Object.fromEntries([...document.querySelectorAll(arguments[0] + ' tbody tr')]"
             ".map(r => [r.dataset.field, r.dataset.required]))",
             panel,
         )
         assert rows == expected_fields(schema), kind
         for name, field in schema["properties"].items():
-            row = console.text(f'{panel} tbody tr[data-field="{name}"]')
+            row = text(console, f'{panel} tbody tr[data-field="{name}"]')
             assert field["type"] in row
             assert ("required" if name in schema["required"] else "optional") in row
             if "minLength" in field and "maxLength" in field:
@@ -405,35 +403,35 @@ def test_the_schemas_view_lists_every_event_type_with_its_rules(console: Browser
             if "description" in field:
                 assert field["description"] in row
         # the raw schema, collapsed until asked for
-        assert console.execute(f"return document.querySelector('{panel} details').open") is False
-        console.command("POST", f"/element/{console.find(panel + ' details > summary')}/click")
-        assert json.loads(console.text(f"{panel} details pre")) == schema
+        assert console.execute_script(f"return document.querySelector('{panel} details').open") is False
+        click(console, panel + " details > summary")
+        assert json.loads(text(console, f"{panel} details pre")) == schema
     form = '#schemas-list .schema[data-name="submit"] tbody tr[data-field="form.*"]'
-    assert "string" in console.text(form)  # every value of the form is a string
+    assert "string" in text(console, form)  # every value of the form is a string
 
-    console.resize(*PHONE)
+    console.set_window_size(*PHONE)
     shot(console, "09-schemas-phone")
-    width = console.execute("return document.documentElement.scrollWidth <= window.innerWidth + 1")
-    console.resize(*LAPTOP)
+    width = console.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
+    console.set_window_size(*LAPTOP)
     assert width, "the schemas view scrolls sideways on a phone"
 
 
-def test_the_health_panel_shows_a_balanced_ledger(console: Browser) -> None:
+def test_the_health_panel_shows_a_balanced_ledger(console: Chrome) -> None:
     open_view(console, "health")
     loaded(console, "health-result")
-    assert console.text("#health-balanced") == "✓ balanced"
-    assert console.text("#health-accepted").split()[-1] == "4"
-    assert console.text("#health-stored").split()[-1] == "3"
-    assert console.text("#health-invalid").split()[-1] == "1"
-    assert "0" in console.text("#health-dlq .big")
+    assert text(console, "#health-balanced") == "✓ balanced"
+    assert text(console, "#health-accepted").split()[-1] == "4"
+    assert text(console, "#health-stored").split()[-1] == "3"
+    assert text(console, "#health-invalid").split()[-1] == "1"
+    assert "0" in text(console, "#health-dlq .big")
     shot(console, "08-health")
-    console.resize(*PHONE)
+    console.set_window_size(*PHONE)
     shot(console, "08-health-phone")
-    console.resize(*LAPTOP)
+    console.set_window_size(*LAPTOP)
 
 
 def test_the_sessions_view_lists_sessions_newest_first_and_opens_their_timeline(
-    console: Browser, local_stack: LocalStackHandle
+    console: Chrome, local_stack: LocalStackHandle
 ) -> None:
     # Given four sessions of the last 24 hours, each later one with a later first event and one
     # more event, sent in one request, oldest session last
@@ -465,7 +463,7 @@ def test_the_sessions_view_lists_sessions_newest_first_and_opens_their_timeline(
     # When the sessions view is opened (the last 24 hours by default)
     open_view(console, "sessions")
     loaded(console, "sessions-result")
-    rows = console.execute(
+    rows = console.execute_script(
         "return [...document.querySelectorAll('#sessions-table tbody tr')].map(r => ({"
         " id: r.dataset.sessionId, events: Number(r.dataset.events),"
         " cells: [...r.cells].map(c => c.textContent),"
@@ -487,63 +485,66 @@ def test_the_sessions_view_lists_sessions_newest_first_and_opens_their_timeline(
     shot(console, "10-sessions")
 
     # A range that holds only these sessions, two per page: "load more" pages with next_cursor
-    console.execute(
+    console.execute_script(
         "location.hash = '#sessions?' + new URLSearchParams({from: arguments[0], to: arguments[1], limit: '2'})",
         (now - timedelta(hours=9)).isoformat(),
         (now - timedelta(hours=4)).isoformat(),
     )
-    console.wait_script(
+    wait_script(
+        console,
         "the first page of two",
         "return document.querySelectorAll('#sessions-table tbody tr').length === 2"
         " && !!document.getElementById('sessions-more')",
     )
-    assert console.execute("return document.getElementById('sessions-from').value") != ""
-    console.click("#sessions-more")
-    console.wait_script(
+    assert console.execute_script("return document.getElementById('sessions-from').value") != ""
+    click(console, "#sessions-more")
+    wait_script(
+        console,
         "four sessions, nothing more to load",
         "return document.querySelectorAll('#sessions-table tbody tr').length === 4"
         " && !document.getElementById('sessions-more')",
     )
-    shown = console.execute(
+    shown = console.execute_script(
         "return [...document.querySelectorAll('#sessions-table tbody tr')].map(r => r.dataset.sessionId)"
     )
     assert shown == newest_first
-    assert console.text("#sessions-count") == "4 sessions, newest first"
+    assert text(console, "#sessions-count") == "4 sessions, newest first"
 
-    console.resize(*PHONE)
+    console.set_window_size(*PHONE)
     shot(console, "10-sessions-phone")
-    width = console.execute("return document.documentElement.scrollWidth <= window.innerWidth + 1")
-    console.resize(*LAPTOP)
+    width = console.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
+    console.set_window_size(*LAPTOP)
     assert width, "the sessions view scrolls sideways on a phone"
 
     # Clicking a session opens its timeline, its events in the order they occurred
     session = newest_first[1]
-    console.click(f'#sessions-table tbody tr[data-session-id="{session}"] a')
-    console.wait_script(
+    click(console, f'#sessions-table tbody tr[data-session-id="{session}"] a')
+    wait_script(
+        console,
         "the session's timeline",
         "return !document.getElementById('view-timeline').hidden"
         " && document.querySelectorAll('#timeline-events .event').length === arguments[0]",
         len(plan[session]),
     )
-    assert console.execute("return document.getElementById('timeline-session').value") == session
-    ids = console.execute(
+    assert console.execute_script("return document.getElementById('timeline-session').value") == session
+    ids = console.execute_script(
         "return [...document.querySelectorAll('#timeline-events .event')].map(e => e.dataset.eventId)"
     )
     assert ids == [f"{session}-event-{k}" for k in range(len(plan[session]))]
-    assert console.text("#timeline-count") == str(len(plan[session]))
+    assert text(console, "#timeline-count") == str(len(plan[session]))
     shot(console, "11-session-timeline")
 
 
-def test_the_minified_snippet_works_too(console: Browser, local_stack: LocalStackHandle, site: Site) -> None:
+def test_the_minified_snippet_works_too(console: Chrome, local_stack: LocalStackHandle, site: Site) -> None:
     session = f"{SESSION}-min"
     console.get(write_page(site, "min.html", "theeye.min.js", local_stack, session))
-    console.click("#chat")
+    click(console, "#chat")
     console.get(f"{site.url}/thanks.html")  # leaving the page sends the batch by sendBeacon
     events = stored(local_stack, session, 2)
     assert [e["name"] for e in events] == ["pageview", "cta click"]
 
 
-def test_the_browser_logged_no_errors(console: Browser) -> None:
-    errors = console.console_errors()
-    (OUTPUT / "browser-console.json").write_text(json.dumps(console.console, indent=2))
+def test_the_browser_logged_no_errors(console: Chrome, browser_log: BrowserLog) -> None:
+    errors = browser_log.errors(console)
+    (OUTPUT / "browser-console.json").write_text(json.dumps(browser_log.entries, indent=2))
     assert errors == []

@@ -34,6 +34,7 @@ from urllib.parse import parse_qs, urlsplit
 from ingest.logic import Validation, decode_body, validate
 from query.api import page_body, parse_time, position
 from query.logic import SessionQueries
+from tests.support import OUTCOME_DEADLINE_SECONDS
 from theeye.checks import Rules, findings
 from theeye.clock import format_timestamp, parse_timestamp, utc_now
 from theeye.cursor import CursorCodec
@@ -72,11 +73,18 @@ class Slow:
 
 
 @dataclass(frozen=True)
+class Hold:
+    """Handle the request normally only once ``release`` is set (the client may have gone)."""
+
+    release: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass(frozen=True)
 class CloseAfter:
     """Answer normally, then close the kept-alive connection (as an idle timeout would)."""
 
 
-Fault = Status | Drop | Slow | CloseAfter
+Fault = Status | Drop | Slow | Hold | CloseAfter
 
 
 @dataclass(frozen=True)
@@ -124,6 +132,7 @@ class FakeApi:
     # every accepted copy not yet stored (GET /sessions stores them)
     _arrivals: list[Arrival] = field(default_factory=list)
     _posts: int = 0
+    answering: int = 0  # POSTs being handled now (a Slow or Hold one until it has answered)
     _store: _SessionStore | None = None
 
     @property
@@ -170,7 +179,7 @@ class FakeApi:
                 found.setdefault(json.dumps(event["data"], sort_keys=True), set()).add(event["event_id"])
         return found
 
-    def wait_until(self, check: Callable[[], bool], timeout: float = 5.0) -> bool:
+    def wait_until(self, check: Callable[[], bool], timeout: float = OUTCOME_DEADLINE_SECONDS) -> bool:
         deadline = time.monotonic() + timeout
         with self.lock:
             while not check():
@@ -363,6 +372,16 @@ class _Handler(BaseHTTPRequestHandler):
         return request
 
     def do_POST(self) -> None:
+        with self.fake.lock:
+            self.fake.answering += 1
+        try:
+            self._post()
+        finally:
+            with self.fake.lock:
+                self.fake.answering -= 1
+                self.fake.lock.notify_all()
+
+    def _post(self) -> None:
         request = self._received()
         fault = self.fake.next_fault()
         if isinstance(fault, Drop):
@@ -370,6 +389,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if isinstance(fault, Slow):
             time.sleep(fault.seconds)
+        if isinstance(fault, Hold):
+            fault.release.wait(OUTCOME_DEADLINE_SECONDS)  # then answered anyway
         if isinstance(fault, Status):
             status, body, _ = _error(fault.status, fault.code, "scripted answer", list(fault.details))
             self._answer(status, body, dict(fault.headers))

@@ -16,14 +16,14 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.local_stack import BACKENDS, INHERITED, OUTCOME_DEADLINE_SECONDS, LocalStackHandle
+from tests.e2e.local_stack import BACKENDS, INHERITED, LocalStackHandle
+from tests.support import eventually
 from theeye.clock import format_timestamp
 from theeye.events import Event
 from theeye.ledger import IntakeTally, message_key
@@ -64,17 +64,6 @@ def theeye_json(stack: LocalStackHandle, *args: str, expect: int = 0) -> Any:
 
 def post(stack: LocalStackHandle, key: str, events: Any) -> Any:
     return stack.request("POST", "/events", body=events, headers={"Authorization": f"Bearer {key}"})
-
-
-def eventually(
-    check: Callable[[], Any], seconds: float = OUTCOME_DEADLINE_SECONDS, interval: float = 0.5
-) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(interval)
 
 
 def operator(stack: LocalStackHandle) -> Target:
@@ -177,7 +166,7 @@ def test_dead_letters_show_in_stats_and_peek_and_leave_with_redrive(local_stack:
         )
         return answer.status == 200
 
-    assert eventually(stored), "the redriven event was not stored"
+    assert eventually("the redriven event stored", stored, interval=0.5)
 
 
 def test_after_a_mixed_load_status_balances_and_errors_are_listed(local_stack: LocalStackHandle) -> None:
@@ -202,8 +191,7 @@ def test_after_a_mixed_load_status_balances_and_errors_are_listed(local_stack: L
         caught_up = view["stored"] >= before["stored"] + 5 and view["queued"] == 0
         return view if caught_up and done.returncode == 0 else None
 
-    after = eventually(settled)
-    assert after, f"the ledger did not settle: {theeye(local_stack, 'status').stdout}"
+    after = eventually("theeye status to show a settled ledger", settled, interval=0.5)
     assert after["balanced"] is True
     assert after["accepted"] - before["accepted"] >= 8
     assert after["duplicates"] - before["duplicates"] >= 1
@@ -221,7 +209,7 @@ def test_after_a_mixed_load_status_balances_and_errors_are_listed(local_stack: L
         )
         return {e["event_id"] for e in errors if e["event_id"]} & {invalid["event_id"], future["event_id"]}
 
-    assert eventually(lambda: len(listed()) == 2)
+    assert eventually("both errors in theeye errors list", lambda: len(listed()) == 2, interval=0.5)
     schema = theeye_json(local_stack, "errors", "list", "--type", "schema_violation", "--since", "1h")
     bad = next(e for e in schema if e["event_id"] == invalid["event_id"])
     shown = theeye_json(local_stack, "errors", "show", bad["error_id"])

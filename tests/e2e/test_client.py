@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -12,14 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from theeye_client import Client, DeliveryError, NotFound, QueryClient, StoredEvent
+from theeye_client import Client, DeliveryError, NotFound, QueryClient, SessionSummary, StoredEvent
 
 from tests.e2e.local_stack import LocalStackHandle, start_stack, stop_stack
+from tests.support import OUTCOME_DEADLINE_SECONDS, eventually
 
 pytestmark = pytest.mark.e2e
 COUNT = 5000
 SESSIONS = 4
-STORE_TIMEOUT_SECONDS = 120.0  # the local pipeline stores roughly 250-400 events/s
+# the local pipeline stores roughly 250-400 events/s: 5,000 in well under the deadline
+STORE_TIMEOUT_SECONDS = OUTCOME_DEADLINE_SECONDS
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 
 
@@ -56,14 +57,14 @@ def test_5000_events_sent_with_the_client_are_read_back_exactly(local_stack: Loc
     reader = QueryClient(local_stack.query_key, local_stack.base_url)
     found: dict[str, list[StoredEvent]] = {session: [] for session in sessions}
     expected = {session: sum(1 for e in sent.values() if e["session_id"] == session) for session in sessions}
-    deadline = time.monotonic() + STORE_TIMEOUT_SECONDS
-    while True:  # re-read only the sessions still short: reads compete with the pipeline
+
+    def all_stored() -> bool:  # re-read only the sessions still short: reads compete with the pipeline
         for session in sessions:
             if len(found[session]) < expected[session]:
                 found[session] = list(reader.session_events(session, page_size=1000))
-        if all(len(found[s]) >= expected[s] for s in sessions) or time.monotonic() > deadline:
-            break
-        time.sleep(3)
+        return all(len(found[s]) >= expected[s] for s in sessions)
+
+    eventually(f"{COUNT} events stored", all_stored, seconds=STORE_TIMEOUT_SECONDS, interval=3)
     everything = [event for events in found.values() for event in events]
     assert len(everything) == COUNT, (
         f"{len(everything)} of {COUNT} stored within {STORE_TIMEOUT_SECONDS:.0f} s"
@@ -124,12 +125,12 @@ def test_sessions_are_listed_newest_first_with_their_counts(local_stack: LocalSt
     # When the hour is listed newest first, one session per page, once the pipeline stored them all
     reader = QueryClient(local_stack.query_key, local_stack.base_url)
     start, end = base - timedelta(minutes=1), base + timedelta(minutes=10)
-    deadline = time.monotonic() + STORE_TIMEOUT_SECONDS
-    while True:
+
+    def listed() -> list[SessionSummary] | None:
         found = list(reader.sessions(start=start, end=end, order="desc", page_size=1))
-        if [s["events"] for s in found] == [4, 3, 2] or time.monotonic() > deadline:
-            break
-        time.sleep(1)
+        return found if [s["events"] for s in found] == [4, 3, 2] else None
+
+    found = eventually("three sessions with 4, 3 and 2 stored events", listed, interval=1)
 
     # Then each comes once, by its first event, with its stored events and their time span
     assert [s["session_id"] for s in found] == list(reversed(plan))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import http.client
 import threading
-import time
 import urllib.error
 import uuid
 from pathlib import Path
@@ -14,19 +13,14 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.e2e.local_stack import (
-    OUTCOME_DEADLINE_SECONDS,
-    LocalStackHandle,
-    kill_stack,
-    start_stack,
-    stop_stack,
-)
+from tests.e2e.ledger import settled, status
+from tests.e2e.local_stack import LocalStackHandle, kill_stack, start_stack, stop_stack
+from tests.support import eventually
 
 pytestmark = pytest.mark.e2e
 
 SENDERS = 6
 EVENTS_PER_REQUEST = 20
-SETTLE_SECONDS = OUTCOME_DEADLINE_SECONDS
 
 
 def event(session: str, n: int) -> dict[str, Any]:
@@ -37,24 +31,6 @@ def event(session: str, n: int) -> dict[str, Any]:
         "data": {"host": "www.example.com", "path": f"/{n}"},
         "timestamp": f"2021-01-01T09:{n // 60 % 60:02d}:{n % 60:02d}.{n:06d}",
     }
-
-
-def status(stack: LocalStackHandle) -> dict[str, Any]:
-    answer = stack.request("GET", "/status", headers={"X-Api-Key": stack.query_key})
-    assert answer.status == 200, answer.body
-    body: dict[str, Any] = answer.json()
-    return body
-
-
-def settled(stack: LocalStackHandle) -> dict[str, Any]:
-    """The ledger once nothing is queued or in flight (fails after ``SETTLE_SECONDS``)."""
-    deadline = time.monotonic() + SETTLE_SECONDS
-    while True:
-        now = status(stack)
-        if now["queued"] == 0 and now["queue"] == {"messages": 0, "in_flight": 0}:
-            return now
-        assert time.monotonic() < deadline, f"the ledger did not settle: {now}\n{stack.log_tail()}"
-        time.sleep(0.25)
 
 
 def session_ids(stack: LocalStackHandle, session: str) -> list[str]:
@@ -129,13 +105,13 @@ def test_kill_9_of_the_whole_stack_under_load_loses_nothing_accepted_and_stores_
     threads = [threading.Thread(target=sender, args=(session,)) for session in accepted]
     for thread in threads:
         thread.start()
-    deadline = time.monotonic() + 30
-    while sum(map(len, accepted.values())) < 1000 and time.monotonic() < deadline:
-        time.sleep(0.05)  # until a good number was accepted, with the pipeline busy
-    kill_stack(stack)
-    stop.set()
-    for thread in threads:
-        thread.join(60)
+    try:  # kill once a good number was accepted, with the pipeline busy
+        eventually("1000 accepted events", lambda: sum(map(len, accepted.values())) >= 1000, interval=0.05)
+    finally:
+        kill_stack(stack)
+        stop.set()
+        for thread in threads:
+            thread.join(60)
     total_accepted = sum(map(len, accepted.values()))
     assert total_accepted >= 1000, stack.log_tail()
 

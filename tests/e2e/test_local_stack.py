@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.local_stack import OUTCOME_DEADLINE_SECONDS, LocalStackHandle, start_stack, stop_stack
+from tests.e2e.ledger import settled
+from tests.e2e.local_stack import LocalStackHandle, start_stack, stop_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -47,16 +48,7 @@ def test_accepted_events_leave_the_queue(local_stack: LocalStackHandle) -> None:
     answer = local_stack.request("POST", "/events", body=event, headers={"X-Api-Key": local_stack.ingest_key})
 
     assert answer.status == 202, answer.body
-    deadline = time.monotonic() + OUTCOME_DEADLINE_SECONDS
-    while time.monotonic() < deadline:
-        status = local_stack.request("GET", "/status", headers={"X-Api-Key": local_stack.query_key}).json()
-        if status["queue"] == {"messages": 0, "in_flight": 0} and status["queued"] == 0:
-            break
-        time.sleep(0.2)
-    else:
-        pytest.fail(
-            f"the processor did not consume the queue within {OUTCOME_DEADLINE_SECONDS:.0f} s:\n{local_stack.log_tail()}"
-        )
+    settled(local_stack)  # fails with the stack's log if the processor never consumes the queue
 
 
 def test_unknown_key_is_401_with_the_error_shape(local_stack: LocalStackHandle) -> None:

@@ -4,9 +4,7 @@ loop and processor, then the query API. Each test uses its own session ids."""
 from __future__ import annotations
 
 import json
-import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,7 +12,9 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
-from tests.e2e.local_stack import BACKENDS, OUTCOME_DEADLINE_SECONDS, LocalStackHandle
+from tests.e2e.ledger import settled
+from tests.e2e.local_stack import BACKENDS, LocalStackHandle
+from tests.support import eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("local_stack", BACKENDS, indirect=True)]
 BRIEFING = json.loads((Path(__file__).parents[2] / "events" / "briefing_events.json").read_text())
@@ -35,16 +35,6 @@ def get(stack: LocalStackHandle, path: str, **params: Any) -> Any:
     return answer.json()
 
 
-def eventually(check: Callable[[], Any], seconds: float = OUTCOME_DEADLINE_SECONDS) -> Any:
-    """Poll until ``check`` returns something truthy (processing is asynchronous)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.2)
-
-
 def session_events(
     stack: LocalStackHandle, session: str, expected: int, limit: int = 100
 ) -> list[dict[str, Any]]:
@@ -52,7 +42,7 @@ def session_events(
         items: list[dict[str, Any]] = get(stack, f"/sessions/{quote(session)}/events", limit=limit)["items"]
         return items if len(items) >= expected else None
 
-    return eventually(found) or []
+    return eventually(f"{expected} stored events of session {session}", found)
 
 
 def errors_for(stack: LocalStackHandle, event_ids: set[str], expected: int) -> list[dict[str, Any]]:
@@ -61,7 +51,7 @@ def errors_for(stack: LocalStackHandle, event_ids: set[str], expected: int) -> l
         mine = [e for e in items if e["event_id"] in event_ids]
         return mine if len(mine) >= expected else None
 
-    return eventually(found) or []
+    return eventually(f"{expected} errors of the events {sorted(event_ids)}", found)
 
 
 def test_the_briefing_events_are_stored_and_queryable(local_stack: LocalStackHandle) -> None:
@@ -177,7 +167,7 @@ def test_sent_at_removes_the_senders_clock_offset_and_keeps_what_it_wrote(
     corrected = datetime.fromisoformat(stored["timestamp"])
     # received minus 5 s (the first) or minus 9 s (the retry, when it was processed first)
     assert before - timedelta(seconds=9) <= corrected <= datetime.now(UTC) - timedelta(seconds=5)
-    time.sleep(1)  # the retry's outcome (a duplicate) is in by now or soon; nothing more is stored
+    settled(local_stack)  # the retry's outcome (a duplicate) is in: nothing more was stored
     assert len(get(local_stack, f"/sessions/{quote(session)}/events")["items"]) == 1
     assert get(local_stack, f"/events/{first[0]}")["client_timestamp"] == iso(wrote)
 

@@ -5,7 +5,6 @@ and erasure while the same session is still being ingested."""
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,7 +13,8 @@ from urllib.parse import quote
 import pytest
 
 from tests.e2e.local_stack import ADMIN_KEY, BACKENDS, LocalStackHandle
-from tests.e2e.test_pipeline import eventually, get, iso, post, session_events
+from tests.e2e.test_pipeline import get, iso, post, session_events
+from tests.support import eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("local_stack", BACKENDS, indirect=True)]
 
@@ -61,8 +61,7 @@ def test_sessions_are_listed_by_first_event_and_a_late_event_moves_one(local_sta
         counted = sum(s["events"] for s in found) == len(expected) + 1
         return found if [s["session_id"] for s in found] == expected and counted else None
 
-    found = eventually(lambda: listed(names))
-    assert found, sessions(local_stack, base - timedelta(hours=1))
+    found = eventually(f"the sessions {names} listed in order", lambda: listed(names))
     assert found[1]["events"] == 2 and found[1]["last_seen"] == iso(base + timedelta(minutes=12))
     assert found[1]["application_ids"] == ["local-app"]
     # a late event puts the last session first, in both orders
@@ -74,7 +73,7 @@ def test_sessions_are_listed_by_first_event_and_a_late_event_moves_one(local_sta
         counted = sum(s["events"] for s in found) == len(names) + 2
         return found if [s["session_id"] for s in found] == moved and counted else None
 
-    assert eventually(relisted)
+    assert eventually(f"the sessions {moved} listed in order", relisted)
     newest = sessions(local_stack, base - timedelta(hours=1), order="desc", limit=3)
     assert [s["session_id"] for s in newest] == list(reversed(moved))
 
@@ -96,7 +95,7 @@ def test_erasure_deletes_the_events_redacts_the_errors_and_balances(local_stack:
         mine = [e for e in get(local_stack, "/errors", limit=1000)["items"] if e["event_id"] == ids[2]]
         return mine or None
 
-    [error] = eventually(redactable)
+    [error] = eventually("the error of the pageview without an element", redactable)
     assert error["session_id"] == session and error["payload"]["data"] == {"n": 3}
 
     assert erase(local_stack, session, key=local_stack.query_key).status == 403
@@ -113,39 +112,49 @@ def test_erasure_deletes_the_events_redacts_the_errors_and_balances(local_stack:
     }
     status = get(local_stack, "/status")
     assert status["erased"] >= 2
-    assert eventually(lambda: get(local_stack, "/status")["balanced"])
+    assert eventually("a balanced ledger", lambda: get(local_stack, "/status")["balanced"])
 
 
 def test_erasure_while_the_session_is_being_ingested(local_stack: LocalStackHandle) -> None:
     """Events keep arriving while the session is erased twice: whatever was stored before an
     erasure is gone, what arrived after it is stored once, the summary says what is left, and
-    the ledger balances: stored = left + erased."""
+    the ledger balances: stored = left + erased.
+
+    The sender sends half of its events, then the other half once the first erasure is done,
+    so that each erasure finds stored events and more keep coming, however fast the machine."""
     session = f"busy-{uuid.uuid4()}"
     before = get(local_stack, "/status")
     start = datetime.now(UTC) - timedelta(minutes=5)
     sent: list[str] = []
+    first_erased = threading.Event()
     stop = threading.Event()
 
     def sender() -> None:
         n = 0
         while not stop.is_set() and n < 400:
+            if n == 200:
+                first_erased.wait()
             batch = [event(session, start + timedelta(milliseconds=n + i), n + i) for i in range(20)]
             sent.extend(post(local_stack, batch)["event_ids"])
             n += 20
-            time.sleep(0.05)
+
+    def some_stored() -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = get(local_stack, f"/sessions/{quote(session)}/events", limit=1)["items"]
+        return items
 
     thread = threading.Thread(target=sender)
     thread.start()
     erased = 0
     try:
         for _ in range(2):
-            time.sleep(0.6)
-            # on a loaded machine the first events may not be stored yet: erase once some are
-            eventually(lambda: get(local_stack, f"/sessions/{quote(session)}/events", limit=1)["items"])
+            # erase once some events of the session are stored (again)
+            eventually(f"a stored event of session {session}", some_stored)
             answer = erase(local_stack, session)
             assert answer.status == 200, answer.body
             erased += answer.json()["events_erased"]
+            first_erased.set()
     finally:
+        first_erased.set()
         stop.set()
         thread.join()
 
@@ -153,8 +162,7 @@ def test_erasure_while_the_session_is_being_ingested(local_stack: LocalStackHand
         status = get(local_stack, "/status")
         return status if status["queued"] == before["queued"] and status["balanced"] else None
 
-    status = eventually(settled, seconds=60)
-    assert status, get(local_stack, "/status")
+    status = eventually("the ledger to settle and balance", settled)
     left = get(local_stack, f"/sessions/{quote(session)}/events", limit=1000)["items"]
     assert len({e["event_id"] for e in left}) == len(left)  # nothing twice
     assert erased > 0

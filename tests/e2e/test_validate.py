@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,7 +15,9 @@ from typing import Any
 import pytest
 from theeye_client import Client
 
-from tests.e2e.local_stack import OUTCOME_DEADLINE_SECONDS, LocalStackHandle, start_stack, stop_stack
+from tests.e2e.ledger import settled
+from tests.e2e.local_stack import LocalStackHandle, start_stack, stop_stack
+from tests.support import eventually
 from theeye_cli.__main__ import main
 
 pytestmark = pytest.mark.e2e
@@ -49,18 +50,6 @@ def get(stack: LocalStackHandle, path: str) -> Any:
     return answer.json()
 
 
-def idle(stack: LocalStackHandle) -> dict[str, Any]:
-    """The ledger once nothing is queued or in flight (the pipeline has caught up)."""
-    deadline = time.monotonic() + OUTCOME_DEADLINE_SECONDS
-    while True:
-        status: dict[str, Any] = get(stack, "/status")
-        if status["queued"] == 0 and status["queue"] == {"messages": 0, "in_flight": 0}:
-            return status
-        if time.monotonic() > deadline:
-            pytest.fail(f"the pipeline did not settle:\n{stack.log_tail()}")
-        time.sleep(0.2)
-
-
 def test_every_check_is_answered_through_the_stack(local_stack: LocalStackHandle) -> None:
     session = f"validate-{uuid.uuid4()}"
     soon = (datetime.now(UTC) + timedelta(minutes=10)).isoformat()
@@ -91,7 +80,7 @@ def test_nothing_is_queued_stored_counted_or_recorded(local_stack: LocalStackHan
     assert (
         post(local_stack, "/events", [event(session), event(session, name="hover"), {"x": 1}]).status == 202
     )
-    before = idle(local_stack)
+    before = settled(local_stack)
     errors_before = get(local_stack, "/errors?limit=1000")["items"]
     # When every kind of request is validated: mixed, all invalid, not JSON, too large, a beacon
     sent = [
@@ -115,9 +104,12 @@ def test_nothing_is_queued_stored_counted_or_recorded(local_stack: LocalStackHan
     # Then, once an event sent afterwards has been stored, only that event has moved anything
     marker = event(session, event_id=f"marker-{uuid.uuid4().hex[:12]}")
     assert post(local_stack, "/events", marker).status == 202
-    deadline = time.monotonic() + OUTCOME_DEADLINE_SECONDS
-    while (after := idle(local_stack))["stored"] == before["stored"] and time.monotonic() < deadline:
-        time.sleep(0.2)
+
+    def marker_stored() -> dict[str, Any] | None:
+        ledger = settled(local_stack)
+        return ledger if ledger["stored"] != before["stored"] else None
+
+    after = eventually("the marker event stored", marker_stored)
     moved = {"accepted": before["accepted"] + 1, "stored": before["stored"] + 1}
     assert {k: after[k] for k in moved} == moved
     assert {k: v for k, v in after.items() if k not in moved} == {

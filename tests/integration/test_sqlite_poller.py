@@ -5,7 +5,6 @@ retries what failed and lets the queue dead-letter a message after ``maxReceiveC
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from ingest.handler import dependencies as ingest_dependencies
 from ingest.handler import lambda_handler as ingest_handler
 from processor.handler import dependencies as processor_dependencies
 from processor.handler import lambda_handler as processor_handler
-from tests.support import LambdaContext
+from tests.support import LambdaContext, eventually
 from theeye import wiring
 from theeye.config import get_settings
 from theeye.keys import new_api_key
@@ -73,13 +72,6 @@ def invoke(event: dict[str, Any]) -> Outcome:
     return Outcome(request_id="local", payload=json.dumps(processor_handler(event, LambdaContext())))
 
 
-def wait_for(check: Any, seconds: float = 60.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "the poll loop did not finish within the deadline"
-        time.sleep(0.05)
-
-
 def test_pollers_store_the_briefing_and_dead_letter_a_poison_message(backend: SqliteBackend) -> None:
     # Given the briefing accepted by the ingest handler and one unreadable message in the queue
     backend.keys().put(new_api_key("sample-app", ["ingest"], raw_key=SAMPLE_INGEST_KEY)[1])
@@ -102,8 +94,10 @@ def test_pollers_store_the_briefing_and_dead_letter_a_poison_message(backend: Sq
     for poller in pollers:
         poller.start()
     try:
-        wait_for(lambda: backend.dead_letter_queue().depth()["messages"] == 1)
-        wait_for(lambda: backend.queue().depth() == {"messages": 0, "in_flight": 0})
+        eventually(
+            "the poison message dead-lettered", lambda: backend.dead_letter_queue().depth()["messages"] == 1
+        )
+        eventually("an empty queue", lambda: backend.queue().depth() == {"messages": 0, "in_flight": 0})
     finally:
         for poller in pollers:
             poller.request_stop()

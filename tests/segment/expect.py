@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tests.e2e.local_stack import LocalStackHandle
-from tests.e2e.test_pipeline import eventually, get
 
 # the message fields that data.segment keeps, besides `type` and `context`
 IDENTITIES = ("userId", "anonymousId", "groupId", "previousId")
@@ -127,16 +126,6 @@ def check(stored: dict[str, Any], call: Call, sent: dict[str, Any], session: str
     assert stored["client_timestamp"] == normalised(sent["timestamp"])
     skew = datetime.fromisoformat(stored["timestamp"]) - datetime.fromisoformat(stored["client_timestamp"])
     assert abs(skew.total_seconds()) < SAME_CLOCK_SECONDS
-
-
-def settled(stack: LocalStackHandle) -> dict[str, Any]:
-    """The ledger once nothing accepted is still queued."""
-
-    def drained() -> dict[str, Any] | None:
-        ledger: dict[str, Any] = get(stack, "/status")
-        return ledger if ledger["queued"] == 0 else None
-
-    return eventually(drained) or get(stack, "/status")
 
 
 def faults(stack: LocalStackHandle) -> list[str]:

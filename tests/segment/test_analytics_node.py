@@ -17,9 +17,10 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.ledger import settled
 from tests.e2e.local_stack import LocalStackHandle
 from tests.e2e.test_pipeline import session_events
-from tests.segment.expect import Call, calls, check, faults, settled
+from tests.segment.expect import Call, calls, check, faults
 
 pytestmark = pytest.mark.e2e
 NODE_TIMEOUT_SECONDS = 180

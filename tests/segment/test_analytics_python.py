@@ -21,9 +21,10 @@ from segment.analytics import Client
 from segment.analytics import request as segment_request
 from segment.analytics.request import APIError
 
+from tests.e2e.ledger import settled
 from tests.e2e.local_stack import LocalStackHandle
 from tests.e2e.test_pipeline import session_events
-from tests.segment.expect import Call, calls, check, faults, settled
+from tests.segment.expect import Call, calls, check, faults
 
 pytestmark = pytest.mark.e2e
 
