@@ -128,7 +128,7 @@ def test_sigterm_stops_the_stack_cleanly(tmp_path: Path) -> None:
     code = stop_stack(stack)
 
     assert code == 0, stack.log_tail()
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 30  # a clean stop, not one forced by a kill after a timeout
     assert all(status == 503 and b'"starting"' in body for status, body in before_ready)
     assert not stack.log_file.read_text().count("Traceback"), stack.log_tail()
 
