@@ -294,7 +294,7 @@ def _entry(
 def classify(refs: dict[str, str]) -> Any:
     """What a written item is, by its table and key: for the units by kind."""
     from theeye.aws import layout
-    from theeye.aws.counters import CATEGORY_REGISTRY_PK, LEDGER_PK, MARKER_PK
+    from theeye.aws.ledger import LEDGER_PK, MARKER_PK
 
     def kind(table: str, item: dict[str, Any]) -> str:
         pk = str(item.get("pk", {}).get("S", ""))
@@ -305,9 +305,11 @@ def classify(refs: dict[str, str]) -> Any:
         if table == refs["CountersTable"]:
             if pk.startswith(layout.session_summary_pk("")):
                 return "session summary"
-            return {LEDGER_PK: "ledger", MARKER_PK: "markers", CATEGORY_REGISTRY_PK: "category registry"}.get(
-                pk, "stats" if pk.startswith("stats#") else "other counters"
-            )
+            return {
+                LEDGER_PK: "ledger",
+                MARKER_PK: "markers",
+                layout.CATEGORY_REGISTRY_PK: "category registry",
+            }.get(pk, "stats" if pk.startswith("stats#") else "other counters")
         return table
 
     return kind

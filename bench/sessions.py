@@ -3,8 +3,9 @@
     .venv/bin/python -m bench.sessions [--sessions 100000] [--samples 200]
 
 Starts `make run`'s stack (embedded backend, fresh data directory), then seeds its SQLite
-file directly through ``SqliteEventStore.put_all`` - the processor's own write, which keeps
-each session's summary in the events' transaction - in transactions of ``CHUNK`` events:
+file directly through the processor's own writes - ``SqliteEventStore.put_all``, then the
+counting (``SqliteCounters.commit_batch``) that keeps the sessions' summaries - in
+transactions of ``CHUNK`` events:
 ``--sessions`` sessions of 1 or 2 events each, their first events spread evenly over the
 ``SPAN_DAYS`` days before now, written in a shuffled order; each session belongs to one of
 ``APPLICATIONS`` (by share of sessions, one session in a hundred seen by two of them).
@@ -38,7 +39,7 @@ from bench.local_load import get, sample
 SESSIONS = 100_000
 SAMPLES = 200
 SPAN_DAYS = 4
-CHUNK = 10_000  # events per put_all transaction while seeding
+CHUNK = 10_000  # events per put_all (and per counting) transaction while seeding
 LIMIT = 100
 DEEP = 50_000  # sessions before the deep page
 WALK_PAGE = 1000
@@ -89,24 +90,36 @@ def records(n: int, first: datetime, step: timedelta) -> list[Any]:
 
 def seed(database: Path, sessions: int, now: datetime) -> dict[str, Any]:
     """Write the sessions' events into the stack's file; what was written and how long it took."""
+    from theeye.ledger import MessageTally, SessionTally, merge_sessions, message_key
+    from theeye.sqlite.counters import SqliteCounters
     from theeye.sqlite.db import Database
     from theeye.sqlite.events import SqliteEventStore
+
+    def store(chunk: list[Any]) -> None:
+        """Write one chunk's events, then count them as the processor counts a message."""
+        events.put_all(chunk)
+        sessions: dict[str, SessionTally] = {}
+        for record in chunk:
+            of_event = SessionTally.of_event(record.event.timestamp, record.application_id)
+            merge_sessions(sessions, {record.event.session_id: of_event})
+        tally = MessageTally(len(chunk), 0, {}, {}, sessions)
+        counters.commit_batch([(message_key(chunk[0].origin), tally)])
 
     first = now - timedelta(days=SPAN_DAYS)
     step = timedelta(days=SPAN_DAYS) / sessions
     order = list(range(sessions))
     random.Random(7).shuffle(order)
     db = Database(database)
-    store = SqliteEventStore(db)
+    events, counters = SqliteEventStore(db), SqliteCounters(db)
     began = time.perf_counter()
     pending: list[Any] = []
     for n in order:
         pending += records(n, first, step)
         if len(pending) >= CHUNK:
-            store.put_all(pending)
+            store(pending)
             pending = []
     if pending:
-        store.put_all(pending)
+        store(pending)
     seconds = time.perf_counter() - began
     db.close()
     with sqlite3.connect(database, timeout=30) as connection:

@@ -1,9 +1,12 @@
 """The ports: what the use cases need from storage and queues, and nothing of how it is kept.
 
 Each Protocol is named for what the domain asks (``EventStore.put``, ``EventQueue.send``,
-``EventReader.by_session``), never for a storage engine's verbs. The AWS backend
-(``theeye.aws``) implements every one of them; ``theeye.wiring`` chooses the backend, and one
+``EventReader.by_session``), never for a storage engine's verbs. Every backend implements
+every one of them (``Backend`` builds them); ``theeye.wiring`` chooses the backend, and one
 contract suite per port (``tests/contract``) holds every implementation to the same behaviour.
+
+Session summaries (``GET /sessions``) have one owner: the processor's counting step,
+``BatchLedger.commit_batch``. The event store stores rows and nothing else.
 
 Reads are keyset-paged. A position is an opaque string that sorts like the items it follows
 (``<timestamp>#<event_id>`` for events, ``<received_at>#<error_id>`` for errors); a cursor
@@ -108,9 +111,9 @@ class EventStore(Protocol):
         ...
 
     def put_all(self, records: list[EventRecord]) -> list[WriteOutcome]:
-        """``put`` of every record, outcomes in order: one transaction where the store has them
-        (SQLite), concurrent calls where it has not (DynamoDB). Raises ``RetryableStoreError``
-        when any failed; the records that were written stay written (a retry finds them)."""
+        """``put`` of every record, outcomes in order: one transaction where the store has them,
+        concurrent calls where it has not. Raises ``RetryableStoreError`` when any failed; the
+        records that were written stay written (a retry finds them)."""
         ...
 
 
@@ -173,7 +176,13 @@ class BatchLedger(IngestLedger, Protocol):
         ...
 
     def commit_batch(self, entries: list[tuple[str, MessageTally]]) -> None:
-        """Add each message's tally once: a message key counted before adds nothing."""
+        """Add each message's tally once: a message key counted before adds nothing.
+
+        Also the one keeper of the session summaries: the sessions of ``MessageTally.sessions``
+        are brought up to date here, so that a summary counts each stored event exactly once
+        however often its message is delivered - either by adding the tallies under the same
+        exactly-once markers as the counts, or by reading the sessions' stored events again
+        within the counting's own transaction."""
         ...
 
     def count_dead_letter(self, key: str, events: int) -> bool:

@@ -1,7 +1,6 @@
 """Contract of the session summaries (``SessionReader``) and of erasure (``Eraser``), on every
-backend, driven through the processor's own use case (``process_message`` then ``commit``), so
-each backend keeps its summaries where it keeps them (SQLite in the events' transaction, DynamoDB
-in the counting one) and the reads must agree."""
+backend, driven through the processor's own use case (``process_message`` then ``commit``):
+the counting step keeps the summaries on every backend, and the reads must agree."""
 
 from __future__ import annotations
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from processor.logic import commit, process_message
+from tests.contract import test_sessions as session_contract
 from tests.contract.test_write_ports import error, message, record
 from theeye.errors import QueueUnavailable, RetryableStoreError, ServiceUnavailable
 from theeye.ports import Window
@@ -150,3 +152,21 @@ def test_racing_writers_of_one_event_store_it_once(backend: SqliteBackend) -> No
         "s-1", Window(None, None, False, None), category=None, name=None, limit=10
     )
     assert [v["event_id"] for v in page.items] == ["ev-1"]
+
+
+def test_an_erasure_between_a_message_write_and_its_count_leaves_no_summary_behind(
+    backend: SqliteBackend,
+) -> None:
+    """Given a message whose events are stored but not yet counted, when the session is erased
+    and the message is counted afterwards, then no summary lists the erased events; what the
+    session stores later is summarised alone."""
+    p = session_contract.processor(backend)
+    written = process_message(session_contract.body(session_contract.event("s-r", 1, 1)), p)
+    assert backend.eraser().erase("s-r").events_erased == 1
+    commit(p, [written])
+    assert session_contract.walk(backend, session_contract.WHOLE, 10) == []
+
+    later = session_contract.body(session_contract.event("s-r", 5, 2), request="later")
+    session_contract.process(backend, later)
+    [summary] = session_contract.walk(backend, session_contract.WHOLE, 10)
+    assert (summary["events"], summary["first_seen"]) == (1, session_contract.at(5))

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from theeye.ports import ErrorFilter, Window
-from theeye.sqlite import counters, keys, reads
+from theeye.sqlite import categories, keys, ledger, reads, session_summaries, stats
 from theeye.sqlite.backend import SqliteBackend
 from theeye.sqlite.reads import Query
 
@@ -46,7 +46,7 @@ def reader_queries() -> Iterator[tuple[str, Query, str]]:
     yield "error-by-id", Query(reads.ERROR_BY_ID, ("err-1",)), "sqlite_autoindex_errors_1"
     yield "key-by-hash", Query(keys.GET, ("0" * 64,)), "sqlite_autoindex_api_keys_1"
     yield "key-by-id", Query(keys.BY_ID, ("key-1",)), "api_keys_by_id"
-    yield "stats-buckets", Query(counters.MINUTES, ("c", "2026-11-23", "2026-11-24~")), "PRIMARY KEY"
+    yield "stats-buckets", Query(stats.MINUTES, ("c", "2026-11-23", "2026-11-24~")), "PRIMARY KEY"
 
 
 @pytest.fixture
@@ -80,6 +80,16 @@ def test_every_reader_query_searches_an_index(
 def test_whole_table_reads_follow_an_index_or_a_key(backend: SqliteBackend) -> None:
     """Listing keys and totalling the ledger read every row by design, in key or index order."""
     assert plan(backend, Query(keys.LIST, ())) == ["SCAN api_keys USING INDEX api_keys_by_created"]
-    assert plan(backend, Query(counters.TOTALS, ())) == ["SCAN ledger"]  # WITHOUT ROWID: its key
-    categories = plan(backend, Query(counters.CATEGORIES, ("2026-11-22", "2026-11-24")))
-    assert categories[0] == "SEARCH categories USING PRIMARY KEY (day>? AND day<?)"
+    assert plan(backend, Query(ledger.TOTALS, ())) == ["SCAN ledger"]  # WITHOUT ROWID: its key
+    registry = plan(backend, Query(categories.CATEGORIES, ("2026-11-22", "2026-11-24")))
+    assert registry[0] == "SEARCH categories USING PRIMARY KEY (day>? AND day<?)"
+
+
+def test_the_counting_reads_a_sessions_events_through_its_index(backend: SqliteBackend) -> None:
+    """The counting brings a session's summary up to date from the session's own rows: an index
+    search, with a temporary set only for its distinct application ids."""
+    steps = plan(backend, Query(session_summaries.SUMMARY, ("s-1",)))
+    assert [s for s in steps if s.startswith(("SCAN", "SEARCH"))] == [
+        "SEARCH events USING INDEX events_by_session (session_id=?)"
+    ], steps
+    assert [s for s in steps if "TEMP B-TREE" in s] == ["USE TEMP B-TREE FOR json_group_array(DISTINCT)"]

@@ -18,8 +18,8 @@ from theeye.ledger import MessageTally
 from theeye.records import ErrorRecord, EventRecord, WriteOutcome
 from theeye.sqlite import retention
 from theeye.sqlite.backend import SqliteBackend
-from theeye.sqlite.counters import MARKER_DAYS
 from theeye.sqlite.errors import SqliteErrorStore
+from theeye.sqlite.ledger import MARKER_DAYS
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC).timestamp()
 DAY = 86400

@@ -1,6 +1,7 @@
 """The seam between the use cases and storage stays narrow: checked on the import graph.
 
-* The domain package and the use cases import the ports, never an adapter or the AWS SDK.
+* The domain package and the use cases import the ports, never an adapter (``theeye.aws``,
+  ``theeye.sqlite``), the AWS SDK or ``sqlite3``.
 * Only ``theeye.wiring`` chooses a backend; handlers ask it and import no adapter.
 * No function imports another function's package (each ships alone behind its own role).
 """
@@ -13,8 +14,8 @@ from pathlib import Path
 import pytest
 
 FUNCTIONS = Path(__file__).parents[2] / "functions"
-FUNCTION_PACKAGES = ("ingest", "processor", "query")
-ADAPTERS = ("theeye.aws", "boto3", "botocore")
+FUNCTION_PACKAGES = ("admin", "ingest", "processor", "query")
+ADAPTERS = ("theeye.aws", "theeye.sqlite", "boto3", "botocore", "sqlite3")
 
 
 def imports(path: Path) -> set[str]:
@@ -69,3 +70,8 @@ def test_nothing_but_the_aws_package_builds_aws_clients() -> None:
             continue
         text = path.read_text(encoding="utf-8")
         assert "aws.client(" not in text and "boto3." not in text, path
+
+
+def test_every_function_package_is_held_to_these_rules() -> None:
+    """A new function's package is checked too: every package with a handler is listed."""
+    assert {p.parent.name for p in modules("*/handler.py")} == set(FUNCTION_PACKAGES)

@@ -149,18 +149,18 @@ EXPECTED_GRANTS: dict[str, dict[tuple[str, str], str]] = {
         ("dynamodb:UpdateItem", "ApiKeysTable"): "theeye.aws.keys.DynamoKeyStore.record_use",
         ("sqs:SendMessage", "EventsQueue"): "theeye.aws.queue.SqsQueue.send",
         # one transaction per request: the messages' intake markers (Put) and a ledger shard (Update)
-        ("dynamodb:PutItem", "CountersTable"): "theeye.aws.counters.DynamoCounters.count_intake",
-        ("dynamodb:UpdateItem", "CountersTable"): "theeye.aws.counters.DynamoCounters.count_intake",
+        ("dynamodb:PutItem", "CountersTable"): "theeye.aws.ledger.DynamoLedger.count_intake",
+        ("dynamodb:UpdateItem", "CountersTable"): "theeye.aws.ledger.DynamoLedger.count_intake",
     },
     "ProcessorFunction": {
         ("dynamodb:PutItem", "EventsTable"): "theeye.aws.events.DynamoEventStore.put",
         ("dynamodb:GetItem", "EventsTable"): "theeye.aws.events.DynamoEventStore._read_guard",
         ("dynamodb:PutItem", "ErrorsTable"): "theeye.aws.errors.DynamoErrorStore.put",
         # and, as items of TransactWriteItems, the markers (Put, _marker) and counts (Update,
-        # _update_item) of DynamoCounters.commit_batch, .commit_message and .count_dead_letter
-        ("dynamodb:PutItem", "CountersTable"): "theeye.aws.counters.DynamoCounters._marker",
-        ("dynamodb:UpdateItem", "CountersTable"): "theeye.aws.counters.DynamoCounters.register",
-        ("dynamodb:BatchGetItem", "CountersTable"): "theeye.aws.counters.DynamoCounters._existing_markers",
+        # stats.added) of DynamoLedger.commit_batch, .commit_message and .count_dead_letter
+        ("dynamodb:PutItem", "CountersTable"): "theeye.aws.ledger.DynamoLedger._marker",
+        ("dynamodb:UpdateItem", "CountersTable"): "theeye.aws.categories.DynamoCategories.register",
+        ("dynamodb:BatchGetItem", "CountersTable"): "theeye.aws.ledger.DynamoLedger._existing_markers",
         ("sqs:SendMessage", "DeadLetterQueue"): "processor.batch.Batch.dead_letter",
         ("sqs:SendMessage", "EventsQueue"): "processor.batch.Batch.defer",
     },
@@ -174,9 +174,15 @@ EXPECTED_GRANTS: dict[str, dict[tuple[str, str], str]] = {
         ("dynamodb:GetItem", "ErrorsTable"): "theeye.aws.reads.DynamoErrorReader.get",
         ("dynamodb:Query", "ErrorsTable/index/ByTime"): "theeye.aws.reads.DynamoErrorReader._groups",
         ("dynamodb:Query", "ErrorsTable/index/ByType"): "theeye.aws.reads.DynamoErrorReader._groups",
-        ("dynamodb:Query", "CountersTable"): "theeye.aws.counters.DynamoCounters.totals, .buckets",
-        ("dynamodb:GetItem", "CountersTable"): "theeye.aws.counters.DynamoCounters.categories",
-        ("dynamodb:BatchGetItem", "CountersTable"): "theeye.aws.counters.DynamoCounters.categories_between",
+        (
+            "dynamodb:Query",
+            "CountersTable",
+        ): "theeye.aws.ledger.DynamoLedger.totals, theeye.aws.stats.DynamoStats.buckets",
+        ("dynamodb:GetItem", "CountersTable"): "theeye.aws.categories.DynamoCategories.categories",
+        (
+            "dynamodb:BatchGetItem",
+            "CountersTable",
+        ): "theeye.aws.categories.DynamoCategories.categories_between",
         (
             "dynamodb:Query",
             "CountersTable/index/BySessionStart",

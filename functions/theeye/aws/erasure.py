@@ -7,7 +7,7 @@
   reads again and finds less. So ``erased`` counts each deleted event exactly once.
 * Errors: the errors table's ``BySession`` index names them; each not yet erased gets its
   payload replaced by ``null`` and its details' messages redacted, conditionally (once).
-* The summary item (``theeye.aws.counters``) is deleted last.
+* The summary item (``theeye.aws.session_summaries``) is deleted last.
 
 Write units: each event's item and guard are deleted in a transaction, which bills twice a plain
 write; bench/erasure.py counts and prices an erasure from its requests.
@@ -22,8 +22,9 @@ from typing import Any
 
 from theeye import aws
 from theeye.aws import layout
-from theeye.aws.counters import LEDGER_PK
+from theeye.aws.ledger import LEDGER_PK
 from theeye.aws.partition import Partition, fetcher
+from theeye.aws.session_summaries import summary_key
 from theeye.errors import RetryableStoreError
 from theeye.events import compact_json
 from theeye.ports import Erasure
@@ -50,7 +51,7 @@ class DynamoEraser:
             self.client.delete_item,
             _failure,
             TableName=self.counters_table,
-            Key={"pk": {"S": layout.session_summary_pk(session_id)}, "sk": {"S": layout.SESSION_SUMMARY_SK}},
+            Key=summary_key(session_id),
         )
         return Erasure(session_id, events, errors)
 

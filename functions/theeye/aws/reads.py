@@ -23,7 +23,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from theeye.aws import layout
-from theeye.aws.counters import DynamoCounters
+from theeye.aws.categories import DynamoCategories
 from theeye.aws.merge import Group, merge_pages
 from theeye.aws.partition import Member, Partition, fetcher, get
 from theeye.ports import ErrorFilter, Page, View, Window
@@ -83,7 +83,7 @@ class DynamoEventReader:
     client: Any
     table_name: str
     shards: int
-    registry: DynamoCounters
+    registry: DynamoCategories
     executor: Executor
 
     def __post_init__(self) -> None:
@@ -182,7 +182,7 @@ class DynamoErrorReader:
 
 @dataclass
 class DynamoSessionReader:
-    """Session summaries (``theeye.aws.counters``) by first event, from ``BySessionStart``."""
+    """Session summaries (``theeye.aws.session_summaries``) by first event, from ``BySessionStart``."""
 
     client: Any
     table_name: str

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from theeye.events import compact_json
 from theeye.ports import Erasure
 from theeye.records import redacted_details
-from theeye.sqlite.counters import add_counts
+from theeye.sqlite import session_summaries
 from theeye.sqlite.db import Database, retryable
+from theeye.sqlite.ledger import add_counts
 
 _failure = retryable("erasure")
 
@@ -19,7 +20,6 @@ _DELETE_GUARDS = (
     " AND position IN (SELECT position FROM events WHERE session_id = ?)"
 )
 _DELETE_EVENTS = "DELETE FROM events WHERE session_id = ?"
-_DELETE_SESSION = "DELETE FROM sessions WHERE session_id = ?"
 _ERRORS = "SELECT error_id, details FROM errors WHERE session_id = ? AND erased = 0"
 _REDACT = "UPDATE errors SET payload = 'null', details = ?, erased = 1 WHERE error_id = ?"
 
@@ -32,7 +32,7 @@ class SqliteEraser:
         with self.db.write(_failure) as connection:
             connection.execute(_DELETE_GUARDS, (session_id, session_id))
             events = connection.execute(_DELETE_EVENTS, (session_id,)).rowcount
-            connection.execute(_DELETE_SESSION, (session_id,))
+            session_summaries.forget(connection, session_id)
             errors = connection.execute(_ERRORS, (session_id,)).fetchall()
             connection.executemany(
                 _REDACT,

@@ -4,19 +4,17 @@ The guard (``event_guards``) remembers the content hash and the origin (the deli
 first version stored under an id, exactly like ``DynamoEventStore``'s guard item: the same
 content from another delivery is a DUPLICATE, other content a CONFLICT (the first version is
 kept), and the same delivery again is STORED (finishing its work if it was half done) - never
-a second row. The sessions' summaries (``GET /sessions``) are kept in the same transaction.
+a second row. The sessions' summaries are the counting's (``theeye.sqlite.session_summaries``).
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from dataclasses import dataclass
 
 from theeye.clock import format_timestamp, utc_now
 from theeye.events import compact_json
-from theeye.ledger import SessionTally, merge_sessions
-from theeye.ports import event_position, session_position
+from theeye.ports import event_position
 from theeye.records import EventRecord, WriteOutcome
 from theeye.sqlite.db import Database, retryable
 
@@ -31,11 +29,6 @@ _INSERT_EVENT = (
     " timestamp, client_timestamp, received_at, stored_at, expires_at)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (position) DO NOTHING"
-)
-_SESSION = "SELECT events, first_seen, last_seen, application_ids FROM sessions WHERE session_id = ?"
-_PUT_SESSION = (
-    "INSERT OR REPLACE INTO sessions (session_id, position, first_seen, last_seen, events, application_ids)"
-    " VALUES (?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -52,51 +45,10 @@ class SqliteEventStore:
             return []
         stored_at = format_timestamp(utc_now())
         with self.db.write(_failure) as connection:
-            outcomes, inserted = [], []
-            for record in records:
-                outcome, new_row = _put(connection, record, stored_at)
-                outcomes.append(outcome)
-                if new_row:
-                    inserted.append(record)
-            _summarise(connection, inserted)
-            return outcomes
+            return [_put(connection, record, stored_at) for record in records]
 
 
-def _summarise(connection: sqlite3.Connection, inserted: list[EventRecord]) -> None:
-    """Fold the rows this transaction inserted into their sessions' summaries: in the same
-    transaction, so a summary counts each stored row once, and an erasure (one transaction
-    too) sees both or neither."""
-    tallies: dict[str, SessionTally] = {}
-    for record in inserted:
-        event = record.event
-        merge_sessions(
-            tallies, {event.session_id: SessionTally.of_event(event.timestamp, record.application_id)}
-        )
-    for session_id, tally in tallies.items():
-        row = connection.execute(_SESSION, (session_id,)).fetchone()
-        if row is not None:
-            old = SessionTally(
-                row["events"],
-                row["first_seen"],
-                row["last_seen"],
-                frozenset(json.loads(row["application_ids"])),
-            )
-            tally = old.merged(tally)
-        connection.execute(
-            _PUT_SESSION,
-            (
-                session_id,
-                session_position(tally.first_seen, session_id),
-                tally.first_seen,
-                tally.last_seen,
-                tally.events,
-                compact_json(sorted(tally.application_ids)),
-            ),
-        )
-
-
-def _put(connection: sqlite3.Connection, record: EventRecord, stored_at: str) -> tuple[WriteOutcome, bool]:
-    """The outcome, and whether this call inserted the event's row."""
+def _put(connection: sqlite3.Connection, record: EventRecord, stored_at: str) -> WriteOutcome:
     event = record.event
     position = event_position(event.timestamp, event.event_id)
     old = connection.execute(_GUARD, (event.event_id,)).fetchone()
@@ -105,11 +57,11 @@ def _put(connection: sqlite3.Connection, record: EventRecord, stored_at: str) ->
             _INSERT_GUARD, (event.event_id, record.content_hash, record.origin, position, record.expires_at)
         )
     elif old["content_hash"] != record.content_hash:
-        return WriteOutcome.CONFLICT, False
+        return WriteOutcome.CONFLICT
     elif old["origin"] != record.origin:
-        return WriteOutcome.DUPLICATE, False
+        return WriteOutcome.DUPLICATE
     # New, or our own earlier attempt of this same delivery: the row exists once.
-    cursor = connection.execute(
+    connection.execute(
         _INSERT_EVENT,
         (
             position,
@@ -126,4 +78,4 @@ def _put(connection: sqlite3.Connection, record: EventRecord, stored_at: str) ->
             record.expires_at,
         ),
     )
-    return WriteOutcome.STORED, cursor.rowcount == 1
+    return WriteOutcome.STORED

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from theeye.errors import QueueUnavailable, TheEyeError
 from theeye.intake import intake_tally
 from theeye.messages import QueueMessage
-from theeye.sqlite.counters import add_intake
 from theeye.sqlite.db import retryable
+from theeye.sqlite.ledger import add_intake
 from theeye.sqlite.queue import SqliteQueue
 
 

@@ -1,4 +1,5 @@
-"""SQLite adapters of ``EventReader`` and ``ErrorReader``: one indexed, keyset-paged query each.
+"""SQLite adapters of ``EventReader``, ``ErrorReader`` and ``SessionReader``: one indexed,
+keyset-paged query each.
 
 | question                      | index                                          |
 | ----------------------------- | ---------------------------------------------- |
@@ -9,11 +10,13 @@
 | event by id                   | ``event_guards`` key, then ``events_by_position`` |
 | errors (+ source, application)| ``errors_by_position (position)``              |
 | errors of a type (+ ...)      | ``errors_by_type (type, position)``            |
+| error by id                   | ``errors`` key                                 |
+| sessions (+ application)      | ``sessions_by_position (position)``            |
 
 A page is ``position BETWEEN lower AND upper AND position IS NOT after`` in reading order,
 ``LIMIT limit + 1``: the extra row says whether another page follows. Filters no index covers
-are SQL conditions, so pages are never short. Views are the AWS adapter's
-(``theeye.aws.reads.event_view`` / ``error_view``).
+are SQL conditions, so pages are never short. Rows become the API's views in one place for
+both backends (``theeye.views``).
 """
 
 from __future__ import annotations

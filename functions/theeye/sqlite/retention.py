@@ -8,7 +8,7 @@ Tables swept (a row whose ``expires_at`` is NULL never expires):
   DynamoDB after TTL. ``events`` rows past expiry without a guard (none are written) go too.
 * ``errors``: ``retention_days`` after they were received.
 * ``counted_messages`` / ``dead_lettered_messages``: the counting markers, kept
-  ``counters.MARKER_DAYS`` (far beyond the queue's retention, so no redelivery can outlive
+  ``ledger.MARKER_DAYS`` (far beyond the queue's retention, so no redelivery can outlive
   its marker).
 
 Each transaction deletes at most ``batch`` rows of one table, so the sweep never holds the
