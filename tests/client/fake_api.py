@@ -10,7 +10,7 @@ own dry run (``ingest.logic.validate``, the repository's schemas), after the sam
 scripted faults, and delivers nothing. ``GET /sessions`` (never ``on_get``) is the server's code
 too: every accepted event is judged as the processor judges it (``theeye.checks.findings``),
 stored by the SQLite ``SqliteEventStore`` (which keeps the sessions' summaries) and listed by the
-query use case (``query.logic.SessionQueries``) with the server's cursors, for ``query_key``;
+query use case (``query.logic.Listings``) with the server's cursors, for ``query_key``;
 events are stored when ``/sessions`` is asked for, each with the time it was received.
 """
 
@@ -32,8 +32,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ingest.logic import Validation, decode_body, validate
-from query.api import page_body, parse_time, position
-from query.logic import SessionQueries
+from query.logic import ErrorQueries, EventQueries, Listings, PageRequest, SessionFilter, SessionQueries
 from theeye.checks import Rules, findings
 from theeye.clock import format_timestamp, parse_timestamp, utc_now
 from theeye.cursor import CursorCodec
@@ -297,23 +296,26 @@ class _SessionStore:
             raise _invalid_parameter("limit", "must be an integer") from None
         if not 1 <= limit <= 1000:
             raise _invalid_parameter("limit", "must be 1-1000")
-        start, end, application_id = query.get("from"), query.get("to"), query.get("application_id")
-        filters = {  # what the handler binds its cursors to
-            k: v
-            for k, v in {"application_id": application_id, "from": start, "to": end, "order": order}.items()
-            if v is not None
-        }
-        cursors = CursorCodec(self.backend.cursor_secret())
-        page = SessionQueries(self.backend.session_reader()).list(
-            application_id=application_id,
-            start=parse_time(start, "from"),
-            end=parse_time(end, "to"),
-            limit=limit,
-            order="desc" if order == "desc" else "asc",
-            after=position(cursors, query.get("cursor"), "/sessions", filters),
-            now=utc_now(),
+        asked = PageRequest(
+            "/sessions",
+            SessionFilter(query.get("application_id")),
+            query.get("from"),
+            query.get("to"),
+            "desc" if order == "desc" else "asc",
+            limit,
+            query.get("cursor"),
         )
-        return page_body(cursors, page, dict, "/sessions", filters)
+        return self._listings().session_page(asked)
+
+    def _listings(self) -> Listings:
+        """The query function's listings on this store (built on the worker thread, which owns
+        the connection)."""
+        return Listings(
+            events=EventQueries(self.backend.event_reader()),
+            sessions=SessionQueries(self.backend.session_reader()),
+            errors=ErrorQueries(self.backend.error_reader()),
+            cursors=CursorCodec(self.backend.cursor_secret()),
+        )
 
     def _fold(self, arrivals: list[Arrival]) -> None:
         """What the processor stores of them: valid envelopes that break no check."""
