@@ -9,10 +9,11 @@ with its items and a cursor bound to the same question.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any, Generic, Literal, Protocol, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from theeye.buckets import BUCKET_SUFFIX, Interval
 from theeye.clock import Clock, format_timestamp, parse_timestamp, utc_now
@@ -222,21 +223,6 @@ class PageRequest(Generic[Filter]):
         return fingerprint(self.route, {name: value for name, value in asked.items() if value is not None})
 
 
-class Read(Protocol):
-    """One page of a use case's listing (``EventQueries.list`` and the others, filters applied)."""
-
-    def __call__(
-        self,
-        *,
-        start: datetime | None,
-        end: datetime | None,
-        limit: int,
-        order: Order,
-        after: str | None,
-        now: datetime,
-    ) -> Page: ...
-
-
 @dataclass
 class Listings:
     """The one path of every listing route (events, a session's events, sessions, errors): the
@@ -262,7 +248,10 @@ class Listings:
     def error_page(self, asked: PageRequest[ErrorFilter]) -> dict[str, Any]:
         return self._page(asked, partial(self.errors.list, asked.filters), public_error)
 
-    def _page(self, asked: PageRequest[Any], read: Read, view: Any = dict) -> dict[str, Any]:
+    def _page(
+        self, asked: PageRequest[Any], read: Callable[..., Page], view: Callable[[View], View] = dict
+    ) -> dict[str, Any]:
+        """``read``: a use case's ``list``, its filters given, the rest of its arguments left."""
         start, end = parse_time(asked.start, "from"), parse_time(asked.end, "to")
         bound = asked.fingerprint()
         after = self.cursors.decode(asked.cursor, bound) if asked.cursor is not None else None
