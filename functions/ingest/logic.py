@@ -1,7 +1,11 @@
-"""The ingest use case: turn one HTTP body into queued events and recorded rejections; and
-its dry run (``validate``), which reads the body the same way and writes nothing.
+"""The ingest use cases: turn one HTTP request into queued events and recorded rejections
+(``ingest_request``, for ``POST /events`` and the Segment-compatible ``/v1/*`` routes); and its dry
+run (``validate_request``, for ``POST /events/validate``), which reads the body the same way and
+writes nothing.
 
-Nothing here knows about Lambda or HTTP frameworks; collaborators are passed in.
+Nothing here knows about Lambda or HTTP frameworks: a request is a plain ``Request`` and
+collaborators are passed in. ``ingest`` and ``validate`` are the same use cases on a body that is
+already bytes (the tools and the tests call them so).
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from theeye import segment, strict_json
 from theeye.checks import DryRun, Rules, dry_run
-from theeye.clock import parse_timestamp
+from theeye.clock import Clock, format_timestamp, parse_timestamp
 from theeye.errors import InvalidRequest, PayloadTooLarge, QueueUnavailable
 from theeye.events import (
     CONTENT_ENCODINGS,
@@ -27,13 +33,37 @@ from theeye.events import (
     counted_items,
     validate_event,
 )
+from theeye.keys import ApiKey, Authenticator, presented_key
 from theeye.messages import Origin, QueuedEvent, Rejection, cut_payload, pack
-from theeye.observability import logger
+from theeye.observability import logger, metrics
 from theeye.ports import Intake
 from theeye.segment import Envelope
 
 if TYPE_CHECKING:  # loaded by the handler on the first dry run only (see ingest.handler)
     from theeye.schemas import SchemaRegistry
+
+
+@dataclass(frozen=True)
+class Request:
+    """An ingest request as the gateway delivered it: the body (text, or base64 of the bytes),
+    the headers (names lower-cased), the query string and the request's id."""
+
+    body: str | None
+    is_base64: bool = False
+    headers: dict[str, str] = field(default_factory=dict)
+    query: dict[str, str] = field(default_factory=dict)
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class Body:
+    """A request body as read: its bytes (decoded and decompressed) and the JSON value they hold."""
+
+    raw: bytes
+    value: Any
+
+    def text(self) -> str:
+        return self.raw.decode("utf-8", errors="replace")
 
 
 @dataclass
@@ -47,6 +77,235 @@ class IngestResult:
             "event_ids": [e.event.event_id for e in self.events],
             "rejected": [{"index": r.index, "errors": r.errors} for r in self.rejections],
         }
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How a route reads its request: ``POST /events`` takes event objects as they are and a key
+    in the headers; the ``/v1/*`` routes take Segment messages (``theeye.segment``) and a key as
+    HTTP Basic or in the body too. Everything after the reading (envelope rules, limits,
+    queueing, rejections, ledger) is shared."""
+
+    envelopes: Callable[[Any, str], list[Envelope]]  # parsed body, received_at -> one per item
+    redact: Callable[[str], str] = str  # a body kept as text for the error store, secrets removed
+    basic_auth: bool = False  # the key may come as HTTP Basic user name too
+    body_key: Callable[[Any], str | None] | None = None  # where a body carries the key, if it may
+
+
+def _events(body: Any, received_at: str) -> list[Envelope]:
+    return [Envelope(item, item) for item in _split(body)]
+
+
+EVENTS = Dialect(_events)
+
+
+def segment_dialect(kind: str | None) -> Dialect:
+    """The dialect of ``/v1/<kind>`` (``kind`` None: ``/v1/batch``)."""
+    return Dialect(
+        partial(segment.envelopes, kind=kind),
+        segment.redact_text,
+        basic_auth=True,
+        body_key=segment.write_key,
+    )
+
+
+@dataclass(frozen=True)
+class Validation:
+    """What a dry run judges by besides the request: the schemas of the event types, the rules."""
+
+    schemas: SchemaRegistry
+    rules: Rules
+
+
+def ingest_request(
+    request: Request,
+    dialect: Dialect,
+    *,
+    authenticator: Authenticator,
+    intake: Intake,
+    clock: Clock,
+) -> IngestResult:
+    """``POST /events`` and ``/v1/*``: the caller's key checked (scope ``ingest``), the body read,
+    its valid events queued and its rejections recorded (see ``ingest``); counted and logged."""
+    caller, body = _caller(request, dialect, authenticator)
+    origin = Origin(
+        application_id=caller.application_id,
+        key_id=caller.key_id,
+        received_at=format_timestamp(clock()),
+        request_id=request.request_id,
+    )
+    logger.append_keys(application_id=caller.application_id, key_id=caller.key_id)
+    rejections = Rejections(intake, origin, dialect.redact)
+    try:
+        result = _accept(body or read_request(request, rejections), rejections, dialect)
+    except InvalidRequest as exc:
+        metrics.add_metric(name="RequestsRejected", unit=MetricUnit.Count, value=1)
+        logger.info("request rejected", extra={"code": exc.code})
+        raise
+    metrics.add_metric(name="EventsAccepted", unit=MetricUnit.Count, value=len(result.events))
+    if result.rejections:
+        metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=len(result.rejections))
+    logger.info("events queued", extra={"accepted": len(result.events), "rejected": len(result.rejections)})
+    return result
+
+
+def validate_request(
+    request: Request,
+    *,
+    authenticator: Authenticator,
+    validation: Callable[[], Validation],
+    clock: Clock,
+) -> DryRun:
+    """``POST /events/validate``: the key checked and the body read as for ``POST /events`` (the
+    same 401, 403, 400 and 413), then ``validate``; ``validation`` is asked for only then."""
+    received_at = format_timestamp(clock())
+    caller, _ = _caller(request, EVENTS, authenticator)
+    logger.append_keys(application_id=caller.application_id, key_id=caller.key_id)
+    body = read_request(request)
+    report = _dry_run(body, caller.application_id, received_at, validation())
+    metrics.add_metric(name="EventsValidated", unit=MetricUnit.Count, value=len(report.results))
+    logger.info("events validated", extra={"valid": report.valid, "invalid": report.invalid})
+    return report
+
+
+def ingest(
+    raw: bytes,
+    *,
+    origin: Origin,
+    intake: Intake,
+    dialect: Dialect = EVENTS,
+) -> IngestResult:
+    """Validate a request body, queue the valid events and the rejections, say what happened.
+
+    Raises ``InvalidRequest`` (400) when nothing can be accepted; the rejection still reaches
+    the error store through the queue. Raises ``ServiceUnavailable`` (503) when the queue does
+    not take the events: then nothing was accepted and the client retries.
+    """
+    rejections = Rejections(intake, origin, dialect.redact)
+    return _accept(read_body(raw, rejections), rejections, dialect)
+
+
+def validate(raw: bytes, *, application_id: str, received_at: str, validation: Validation) -> DryRun:
+    """The dry run: the body read as ``POST /events`` reads it (the same 400s), then every event
+    judged by every check of the pipeline as if received at ``received_at``.
+
+    It takes no ``Intake`` on purpose: nothing is queued, counted or recorded, not even the
+    rejections that ``ingest`` sends to the error store.
+    """
+    return _dry_run(read_body(raw), application_id, received_at, validation)
+
+
+def _accept(body: Body, rejections: Rejections, dialect: Dialect) -> IngestResult:
+    origin = rejections.origin
+    try:
+        items = dialect.envelopes(body.value, origin.received_at)
+    except InvalidRequest as exc:
+        rejections.whole("invalid_envelope", exc, body.text())
+        raise
+
+    result = IngestResult()
+    received = parse_timestamp(origin.received_at)
+    for index, item in enumerate(items):
+        outcome = list(item.errors) or validate_event(item.event, origin.application_id, received)
+        if isinstance(outcome, Event):
+            sent, sent_at = item.event.get("timestamp"), item.event.get("sent_at")
+            result.events.append(
+                QueuedEvent(index, outcome, sent if sent != outcome.client_timestamp else None, sent_at)
+            )
+        else:
+            errors = [item.blame(e).to_dict() for e in outcome]
+            result.rejections.append(
+                Rejection(
+                    index,
+                    "invalid_envelope",
+                    errors,
+                    cut_payload(item.payload),
+                    session_id=item.session_id,
+                    event_id=item.event_id,
+                )
+            )
+
+    if not result.events:
+        rejections.send(*result.rejections)
+        raise InvalidRequest(
+            "no event in the request was accepted",
+            code="invalid_events",
+            details=[{"index": r.index, "errors": r.errors} for r in result.rejections],
+        )
+    rejections.intake.accept(list(pack(origin, result.events, result.rejections)))
+    return result
+
+
+def _dry_run(body: Body, application_id: str, received_at: str, validation: Validation) -> DryRun:
+    return dry_run(
+        _split(body.value),
+        application_id=application_id,
+        received_at=received_at,
+        schemas=validation.schemas,
+        rules=validation.rules,
+    )
+
+
+def _caller(request: Request, dialect: Dialect, authenticator: Authenticator) -> tuple[ApiKey, Body | None]:
+    """The key of ``request``, with scope ``ingest``: from the headers (or ``?key=`` for beacons),
+    or where the dialect allows, HTTP Basic or the body. The body is returned too when it had to
+    be read for the key."""
+    key = presented_key(request.headers, request.query, basic=dialect.basic_auth)
+    body = None
+    if not key and dialect.body_key is not None:
+        try:
+            body = read_request(request)
+            key = dialect.body_key(body.value)
+        except (InvalidRequest, PayloadTooLarge):  # an unreadable body has no key: a 401, as none
+            body = None
+    return authenticator.authenticate(key, "ingest"), body
+
+
+def read_request(request: Request, rejections: Rejections | None = None) -> Body:
+    """The body of ``request``: base64 decoded, gzip decompressed, at most 1 MiB
+    (``PayloadTooLarge``), strict JSON (``InvalidRequest``).
+
+    With ``rejections``, a body that cannot be read is recorded as an ``invalid_json``
+    rejection of the whole request: as received when it cannot be decoded (bad base64 or gzip),
+    as text when it is not JSON.
+    """
+    try:
+        raw = decode_body(request.body, request.is_base64, request.headers.get("content-encoding"))
+    except InvalidRequest as exc:
+        if rejections is not None:
+            rejections.whole("invalid_json", exc, request.body or "")
+        raise
+    return read_body(raw, rejections)
+
+
+def read_body(raw: bytes, rejections: Rejections | None = None) -> Body:
+    """``raw`` parsed as strict JSON; with ``rejections``, recorded when it is not JSON."""
+    try:
+        return Body(raw, parse_body(raw))
+    except InvalidRequest as exc:
+        if rejections is not None:
+            rejections.whole("invalid_json", exc, raw.decode("utf-8", errors="replace"))
+        raise
+
+
+@dataclass(frozen=True)
+class Rejections:
+    """Where one request's rejections go: to the error store, through the intake. A queue failure
+    is logged and never changes the request's 400."""
+
+    intake: Intake
+    origin: Origin
+    redact: Callable[[str], str] = str
+
+    def whole(self, kind: str, exc: InvalidRequest, text: str) -> None:
+        """The request refused as a whole; its payload is ``text``, secrets removed, cut short."""
+        self.send(Rejection(None, kind, _field_errors(exc), cut_payload(self.redact(text))))
+
+    def send(self, *rejections: Rejection) -> None:
+        try:
+            self.intake.accept(list(pack(self.origin, [], rejections)))
+        except QueueUnavailable:
+            logger.warning("could not queue rejections for the error store", extra={"count": len(rejections)})
 
 
 def decode_body(body: str | None, is_base64: bool, content_encoding: str | None = None) -> bytes:
@@ -149,82 +408,6 @@ def parse_body(raw: bytes) -> Any:
         ) from None
 
 
-@dataclass(frozen=True)
-class Dialect:
-    """How a route reads its body as events: ``POST /events`` takes event objects as they are,
-    the ``/v1/*`` routes take Segment messages (``theeye.segment``). Everything after the
-    reading (envelope rules, limits, queueing, rejections, ledger) is shared."""
-
-    envelopes: Callable[[Any, str], list[Envelope]]  # parsed body, received_at -> one per item
-    redact: Callable[[str], str] = str  # a body kept as text for the error store, secrets removed
-
-
-def _events(body: Any, received_at: str) -> list[Envelope]:
-    return [Envelope(item, item) for item in _split(body)]
-
-
-EVENTS = Dialect(_events)
-
-
-def segment_dialect(kind: str | None) -> Dialect:
-    """The dialect of ``/v1/<kind>`` (``kind`` None: ``/v1/batch``)."""
-    return Dialect(partial(segment.envelopes, kind=kind), segment.redact_text)
-
-
-def ingest(
-    raw: bytes,
-    *,
-    origin: Origin,
-    intake: Intake,
-    dialect: Dialect = EVENTS,
-) -> IngestResult:
-    """Validate a request body, queue the valid events and the rejections, say what happened.
-
-    Raises ``InvalidRequest`` (400) when nothing can be accepted; the rejection still reaches
-    the error store through the queue. Raises ``ServiceUnavailable`` (503) when the queue does
-    not take the events: then nothing was accepted and the client retries.
-    """
-    try:
-        items = dialect.envelopes(parse_body(raw), origin.received_at)
-    except InvalidRequest as exc:
-        kind = "invalid_json" if exc.code in ("invalid_json", "empty_body") else "invalid_envelope"
-        payload = dialect.redact(raw.decode("utf-8", errors="replace"))
-        _record_quietly(intake, origin, Rejection(None, kind, _field_errors(exc), cut_payload(payload)))
-        raise
-
-    result = IngestResult()
-    received = parse_timestamp(origin.received_at)
-    for index, item in enumerate(items):
-        outcome = list(item.errors) or validate_event(item.event, origin.application_id, received)
-        if isinstance(outcome, Event):
-            sent, sent_at = item.event.get("timestamp"), item.event.get("sent_at")
-            result.events.append(
-                QueuedEvent(index, outcome, sent if sent != outcome.client_timestamp else None, sent_at)
-            )
-        else:
-            errors = [item.blame(e).to_dict() for e in outcome]
-            result.rejections.append(
-                Rejection(
-                    index,
-                    "invalid_envelope",
-                    errors,
-                    cut_payload(item.payload),
-                    session_id=item.session_id,
-                    event_id=item.event_id,
-                )
-            )
-
-    if not result.events:
-        _record_quietly(intake, origin, *result.rejections)
-        raise InvalidRequest(
-            "no event in the request was accepted",
-            code="invalid_events",
-            details=[{"index": r.index, "errors": r.errors} for r in result.rejections],
-        )
-    intake.accept(list(pack(origin, result.events, result.rejections)))
-    return result
-
-
 def _split(body: Any) -> list[Any]:
     if isinstance(body, dict):
         return [body]
@@ -246,45 +429,3 @@ def _split(body: Any) -> list[Any]:
 def _field_errors(exc: InvalidRequest) -> list[dict[str, str]]:
     fields = [d for d in exc.details if isinstance(d, dict) and "field" in d]
     return fields or [FieldError("body", exc.message).to_dict()]
-
-
-def record_unreadable(
-    intake: Intake, origin: Origin, exc: InvalidRequest, body: str | None, dialect: Dialect = EVENTS
-) -> None:
-    """Record a body that could not even be decoded (bad base64 or gzip) in the error store, as
-    an ``invalid_json`` rejection of the whole request whose payload is the body as received."""
-    payload = cut_payload(dialect.redact(body or ""))
-    _record_quietly(intake, origin, Rejection(None, "invalid_json", _field_errors(exc), payload))
-
-
-def _record_quietly(intake: Intake, origin: Origin, *rejections: Rejection) -> None:
-    """Send rejections to the error store through the queue; a queue failure does not change the 400."""
-    try:
-        intake.accept(list(pack(origin, [], rejections)))
-    except QueueUnavailable:
-        logger.warning("could not queue rejections for the error store", extra={"count": len(rejections)})
-
-
-@dataclass(frozen=True)
-class Validation:
-    """What a dry run judges by besides the request: the schemas of the event types, the rules."""
-
-    schemas: SchemaRegistry
-    rules: Rules
-
-
-def validate(raw: bytes, *, application_id: str, received_at: str, validation: Validation) -> DryRun:
-    """``POST /events/validate``: the body read as ``POST /events`` reads it (the same 400s), then
-    every event judged by every check of the pipeline as if received at ``received_at``.
-
-    It takes no ``Intake`` on purpose: nothing is queued, counted or recorded, not even the
-    rejections that ``ingest`` sends to the error store.
-    """
-    items = _split(parse_body(raw))
-    return dry_run(
-        items,
-        application_id=application_id,
-        received_at=received_at,
-        schemas=validation.schemas,
-        rules=validation.rules,
-    )

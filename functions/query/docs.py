@@ -1,9 +1,11 @@
 """The OpenAPI document of the whole API, generated from the route definitions.
 
-Routes live in two functions (ingest and query). The query resolver describes its own routes;
-``POST /events``, ``POST /events/validate`` and the Segment-compatible ``/v1/*`` routes are
-described from what their routes are declared with (``theeye.api_models``), so no function imports the other. The interactive page uses the
-Swagger UI files that ship inside Powertools, so it works with no internet access.
+Routes live in three functions. The query resolver describes its own routes; the ingest
+function's (``POST /events``, ``POST /events/validate`` and the Segment-compatible ``/v1/*``)
+and the admin function's (``DELETE /sessions/{session_id}``) are described here from what those
+routes are declared with (``theeye.api_models``, ``theeye.segment.ROUTES``), so no function
+imports another. The interactive page uses the Swagger UI files that ship inside Powertools, so
+it works with no internet access.
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ SECURITY_SCHEMES = {
 
 @lru_cache(maxsize=1)
 def openapi_document(query_app: ApiGatewayResolver) -> dict[str, Any]:
-    """The whole API's document: ``query_app``'s routes, ``POST /events`` and ``POST /events/validate``."""
+    """The whole API's document: ``query_app``'s routes, then the ingest and admin functions'."""
     merge = OpenAPIMerge(title=TITLE, version=VERSION, description=DESCRIPTION, on_conflict="error")
     schema = query_app.get_openapi_schema(title=TITLE, version=VERSION, servers=[Server(url="/")])
     merge.add_schema(schema.model_dump(by_alias=True, exclude_none=True, mode="json"))

@@ -1,4 +1,6 @@
-"""Every GET route of the API. Wiring only: the use cases live in logic.py."""
+"""Every GET route of the query API, read top down: the resolver and its key check, the typed
+parameters, then the routes, each one call of a use case (logic.py); the dependency factory last.
+Wiring only."""
 
 from __future__ import annotations
 
@@ -9,12 +11,15 @@ from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from query import api, docs, logic, static
+from query import docs, logic, static
 from theeye import wiring
 from theeye.api_models import (
     ErrorOut,
@@ -29,18 +34,55 @@ from theeye.api_models import (
     Status,
     responses,
 )
-from theeye.clock import Clock, utc_now
 from theeye.config import ConfigurationError, get_settings
 from theeye.cursor import CursorCodec
-from theeye.http import path_value, register_error_handlers
-from theeye.keys import Authenticator
+from theeye.errors import TheEyeError
+from theeye.http import (
+    domain_error_response,
+    invalid_parameters_response,
+    path_value,
+    register_error_handlers,
+)
+from theeye.keys import Authenticator, presented_key
 from theeye.observability import logger, metrics
-from theeye.ports import ErrorFilter, Page
+from theeye.ports import ErrorFilter
 from theeye.records import ErrorSource, ErrorType
 from theeye.schemas import SchemaRegistry
 
 app = APIGatewayHttpResolver(enable_validation=True)
 register_error_handlers(app)
+
+PUBLIC_PATHS = ("/health", "/openapi.json", "/docs", "/console")
+
+
+def require_query_key(app: ApiGatewayResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """Every request is counted; every route but the public ones needs a key with the ``query`` scope."""
+    _authenticate()
+    metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
+    return next_middleware(app)
+
+
+app.use([require_query_key])
+
+
+@app.exception_handler(RequestValidationError)
+def invalid_parameters(exc: RequestValidationError) -> Response[str]:
+    """Parameters that fail validation are a 400, for a caller who may ask: 401/403 otherwise."""
+    try:
+        _authenticate()
+    except TheEyeError as denied:
+        return domain_error_response(denied)
+    return invalid_parameters_response(exc)
+
+
+def _authenticate() -> None:
+    """The key check of the current request; the authenticator is built only for a non-public path."""
+    event = app.current_event
+    if event.path.startswith(PUBLIC_PATHS):
+        return
+    headers = {k.lower(): v for k, v in (event.headers or {}).items()}
+    dependencies().authenticator.authenticate(presented_key(headers), "query")
+
 
 Text = Annotated[str | None, Query(min_length=1, max_length=128)]
 From = Annotated[
@@ -67,89 +109,6 @@ Order = Literal["asc", "desc"]
 SchemaPart = Annotated[str, Path(min_length=1, description="URL-encoded (a space is `%20`, a slash `%2F`).")]
 
 
-@dataclass
-class Dependencies:
-    authenticator: Authenticator
-    events: logic.EventQueries
-    errors: logic.ErrorQueries
-    cursors: CursorCodec
-    dashboards: logic.Dashboards
-    schemas: logic.SchemaQueries
-    sessions: logic.SessionQueries
-    clock: Clock = utc_now
-
-
-@lru_cache(maxsize=1)
-def dependencies() -> Dependencies:
-    """Production collaborators from the chosen backend, built on first use (never at import)."""
-    settings = get_settings()
-    schemas = schema_registry(settings.schemas_dir)  # first: a broken file fails before any call
-    backend = wiring.backend()
-    return Dependencies(
-        authenticator=Authenticator.over(backend.keys(), ttl_seconds=settings.key_cache_seconds),
-        events=logic.EventQueries(backend.event_reader()),
-        errors=logic.ErrorQueries(backend.error_reader(), timedelta(days=settings.error_retention_days)),
-        cursors=CursorCodec(backend.cursor_secret()),
-        dashboards=logic.Dashboards(backend.counters(), backend.queue(), backend.dead_letter_queue()),
-        schemas=logic.SchemaQueries(schemas),
-        sessions=logic.SessionQueries(backend.session_reader()),
-    )
-
-
-def schema_registry(directory: str) -> SchemaRegistry:
-    """The processor's schema files (the SchemasLayer, at /opt), read once per container and
-    never compiled: ``ConfigurationError`` when the directory is missing, ``SchemaFileError``
-    (naming the file) when a file is not JSON or claims no type or a type twice."""
-    if not FilePath(directory).is_dir():
-        raise ConfigurationError(
-            f"SCHEMAS_DIR {directory!r} is not a directory (the SchemasLayer is mounted at /opt)"
-        )
-    return SchemaRegistry.from_directory(directory)
-
-
-def _authenticator() -> Authenticator:
-    return dependencies().authenticator
-
-
-app.use([api.require_query_key(_authenticator)])
-
-
-@app.exception_handler(RequestValidationError)
-def _invalid_parameters(exc: RequestValidationError) -> Response[str]:
-    event = app.current_event
-    return api.invalid_parameters(exc, _authenticator, event.path, event.headers)
-
-
-_time = api.parse_time
-
-
-def _page(page: Page, view: Any, route: str, filters: dict[str, Any]) -> dict[str, Any]:
-    return api.page_body(dependencies().cursors, page, view, route, filters)
-
-
-def _position(cursor: str | None, route: str, filters: dict[str, Any]) -> str | None:
-    return api.position(dependencies().cursors, cursor, route, filters)
-
-
-def _events(route: str, **query: Any) -> dict[str, Any]:
-    cursor = query.pop("cursor")
-    limit = query.pop("limit")
-    filters = {k: v for k, v in query.items() if v is not None}
-    deps = dependencies()
-    page = deps.events.list(
-        session_id=query["session_id"],
-        category=query["category"],
-        name=query["name"],
-        start=_time(query["start"], "from"),
-        end=_time(query["end"], "to"),
-        limit=limit,
-        order=query["order"],
-        after=_position(cursor, route, filters),
-        now=deps.clock(),
-    )
-    return _page(page, dict, route, filters)
-
-
 @app.get(
     "/events", summary="Events by session, category, name and time range", responses=responses(EventPage)
 )
@@ -164,18 +123,9 @@ def list_events(
     order: Order = "asc",
 ) -> EventPage:
     """Ordered by timestamp (then event id). Without `from`, queries that name no session cover 24 hours."""
-    body = _events(
-        "/events",
-        session_id=session_id,
-        category=category,
-        name=name,
-        start=start,
-        end=end,
-        limit=limit,
-        cursor=cursor,
-        order=order,
-    )
-    return EventPage.model_validate(body)
+    where = logic.EventFilter(session_id, category, name)
+    asked = logic.PageRequest("/events", where, start, end, order, limit, cursor)
+    return EventPage.model_validate(dependencies().listings.event_page(asked))
 
 
 @app.get(
@@ -191,18 +141,9 @@ def session_events(
     cursor: Cursor = None,
     order: Order = "asc",
 ) -> EventPage:
-    body = _events(
-        "/sessions/events",
-        session_id=_path_value("session_id", session_id),
-        category=None,
-        name=None,
-        start=start,
-        end=end,
-        limit=limit,
-        cursor=cursor,
-        order=order,
-    )
-    return EventPage.model_validate(body)
+    where = logic.EventFilter(session_id=_path_value("session_id", session_id))
+    asked = logic.PageRequest("/sessions/events", where, start, end, order, limit, cursor)
+    return EventPage.model_validate(dependencies().listings.event_page(asked))
 
 
 @app.get(
@@ -220,22 +161,9 @@ def list_sessions(
 ) -> SessionPage:
     """Sessions whose first event falls in the range (default: the last 24 hours), ordered by it;
     kept by the pipeline as it writes, never by scanning events."""
-    filters = {
-        k: v
-        for k, v in {"application_id": application_id, "from": start, "to": end, "order": order}.items()
-        if v is not None
-    }
-    deps = dependencies()
-    page = deps.sessions.list(
-        application_id=application_id,
-        start=_time(start, "from"),
-        end=_time(end, "to"),
-        limit=limit,
-        order=order,
-        after=_position(cursor, "/sessions", filters),
-        now=deps.clock(),
-    )
-    return SessionPage.model_validate(_page(page, dict, "/sessions", filters))
+    where = logic.SessionFilter(application_id)
+    asked = logic.PageRequest("/sessions", where, start, end, order, limit, cursor)
+    return SessionPage.model_validate(dependencies().listings.session_page(asked))
 
 
 @app.get(
@@ -244,7 +172,7 @@ def list_sessions(
     responses=responses(EventOut, missing="event"),
 )
 def get_event(event_id: Annotated[str, Path(min_length=1, max_length=64)]) -> EventOut:
-    return EventOut.model_validate(dependencies().events.get(_path_value("event_id", event_id)))
+    return EventOut.model_validate(dependencies().listings.events.get(_path_value("event_id", event_id)))
 
 
 @app.get("/errors", summary="Recorded errors, newest first", responses=responses(ErrorPage))
@@ -258,29 +186,10 @@ def list_errors(
     cursor: Cursor = None,
     order: Order = "desc",
 ) -> ErrorPage:
-    filters = {
-        k: v
-        for k, v in {
-            "type": type,
-            "source": source,
-            "application_id": application_id,
-            "from": start,
-            "to": end,
-            "order": order,
-        }.items()
-        if v is not None
-    }
-    deps = dependencies()
-    page = deps.errors.list(
-        ErrorFilter(type, source, application_id),
-        start=_time(start, "from"),
-        end=_time(end, "to"),
-        limit=limit,
-        order=order,
-        after=_position(cursor, "/errors", filters),
-        now=deps.clock(),
+    asked = logic.PageRequest(
+        "/errors", ErrorFilter(type, source, application_id), start, end, order, limit, cursor
     )
-    return ErrorPage.model_validate(_page(page, logic.public_error, "/errors", filters))
+    return ErrorPage.model_validate(dependencies().listings.error_page(asked))
 
 
 @app.get(
@@ -289,9 +198,8 @@ def list_errors(
     responses=responses(ErrorOut, missing="error"),
 )
 def get_error(error_id: Annotated[str, Path(min_length=1, max_length=64)]) -> ErrorOut:
-    return ErrorOut.model_validate(
-        logic.public_error(dependencies().errors.get(_path_value("error_id", error_id)))
-    )
+    error = dependencies().listings.errors.get(_path_value("error_id", error_id))
+    return ErrorOut.model_validate(logic.public_error(error))
 
 
 @app.get(
@@ -306,14 +214,7 @@ def event_stats(
     category: Text = None,
 ) -> EventStats:
     """Maintained by the processor per batch (never by scanning events); empty buckets are omitted."""
-    deps = dependencies()
-    body = deps.dashboards.event_stats(
-        start=_time(start, "from"),
-        end=_time(end, "to"),
-        interval=interval,
-        category=category,
-        now=deps.clock(),
-    )
+    body = dependencies().dashboards.event_stats(start=start, end=end, interval=interval, category=category)
     return EventStats.model_validate(body)
 
 
@@ -368,6 +269,44 @@ def console() -> Response[str]:
 @app.get("/console/<asset>", include_in_schema=False)
 def console_asset(asset: str) -> Response[str]:
     return static.console_response(asset, app.current_event.headers)
+
+
+@dataclass
+class Dependencies:
+    authenticator: Authenticator
+    listings: logic.Listings
+    dashboards: logic.Dashboards
+    schemas: logic.SchemaQueries
+
+
+@lru_cache(maxsize=1)
+def dependencies() -> Dependencies:
+    """Production collaborators from the chosen backend, built on first use (never at import)."""
+    settings = get_settings()
+    schemas = schema_registry(settings.schemas_dir)  # first: a broken file fails before any call
+    backend = wiring.backend()
+    return Dependencies(
+        authenticator=Authenticator.over(backend.keys(), ttl_seconds=settings.key_cache_seconds),
+        listings=logic.Listings(
+            events=logic.EventQueries(backend.event_reader()),
+            sessions=logic.SessionQueries(backend.session_reader()),
+            errors=logic.ErrorQueries(backend.error_reader(), timedelta(days=settings.error_retention_days)),
+            cursors=CursorCodec(backend.cursor_secret()),
+        ),
+        dashboards=logic.Dashboards(backend.counters(), backend.queue(), backend.dead_letter_queue()),
+        schemas=logic.SchemaQueries(schemas),
+    )
+
+
+def schema_registry(directory: str) -> SchemaRegistry:
+    """The processor's schema files (the SchemasLayer, at /opt), read once per container and
+    never compiled: ``ConfigurationError`` when the directory is missing, ``SchemaFileError``
+    (naming the file) when a file is not JSON or claims no type or a type twice."""
+    if not FilePath(directory).is_dir():
+        raise ConfigurationError(
+            f"SCHEMAS_DIR {directory!r} is not a directory (the SchemasLayer is mounted at /opt)"
+        )
+    return SchemaRegistry.from_directory(directory)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -13,6 +13,7 @@ from urllib.parse import unquote
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.metrics import MetricUnit
 
 from theeye.errors import ServiceUnavailable, TheEyeError
@@ -59,6 +60,15 @@ def domain_error_response(exc: TheEyeError) -> Response[str]:
     if exc.status >= 500:
         logger.warning("request failed", extra={"code": exc.code, "reason": exc.message})
     return error_response(exc.status, exc.code, exc.message, exc.details, headers)
+
+
+def invalid_parameters_response(exc: RequestValidationError) -> Response[str]:
+    """The answer to parameters that fail a route's validation: a 400 naming each field."""
+    details = [
+        {"field": str(e.get("loc", ["", "?"])[-1]), "message": str(e.get("msg", "is invalid"))}
+        for e in exc.errors()
+    ]
+    return error_response(400, "invalid_parameter", "a query parameter is invalid", details)
 
 
 def register_error_handlers(app: ApiGatewayResolver) -> None:

@@ -1,9 +1,10 @@
-"""What a stored event and a recorded error look like when read back, from what a store keeps.
+"""What a stored event, a recorded error and a session summary look like when read back.
 
 Every backend keeps an event's ``data`` and an error's ``details`` and ``payload`` as compact
-JSON text beside plain fields; these two functions turn such a row or item (anything indexable
-by field name) into the view the API and the operators' tools show, so the backends cannot
-disagree on it.
+JSON text beside plain fields, and a session's applications as JSON text (SQLite) or a set
+(DynamoDB). ``event_view``, ``error_view`` and ``session_view`` turn such a row or item
+(anything indexable by field name) into the view the API and the operators' tools show, so the
+backends cannot disagree on it; ``json_field`` reads one stored JSON text back.
 """
 
 from __future__ import annotations

@@ -9,8 +9,9 @@ answered by ``on_get`` (a test supplies it). ``POST /events/validate`` is answer
 own dry run (``ingest.logic.validate``, the repository's schemas), after the same key check and
 scripted faults, and delivers nothing. ``GET /sessions`` (never ``on_get``) is the server's code
 too: every accepted event is judged as the processor judges it (``theeye.checks.findings``),
-stored by the SQLite ``SqliteEventStore`` (which keeps the sessions' summaries) and listed by the
-query use case (``query.logic.SessionQueries``) with the server's cursors, for ``query_key``;
+stored by the SQLite ``SqliteEventStore`` and counted as the processor counts (which keeps the
+sessions' summaries), then listed by the
+query use case (``query.logic.Listings``) with the server's cursors, for ``query_key``;
 events are stored when ``/sessions`` is asked for, each with the time it was received.
 """
 
@@ -32,14 +33,14 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ingest.logic import Validation, decode_body, validate
-from query.api import page_body, parse_time, position
-from query.logic import SessionQueries
+from query.logic import ErrorQueries, EventQueries, Listings, PageRequest, SessionFilter, SessionQueries
 from tests.support import OUTCOME_DEADLINE_SECONDS
 from theeye.checks import Rules, findings
 from theeye.clock import format_timestamp, parse_timestamp, utc_now
 from theeye.cursor import CursorCodec
 from theeye.errors import InvalidRequest, TheEyeError
 from theeye.events import MAX_BODY_BYTES, MAX_EVENT_BYTES, MAX_EVENTS_PER_REQUEST, Event, validate_event
+from theeye.ledger import MessageTally, SessionTally, merge_sessions
 from theeye.records import EventRecord
 from theeye.schemas import SchemaRegistry
 from theeye.sqlite.backend import SqliteBackend
@@ -284,6 +285,7 @@ class _SessionStore:
         self.directory = tempfile.mkdtemp(prefix="fake-api-")
         self.backend = SqliteBackend(Path(self.directory) / "store.db")
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fake-api-store")
+        self.folds = 0
 
     def page(self, arrivals: Callable[[], list[Arrival]], request: Received) -> dict[str, Any]:
         """One page of ``GET /sessions``, after storing the events that ``arrivals`` hands over."""
@@ -306,23 +308,26 @@ class _SessionStore:
             raise _invalid_parameter("limit", "must be an integer") from None
         if not 1 <= limit <= 1000:
             raise _invalid_parameter("limit", "must be 1-1000")
-        start, end, application_id = query.get("from"), query.get("to"), query.get("application_id")
-        filters = {  # what the handler binds its cursors to
-            k: v
-            for k, v in {"application_id": application_id, "from": start, "to": end, "order": order}.items()
-            if v is not None
-        }
-        cursors = CursorCodec(self.backend.cursor_secret())
-        page = SessionQueries(self.backend.session_reader()).list(
-            application_id=application_id,
-            start=parse_time(start, "from"),
-            end=parse_time(end, "to"),
-            limit=limit,
-            order="desc" if order == "desc" else "asc",
-            after=position(cursors, query.get("cursor"), "/sessions", filters),
-            now=utc_now(),
+        asked = PageRequest(
+            "/sessions",
+            SessionFilter(query.get("application_id")),
+            query.get("from"),
+            query.get("to"),
+            "desc" if order == "desc" else "asc",
+            limit,
+            query.get("cursor"),
         )
-        return page_body(cursors, page, dict, "/sessions", filters)
+        return self._listings().session_page(asked)
+
+    def _listings(self) -> Listings:
+        """The query function's listings on this store (built on the worker thread, which owns
+        the connection)."""
+        return Listings(
+            events=EventQueries(self.backend.event_reader()),
+            sessions=SessionQueries(self.backend.session_reader()),
+            errors=ErrorQueries(self.backend.error_reader()),
+            cursors=CursorCodec(self.backend.cursor_secret()),
+        )
 
     def _fold(self, arrivals: list[Arrival]) -> None:
         """What the processor stores of them: valid envelopes that break no check."""
@@ -332,6 +337,14 @@ class _SessionStore:
             if isinstance(event, Event) and not findings(event, received_at, SCHEMAS, self.rules):
                 records.append(EventRecord(event, application_id, received_at, origin, event.content_hash()))
         self.backend.event_store().put_all(records)
+        # the processor's counting step keeps the session summaries that GET /sessions lists
+        sessions: dict[str, SessionTally] = {}
+        for record in records:
+            tally = SessionTally.of_event(record.event.timestamp, record.application_id)
+            merge_sessions(sessions, {record.event.session_id: tally})
+        self.folds += 1
+        message = MessageTally(len(records), 0, {}, {}, sessions)
+        self.backend.counters().commit_batch([(f"fake-api-fold-{self.folds}", message)])
 
 
 def _invalid_parameter(name: str, message: str) -> InvalidRequest:
