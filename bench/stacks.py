@@ -275,7 +275,7 @@ def moto() -> Iterator[Stack]:
 
 
 class MemorySqs:
-    """SQS's receive and batch delete over the in-memory backend's queue (``tests.unit.fakes``)."""
+    """SQS's receive and batch delete over the in-memory backend's queue (``theeye_local.memory``)."""
 
     def __init__(self, bodies: list[str]) -> None:
         self.bodies = bodies
@@ -303,7 +303,7 @@ class MemorySqs:
 
 @contextlib.contextmanager
 def in_memory(backend: Any) -> Iterator[Stack]:
-    """The handlers on ``backend``, an in-memory backend (``tests.unit.fakes.MemoryBackend``):
+    """The handlers on ``backend``, an in-memory backend (``theeye_local.memory.MemoryBackend``):
     every AWS call answered in memory, so only our own code runs."""
     from theeye import wiring
     from theeye_local.resources import name_resources
