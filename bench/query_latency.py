@@ -1,6 +1,6 @@
 """Query latency on the local stack, and what each query costs in DynamoDB requests and reads.
 
-    .venv/bin/python bench/query_latency.py [--category-events 100000] [--session-events 1000] [--runs 20]
+    .venv/bin/python -m bench.query_latency [--category-events 100000] [--session-events 1000] [--runs 20]
 
 Seeds the local stack's tables directly (BatchWriteItem of the items the processor would
 write: events, guards and the category registry), so the query side can be measured on a

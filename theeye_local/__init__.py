@@ -16,5 +16,8 @@ Modules, in the order the stack uses them:
 * ``poller``     - the SQS event source mapping.
 * ``keys`` / ``state`` / ``stack`` / ``cli`` - keys, ``.theeye/local.json``, lifecycle.
 
-This package is development tooling; it never ships to Lambda (``functions/`` does).
+This package is development tooling; it never ships to Lambda (``functions/`` does). Besides
+the stack it holds ``launcher`` (``python -m theeye_local`` as a subprocess, for the end-to-end
+tests, the benchmarks and the chaos and fuzz tools) and ``memory`` (the in-memory backend of the
+unit and contract tests and ``bench.cpu``).
 """
