@@ -31,13 +31,12 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 from bench.common import ROOT
+from theeye_local.embedded import UNREACHABLE_AWS_ENDPOINT
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 FUNCTIONS = ("IngestFunction", "ProcessorFunction")
 POST_EVENTS = json.loads((ROOT / "events" / "apigw_post_events_batch.json").read_text())
-# Where the embedded stack points boto3: nothing listens there, so a stray AWS call fails at once.
-UNREACHABLE_AWS = "http://127.0.0.1:9"
 
 
 class Context:
@@ -227,7 +226,7 @@ def embedded() -> Iterator[Stack]:
             **_functions_environment(refs),
             "STORAGE_BACKEND": "sqlite",
             "DATABASE_PATH": str(Path(scratch) / "theeye.db"),
-            "AWS_ENDPOINT_URL": UNREACHABLE_AWS,
+            "AWS_ENDPOINT_URL": UNREACHABLE_AWS_ENDPOINT,
         }
         with environment(variables):
             backend = wiring.backend()
@@ -309,7 +308,7 @@ def in_memory(backend: Any) -> Iterator[Stack]:
     from theeye_local.resources import name_resources
 
     refs = name_resources()
-    with environment({**_functions_environment(refs), "AWS_ENDPOINT_URL": UNREACHABLE_AWS}):
+    with environment({**_functions_environment(refs), "AWS_ENDPOINT_URL": UNREACHABLE_AWS_ENDPOINT}):
         wiring.install(backend)
         name = refs["EventsQueue"].rsplit("/", 1)[-1]
         yield Stack(
