@@ -21,63 +21,14 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-from theeye_client import Client, NotFound, QueryClient, TheEyeError
+from theeye_client import Client, NotFound, QueryClient
 
-ROOT = Path(__file__).resolve().parents[1]
-INGEST_KEY = "eye_bench-ingest-key-000000000000000000001"
-QUERY_KEY = "eye_bench-query-key-0000000000000000000001"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def start_stack(scratch: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "THEEYE_PORT": str(port),
-        "THEEYE_INGEST_KEY": INGEST_KEY,
-        "THEEYE_QUERY_KEY": QUERY_KEY,
-        "THEEYE_STATE_FILE": str(scratch / "local.json"),
-    }
-    log = (scratch / "stack.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "theeye_local"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}"
-    probe = QueryClient(QUERY_KEY, url, timeout=2, max_retries=0)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"the stack exited with {process.returncode}; see {log.name}")
-        try:
-            probe.health()
-            return process, url
-        except TheEyeError:  # not listening yet, or 503 while starting
-            time.sleep(0.05)
-    process.kill()
-    raise SystemExit("the stack was not ready within 120 s")
-
-
-def stop_stack(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+from theeye_local.launcher import INGEST_KEY, QUERY_KEY, LocalStack
 
 
 def measure(options: argparse.Namespace, url: str, ingest_key: str, query_key: str) -> None:
@@ -153,11 +104,12 @@ def main() -> None:
         measure(options, options.endpoint, options.ingest_key, options.query_key)
         return
     with tempfile.TemporaryDirectory(prefix="theeye-bench-") as scratch:
-        process, url = start_stack(Path(scratch))
+        stack = LocalStack(Path(scratch), shell=os.environ)
+        stack.start()
         try:
-            measure(options, url, INGEST_KEY, QUERY_KEY)
+            measure(options, stack.base_url, stack.ingest_key, stack.query_key)
         finally:
-            stop_stack(process)
+            stack.stop()
 
 
 if __name__ == "__main__":

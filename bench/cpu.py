@@ -25,9 +25,9 @@ from typing import Any
 from bench import processor_handler, stacks
 from bench.common import ROOT, median, stamp
 from bench.stacks import Context
-from tests.unit.fakes import MemoryBackend
 from theeye.keys import new_api_key
 from theeye.ports import Page, View, Window
+from theeye_local.memory import MemoryBackend
 
 BRIEFING = json.loads((ROOT / "events" / "briefing_events.json").read_text())
 KEY, RECORD = new_api_key("bench", ["ingest", "query"])

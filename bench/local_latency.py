@@ -16,76 +16,27 @@ import http.client
 import json
 import math
 import os
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-INGEST_KEY = "eye_bench-ingest-key-000000000000000000001"
-QUERY_KEY = "eye_bench-query-key-0000000000000000000001"
+from theeye_local.launcher import INGEST_KEY, LocalStack
+
 WARM_UP = 20
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def start(
-    log_dir: Path, number: int, backend: str = "embedded", **environment: str
-) -> tuple[subprocess.Popen[bytes], int, float]:
-    """Start the stack; return it, its port and the seconds until /health answered 200.
-
-    Its data (embedded backend) lives in ``log_dir/data-<number>``, fresh at each start.
-    """
-    port = free_port()
-    env = {
-        **os.environ,
-        "THEEYE_PORT": str(port),
-        "THEEYE_INGEST_KEY": INGEST_KEY,
-        "THEEYE_QUERY_KEY": QUERY_KEY,
-        "THEEYE_STATE_FILE": str(log_dir / f"local-{number}.json"),
-        "THEEYE_BACKEND": backend,
-        "THEEYE_DATA_DIR": str(log_dir / f"data-{number}"),
-        "THEEYE_FRESH": "1",
-        **environment,
-    }
-    log = (log_dir / f"stack-{number}.log").open("wb")
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "theeye_local"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    scratch: Path, number: int, backend: str = "embedded", **environment: str
+) -> tuple[LocalStack, float]:
+    """A fresh stack in ``scratch/stack-<number>`` (this shell's variables reach it, as with
+    ``make run``), ready; it and the seconds until /health answered 200."""
+    stack = LocalStack(
+        scratch / f"stack-{number}",
+        {"THEEYE_BACKEND": backend, "THEEYE_FRESH": "1", **environment},
+        shell=os.environ,
     )
-    while time.perf_counter() - started < 120:
-        if process.poll() is not None:
-            raise SystemExit(f"the stack exited with {process.returncode}; see {log.name}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as answer:
-                if answer.status == 200:
-                    return process, port, time.perf_counter() - started
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.02)
-    process.kill()
-    raise SystemExit("the stack was not ready within 120 s")
-
-
-def stop(process: subprocess.Popen[bytes], grace_seconds: float = 120) -> None:
-    """SIGTERM, and SIGKILL if the stack has not stopped within ``grace_seconds`` (moto's
-    pollers finish a batch that can take up to the processor's timeout)."""
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(grace_seconds)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    return stack, stack.start()
 
 
 def events(request_number: int, count: int) -> bytes:
@@ -139,15 +90,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="theeye-bench-") as scratch:
         ready: list[float] = []
         for number in range(1, options.starts + 1):
-            process, port, seconds = start(Path(scratch), number)
+            stack, seconds = start(Path(scratch), number)
             ready.append(seconds)
             print(f"start {number}: /health 200 after {seconds:.2f} s", flush=True)
             if number < options.starts:
-                stop(process)
+                stack.stop()
         try:
-            results = {size: latencies(port, size, options.requests) for size in (1, 100)}
+            results = {size: latencies(stack.port, size, options.requests) for size in (1, 100)}
         finally:
-            stop(process)
+            stack.stop()
     print(f"\nready (median of {len(ready)}): {statistics.median(ready):.2f} s")
     for size, values in results.items():
         print(

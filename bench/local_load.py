@@ -41,7 +41,8 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from bench.common import percentile, stamp
-from bench.local_latency import INGEST_KEY, QUERY_KEY, start, stop
+from bench.local_latency import start
+from theeye_local.launcher import INGEST_KEY, QUERY_KEY
 
 CONNECTIONS = (1, 8, 32)
 SENDERS = 8
@@ -349,10 +350,11 @@ def measure_backend(backend: str, seconds: int, batch_events: int, query_events:
         scratch = Path(scratch_name)
         ready = []
         for number in (1, 2):
-            process, _, took = start(scratch, number, backend)
+            stack, took = start(scratch, number, backend)
             ready.append(took)
-            stop(process)
-        process, port, took = start(scratch, 3, backend)
+            stack.stop()
+        stack, took = start(scratch, 3, backend)
+        port = stack.port
         ready.append(took)
         result["ready_s"] = statistics.median(ready)
         try:
@@ -367,11 +369,11 @@ def measure_backend(backend: str, seconds: int, batch_events: int, query_events:
         except SystemExit as failure:
             result["failed"] = str(failure)
             kept = Path(tempfile.gettempdir()) / f"theeye-bench-{backend}-stack.log"
-            shutil.copy(scratch / "stack-3.log", kept)
+            shutil.copy(stack.log_file, kept)
             result["log"] = str(kept)
         finally:
-            state = json.loads((scratch / "local-3.json").read_text())
-            stop(process)
+            state = stack.state
+            stack.stop()
         database = Path(state["database"]) if state.get("database") else None
         size = disk_bytes(database) if database else None
     result["disk_bytes"] = size

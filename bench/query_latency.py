@@ -1,6 +1,6 @@
 """Query latency on the local stack, and what each query costs in DynamoDB requests and reads.
 
-    .venv/bin/python bench/query_latency.py [--category-events 100000] [--session-events 1000] [--runs 20]
+    .venv/bin/python -m bench.query_latency [--category-events 100000] [--session-events 1000] [--runs 20]
 
 Seeds the local stack's tables directly (BatchWriteItem of the items the processor would
 write: events, guards and the category registry), so the query side can be measured on a
@@ -19,7 +19,6 @@ import math
 import os
 import platform
 import statistics
-import sys
 import tempfile
 import time
 import urllib.request
@@ -28,17 +27,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
-
 import boto3
 
-from bench.local_latency import QUERY_KEY, start, stop
-from bench.processor_cost import item_bytes
+from bench.cost import item_bytes
+from bench.local_latency import start
 from theeye.aws import layout
 from theeye.aws.events import event_item, guard_item
 from theeye.events import Event
 from theeye.records import EventRecord
+from theeye_local.launcher import QUERY_KEY
 
 DAY = "2024-06-01"
 CATEGORY = "page interaction"
@@ -202,9 +199,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
-        process, port, _ = start(Path(scratch), 1)
+        stack, _ = start(Path(scratch), 1, "moto")
+        port, state = stack.port, stack.state
         try:
-            state = json.loads((Path(scratch) / "local-1.json").read_text())
             dynamodb = boto3.client(
                 "dynamodb",
                 endpoint_url=state["aws_endpoint"],
@@ -251,7 +248,7 @@ def main() -> None:
                     f"{meter.requests} | {meter.evaluated} | {meter.read_units:.1f} |"
                 )
         finally:
-            stop(process)
+            stack.stop()
 
 
 if __name__ == "__main__":

@@ -31,8 +31,9 @@ from typing import Any
 from segment.analytics.version import VERSION
 
 from bench.common import load_average, stamp
-from bench.local_latency import INGEST_KEY, start, stop
+from bench.local_latency import start
 from bench.local_load import PER_REQUEST, POST_EVENTS, SENDERS, Route, batches, event
+from theeye_local.launcher import INGEST_KEY
 
 EVENTS = 20_000
 ROUNDS = 3
@@ -75,17 +76,17 @@ def measure(events: int = EVENTS, rounds: int = ROUNDS) -> dict[str, Any]:
     total = events * rounds * len(ROUTES)
     runs: dict[str, list[dict[str, Any]]] = {label: [] for label in ROUTES}
     with tempfile.TemporaryDirectory(prefix="theeye-bench-segment-") as scratch:
-        process, port, _ = start(Path(scratch), 1)
+        stack, _ = start(Path(scratch), 1)
         try:
             first = 0
             for _ in range(rounds):
                 for label, route in ROUTES.items():
                     before = load_average()
-                    figures = batches(port, first, events, total, route)
+                    figures = batches(stack.port, first, events, total, route)
                     runs[label].append({**figures, "load_before": before, "load_after": load_average()})
                     first += events
         finally:
-            stop(process)
+            stack.stop()
     routes = {
         label: {
             "path": route.path,

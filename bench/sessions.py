@@ -33,7 +33,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from bench.common import load_average, median, percentile, stamp
-from bench.local_latency import start, stop
+from bench.local_latency import start
 from bench.local_load import get, sample
 
 SESSIONS = 100_000
@@ -149,9 +149,9 @@ def deep_cursor(port: int, path: str, depth: int, connection: http.client.HTTPCo
 
 def measure(sessions: int = SESSIONS, samples: int = SAMPLES) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="theeye-bench-sessions-") as scratch:
-        process, port, _ = start(Path(scratch), 1)
+        stack, _ = start(Path(scratch), 1)
+        port, state = stack.port, stack.state
         try:
-            state = json.loads((Path(scratch) / "local-1.json").read_text())
             now = datetime.now(UTC).replace(microsecond=0)
             seeded = seed(Path(state["database"]), sessions, now)
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
@@ -188,7 +188,7 @@ def measure(sessions: int = SESSIONS, samples: int = SAMPLES) -> dict[str, Any]:
                 }
             connection.close()
         finally:
-            stop(process)
+            stack.stop()
     command = "python -m bench.sessions" + (f" --sessions {sessions}" if sessions != SESSIONS else "")
     command += f" --samples {samples}" if samples != SAMPLES else ""
     return stamp(

@@ -31,13 +31,12 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 from bench.common import ROOT
+from theeye_local.embedded import UNREACHABLE_AWS_ENDPOINT
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 FUNCTIONS = ("IngestFunction", "ProcessorFunction")
 POST_EVENTS = json.loads((ROOT / "events" / "apigw_post_events_batch.json").read_text())
-# Where the embedded stack points boto3: nothing listens there, so a stray AWS call fails at once.
-UNREACHABLE_AWS = "http://127.0.0.1:9"
 
 
 class Context:
@@ -227,7 +226,7 @@ def embedded() -> Iterator[Stack]:
             **_functions_environment(refs),
             "STORAGE_BACKEND": "sqlite",
             "DATABASE_PATH": str(Path(scratch) / "theeye.db"),
-            "AWS_ENDPOINT_URL": UNREACHABLE_AWS,
+            "AWS_ENDPOINT_URL": UNREACHABLE_AWS_ENDPOINT,
         }
         with environment(variables):
             backend = wiring.backend()
@@ -275,7 +274,7 @@ def moto() -> Iterator[Stack]:
 
 
 class MemorySqs:
-    """SQS's receive and batch delete over the in-memory backend's queue (``tests.unit.fakes``)."""
+    """SQS's receive and batch delete over the in-memory backend's queue (``theeye_local.memory``)."""
 
     def __init__(self, bodies: list[str]) -> None:
         self.bodies = bodies
@@ -303,13 +302,13 @@ class MemorySqs:
 
 @contextlib.contextmanager
 def in_memory(backend: Any) -> Iterator[Stack]:
-    """The handlers on ``backend``, an in-memory backend (``tests.unit.fakes.MemoryBackend``):
+    """The handlers on ``backend``, an in-memory backend (``theeye_local.memory.MemoryBackend``):
     every AWS call answered in memory, so only our own code runs."""
     from theeye import wiring
     from theeye_local.resources import name_resources
 
     refs = name_resources()
-    with environment({**_functions_environment(refs), "AWS_ENDPOINT_URL": UNREACHABLE_AWS}):
+    with environment({**_functions_environment(refs), "AWS_ENDPOINT_URL": UNREACHABLE_AWS_ENDPOINT}):
         wiring.install(backend)
         name = refs["EventsQueue"].rsplit("/", 1)[-1]
         yield Stack(

@@ -19,7 +19,6 @@ from typing import Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from theeye.aws.reshard import ReshardInterrupted
 from theeye.checks import Rules
 from theeye.config import Settings
 from theeye.errors import NotFound, TheEyeError
@@ -29,6 +28,7 @@ from theeye.ports import ErrorFilter
 from theeye.records import ERROR_SOURCES, ERROR_TYPES
 from theeye_cli import dlq, erase, error_records, keys, logs, status, validate
 from theeye_cli.output import parse_since, write_json
+from theeye_cli.reshard import ReshardInterrupted
 from theeye_cli.target import Target, TargetError, default_state_file, local_target, stack_target
 from theeye_local.function_logs import LEVELS, logs_dir
 

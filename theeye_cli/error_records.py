@@ -4,7 +4,7 @@
 Scan), so the CLI and the API can never disagree about which errors a window holds.
 ``errors stats`` walks the window's pages once and counts by type and application.
 ``errors reshard`` moves errors written in the old 16-shard ``ByTime`` layout to the
-partitions the reader visits (``theeye.aws.reshard``; AWS and moto only: the embedded SQLite
+partitions the reader visits (``theeye_cli.reshard``; AWS and moto only: the embedded SQLite
 backend has no shards).
 """
 
@@ -18,11 +18,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 
 from query.logic import MAX_DAYS, ErrorQueries
-from theeye.aws.reshard import Checkpoint, Resharder, days_back, days_held
 from theeye.clock import format_timestamp
 from theeye.errors import NotFound
 from theeye.ports import ErrorFilter, View
 from theeye_cli.output import fields, table
+from theeye_cli.reshard import Checkpoint, Resharder, days_back, days_held
 from theeye_cli.target import Target
 
 

@@ -10,7 +10,6 @@ variables and ARNs that mention them still resolve.
 
 from __future__ import annotations
 
-import base64
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -153,6 +152,8 @@ class Resolver:
                 function = self._FUNCTIONS.get(str(key))
                 if function is not None:
                     return function(self, argument)
+                if str(key).startswith("Fn::"):
+                    raise TemplateError(f"{key} is not used by template.yaml and not resolved locally")
             resolved = {key: self.resolve(item) for key, item in value.items()}
             return {key: item for key, item in resolved.items() if item is not NO_VALUE}
         if isinstance(value, list):
@@ -247,36 +248,8 @@ class Resolver:
         name, when_true, when_false = argument
         return self.resolve(when_true if self.condition(str(name)) else when_false)
 
-    def _fn_select(self, argument: Any) -> Any:
-        index, items = self.resolve(argument[0]), self.resolve(argument[1])
-        return items[int(index)]
-
-    def _fn_split(self, argument: Any) -> list[str]:
-        delimiter, text = (self.resolve(part) for part in argument)
-        return str(text).split(str(delimiter))
-
-    def _fn_join(self, argument: Any) -> str:
-        delimiter, items = self.resolve(argument[0]), self.resolve(argument[1])
-        return str(delimiter).join(_as_text(item) for item in items)
-
-    def _fn_find_in_map(self, argument: Any) -> Any:
-        name, top, second = (str(self.resolve(part)) for part in argument)
-        try:
-            return self.resolve(self.template.mappings[name][top][second])
-        except KeyError:
-            raise TemplateError(f"Fn::FindInMap {name}/{top}/{second} does not exist") from None
-
-    def _fn_base64(self, argument: Any) -> str:
-        return base64.b64encode(str(self.resolve(argument)).encode()).decode()
-
-    def _fn_get_azs(self, argument: Any) -> list[str]:
-        return [f"{self.world.region}{zone}" for zone in "abc"]
-
-    def _fn_unsupported(self, argument: Any) -> Any:
-        raise TemplateError(f"{argument!r}: Fn::ImportValue/Fn::Cidr have no local equivalent")
-
     def _truth(self, expression: Any) -> bool:
-        """Evaluate a condition expression (``Fn::Equals``/``Not``/``And``/``Or``/``Condition``)."""
+        """Evaluate a condition expression (``Fn::Equals``/``Not``/``Condition``)."""
         if isinstance(expression, Mapping) and len(expression) == 1:
             ((key, argument),) = expression.items()
             if key == "Fn::Equals":
@@ -284,10 +257,6 @@ class Resolver:
                 return left == right
             if key == "Fn::Not":
                 return not self._truth(argument[0])
-            if key == "Fn::And":
-                return all(self._truth(part) for part in argument)
-            if key == "Fn::Or":
-                return any(self._truth(part) for part in argument)
             if key == "Condition":
                 return self.condition(str(argument))
         resolved = self.resolve(expression)
@@ -303,19 +272,9 @@ class Resolver:
         "Fn::GetAtt": _fn_get_att,
         "Fn::Sub": _fn_sub,
         "Fn::If": _fn_if,
-        "Fn::Select": _fn_select,
-        "Fn::Split": _fn_split,
-        "Fn::Join": _fn_join,
-        "Fn::FindInMap": _fn_find_in_map,
-        "Fn::Base64": _fn_base64,
-        "Fn::GetAZs": _fn_get_azs,
-        "Fn::ImportValue": _fn_unsupported,
-        "Fn::Cidr": _fn_unsupported,
         "Condition": _fn_condition_value,
         "Fn::Equals": lambda self, argument: self._truth({"Fn::Equals": argument}),
         "Fn::Not": lambda self, argument: self._truth({"Fn::Not": argument}),
-        "Fn::And": lambda self, argument: self._truth({"Fn::And": argument}),
-        "Fn::Or": lambda self, argument: self._truth({"Fn::Or": argument}),
     }
 
 

@@ -25,16 +25,6 @@ _SHORT_TAGS = {
     "If": "Fn::If",
     "Not": "Fn::Not",
     "Equals": "Fn::Equals",
-    "And": "Fn::And",
-    "Or": "Fn::Or",
-    "Select": "Fn::Select",
-    "Split": "Fn::Split",
-    "Join": "Fn::Join",
-    "FindInMap": "Fn::FindInMap",
-    "Base64": "Fn::Base64",
-    "GetAZs": "Fn::GetAZs",
-    "ImportValue": "Fn::ImportValue",
-    "Cidr": "Fn::Cidr",
 }
 
 SERVERLESS_FUNCTION = "AWS::Serverless::Function"
@@ -107,10 +97,6 @@ class Template:
     @property
     def conditions(self) -> Mapping[str, Any]:
         return self.body.get("Conditions") or {}
-
-    @property
-    def mappings(self) -> Mapping[str, Any]:
-        return self.body.get("Mappings") or {}
 
     @property
     def resources(self) -> Mapping[str, Mapping[str, Any]]:

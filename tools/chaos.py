@@ -34,8 +34,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
@@ -43,16 +41,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "client"), str(ROOT / "functions")]
-
 from theeye_client import Client, QueryClient
 from theeye_client.errors import DeliveryError, DeliveryFailed
 
-from bench.local_latency import INGEST_KEY, QUERY_KEY, free_port, stop
 from theeye_local.faults import FIRED as FIRED_TAG
 from theeye_local.faults import UNTIL_VARIABLE, parse
 from theeye_local.function_logs import logs_dir
+from theeye_local.launcher import INGEST_KEY, QUERY_KEY, LocalStack
+
+ROOT = Path(__file__).resolve().parents[1]
 
 DOC = ROOT / "docs" / "RELIABILITY.md"
 BEGIN = "<!-- chaos:begin -->"
@@ -137,82 +134,46 @@ def processor_workers(stack_pid: int) -> list[int]:
 
 @dataclass
 class Stack:
-    """``python -m theeye_local`` in its own process group, on one port and one data directory."""
+    """The launched stack (``theeye_local.launcher``), and whether it is up to take events."""
 
-    scratch: Path
-    port: int
-    environment: dict[str, str]
-    process: subprocess.Popen[bytes] | None = None
+    local: LocalStack
     starts: int = 0
     up: threading.Event = field(default_factory=threading.Event)
 
     @property
     def data_dir(self) -> Path:
-        return self.scratch / "data"
+        return self.local.data_dir
 
     @property
     def state_file(self) -> Path:
-        return self.scratch / "local.json"
+        return self.local.state_file
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.local.base_url
 
     def logs(self) -> list[Path]:
         """The terminal of every start, then the functions' JSON logs (metrics, warnings)."""
-        return sorted(self.scratch.glob("stack-*.log")) + sorted(logs_dir(self.state_file).glob("*.jsonl"))
+        return [self.local.log_file, *sorted(logs_dir(self.local.state_file).glob("*.jsonl"))]
 
     def launch(self) -> float:
         """Start (the first time on a fresh data directory, then on the same one); seconds to ready."""
         self.starts += 1
-        env = {
-            **os.environ,
-            **self.environment,
-            "THEEYE_PORT": str(self.port),
-            "THEEYE_INGEST_KEY": INGEST_KEY,
-            "THEEYE_QUERY_KEY": QUERY_KEY,
-            "THEEYE_STATE_FILE": str(self.state_file),
-            "THEEYE_BACKEND": "embedded",
-            "THEEYE_DATA_DIR": str(self.data_dir),
-            "THEEYE_FRESH": "1" if self.starts == 1 else "0",
-        }
-        log = (self.scratch / f"stack-{self.starts}.log").open("wb")
-        started = time.monotonic()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "theeye_local"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: the whole stack can be killed at once
-        )
-        while time.monotonic() - started < 120:
-            if self.process.poll() is not None:
-                raise SystemExit(f"the stack exited with {self.process.returncode}; see {log.name}")
-            try:
-                with urllib.request.urlopen(f"{self.endpoint}/health", timeout=2) as answer:  # noqa: S310 - http://127.0.0.1
-                    if answer.status == 200:
-                        self.up.set()
-                        return time.monotonic() - started
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.05)
-        self.kill()
-        raise SystemExit("the stack was not ready within 120 s")
+        seconds = self.local.start(THEEYE_FRESH="1" if self.starts == 1 else "0")
+        self.up.set()
+        return seconds
 
     def kill(self) -> None:
         """``kill -9`` of the stack's process group: the stack and every worker at once."""
-        assert self.process is not None
         self.up.clear()
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
+        self.local.kill()
 
     def workers(self, kind: str) -> list[int]:
-        return children(self.process.pid, WORKER_NAMES[kind]) if self.process is not None else []
+        return children(self.local.pid, WORKER_NAMES[kind]) if self.local.process is not None else []
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            stop(self.process)
+        if self.local.process is not None:
+            self.local.stop()
 
 
 def chaos_plan(params: Params, rng: random.Random) -> list[tuple[float, str]]:
@@ -517,7 +478,9 @@ def run(params: Params, seed: int, command: str, *, keep: bool = False) -> dict[
     try:
         until = time.time() + params.fault_seconds
         environment = {"THEEYE_FAULTS": params.faults, UNTIL_VARIABLE: f"{until:.0f}"}
-        stack = Stack(Path(scratch), free_port(), environment)
+        stack = Stack(
+            LocalStack(Path(scratch), {"THEEYE_BACKEND": "embedded", **environment}, shell=os.environ)
+        )
         seen = Collected(Chaos(stack, params, chaos_plan(params, rng), rng), Outbox())
         try:
             seen.first_start = stack.launch()

@@ -7,25 +7,25 @@ matches the documented status codes and schemas. Exits non-zero on any failure.
 
 from __future__ import annotations
 
+import argparse
+import os
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from theeye_local.launcher import LocalStack
 
-from bench.local_latency import INGEST_KEY, QUERY_KEY, start, stop
+ROOT = Path(__file__).resolve().parents[1]
 
 SCHEMATHESIS = ROOT / ".venv-check" / "bin" / "st"
 CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance"
 
 
-def fuzz(port: int, key: str, *selection: str, examples: int) -> int:
+def fuzz(stack: LocalStack, key: str, *selection: str, examples: int) -> int:
     command = [
         str(SCHEMATHESIS),
         "run",
-        f"http://127.0.0.1:{port}/openapi.json",
+        f"{stack.base_url}/openapi.json",
         "--header",
         f"Authorization: Bearer {key}",
         "--checks",
@@ -42,14 +42,17 @@ def fuzz(port: int, key: str, *selection: str, examples: int) -> int:
 
 
 def main() -> int:
-    examples = int(sys.argv[1]) if len(sys.argv) > 1 else 50
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("examples", nargs="?", type=int, default=50, help="schemathesis' --max-examples")
+    examples = parser.parse_args().examples
     with tempfile.TemporaryDirectory() as scratch:
-        process, port, _ = start(Path(scratch), 1)
+        stack = LocalStack(Path(scratch), {"THEEYE_FRESH": "1"}, shell=os.environ)
+        stack.start()
         try:
-            queries = fuzz(port, QUERY_KEY, "--exclude-method", "POST", examples=examples)
-            ingest = fuzz(port, INGEST_KEY, "--include-method", "POST", examples=examples)
+            queries = fuzz(stack, stack.query_key, "--exclude-method", "POST", examples=examples)
+            ingest = fuzz(stack, stack.ingest_key, "--include-method", "POST", examples=examples)
         finally:
-            stop(process)
+            stack.stop()
     return 1 if queries or ingest else 0
 
 

@@ -18,11 +18,11 @@ import pytest
 from moto import mock_aws
 
 from tests.support import fake_aws_credentials
-from tests.unit.fakes import MemoryBackend
 from theeye.aws.backend import AwsBackend
 from theeye.config import Settings
 from theeye.ports import Backend
 from theeye.sqlite.backend import SqliteBackend
+from theeye_local.memory import MemoryBackend
 from theeye_local.resources import create_resources
 
 BACKENDS = ("memory", "aws", "sqlite")

@@ -1,4 +1,4 @@
-"""Errors recorded in the old 16-shard ``ByTime`` layout, and their migration (theeye.aws.reshard).
+"""Errors recorded in the old 16-shard ``ByTime`` layout, and their migration (theeye_cli.reshard).
 
 Up to commit c5cb221 the processor wrote errors with ``IndexShards`` (16 by default) shards;
 since then with 4, and ``DynamoErrorReader`` reads only those 4 partitions of a day. Here
@@ -23,11 +23,11 @@ from tests.contract.conftest import aws_backend
 from theeye.aws import layout
 from theeye.aws.backend import AwsBackend
 from theeye.aws.errors import DynamoErrorStore
-from theeye.aws.reshard import Resharder, ReshardInterrupted, days_back, days_held
 from theeye.clock import format_timestamp
 from theeye.errors import RetryableStoreError
 from theeye.ports import ErrorFilter
 from theeye.records import ErrorRecord, derive_error_id
+from theeye_cli.reshard import Resharder, ReshardInterrupted, days_back, days_held
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 OLD_SHARDS = 16  # the template's default IndexShards, what the old processor wrote errors with

@@ -20,7 +20,6 @@ import pytest
 
 from ingest.logic import ingest
 from processor import logic
-from tests.unit.fakes import MemoryQueue
 from theeye.aws.queue import SqsQueue
 from theeye.intake import QueueThenCount
 from theeye.ledger import ledger_status
@@ -30,6 +29,7 @@ from theeye.schemas import SchemaRegistry
 from theeye.sqlite import intake as sqlite_intake
 from theeye.sqlite.intake import SqliteIntake
 from theeye.sqlite.queue import SqliteQueue
+from theeye_local.memory import MemoryQueue
 
 SCHEMAS = Path(__file__).parents[2] / "schemas"
 EVENTS = [

@@ -16,7 +16,6 @@ from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.unit.fakes import MemoryBackend
 from theeye import ports, wiring
 from theeye.config import get_settings
 from theeye.errors import QueueUnavailable, RetryableStoreError
@@ -35,6 +34,7 @@ from theeye_local.faults import (
     from_environ,
     parse,
 )
+from theeye_local.memory import MemoryBackend
 
 ORIGIN = Origin(
     application_id="app", key_id="key-1", received_at="2026-01-01T00:00:00.000000Z", request_id="r1"

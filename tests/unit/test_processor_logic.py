@@ -5,11 +5,11 @@ from typing import Any
 import pytest
 
 from processor.logic import Processor, Rules, commit, process_message
-from tests.unit.fakes import MemoryCounters, MemoryErrorStore, MemoryEventStore
 from theeye.errors import RetryableStoreError
 from theeye.events import Event, validate_event
 from theeye.messages import Origin, QueuedEvent, QueueMessage, Rejection
 from theeye.schemas import SchemaRegistry
+from theeye_local.memory import MemoryCounters, MemoryErrorStore, MemoryEventStore
 
 SCHEMAS = SchemaRegistry.from_directory(Path(__file__).parents[2] / "schemas")
 RECEIVED = "2026-11-23T10:00:00.000000Z"

@@ -14,7 +14,6 @@ import pytest
 from ingest.logic import Validation, ingest, validate
 from processor.logic import Processor, process_message
 from processor.logic import Rules as ProcessorRules
-from tests.unit.fakes import MemoryCounters, MemoryErrorStore, MemoryEventStore, MemoryQueue
 from theeye.checks import CheckType, FindingType, Rules
 from theeye.errors import InvalidRequest
 from theeye.events import MAX_EVENTS_PER_REQUEST
@@ -23,6 +22,7 @@ from theeye.ledger import PROCESSOR_INVALID
 from theeye.messages import Origin
 from theeye.records import ERROR_TYPES
 from theeye.schemas import SchemaRegistry
+from theeye_local.memory import MemoryCounters, MemoryErrorStore, MemoryEventStore, MemoryQueue
 
 ROOT = Path(__file__).parents[2]
 SCHEMAS = SchemaRegistry.from_directory(ROOT / "schemas")

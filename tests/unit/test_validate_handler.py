@@ -19,12 +19,12 @@ import pytest
 from ingest import handler
 from ingest.handler import lambda_handler as ingest_handler
 from tests.support import LambdaContext
-from tests.unit.fakes import MemoryBackend
 from theeye import wiring
 from theeye.config import get_settings
 from theeye.events import MAX_BODY_BYTES
 from theeye.keys import new_api_key
 from theeye.ports import Backend, ErrorFilter, Window
+from theeye_local.memory import MemoryBackend
 
 ROOT = Path(__file__).parents[2]
 INGEST_KEY = "eye_sample-ingest-key-for-tests-and-sam-local-0001"

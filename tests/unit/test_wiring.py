@@ -18,12 +18,12 @@ from processor.handler import lambda_handler as processor_handler
 from query.handler import dependencies as query_dependencies
 from query.handler import lambda_handler as query_handler
 from tests.support import LambdaContext
-from tests.unit.fakes import MemoryBackend, MemoryQueue
 from theeye import wiring
 from theeye.config import get_settings
 from theeye.keys import new_api_key
 from theeye.ports import Backend
 from theeye.sqlite.queue import SqliteQueue
+from theeye_local.memory import MemoryBackend, MemoryQueue
 
 ROOT = Path(__file__).parents[2]
 SAMPLE_INGEST_KEY = "eye_sample-ingest-key-for-tests-and-sam-local-0001"

@@ -1,7 +1,9 @@
 """The in-memory backend: every port of ``theeye.ports``, with the AWS adapters' semantics.
 
-Unit tests pass these instead of patching; ``tests/contract`` runs the same suite against
-them and against the AWS adapters on moto, so a fake cannot drift from the real thing.
+Nothing survives the process, so no stack runs on it and it ships with no function. Unit tests
+pass it instead of patching (with faults injected where a test asks), ``tests/contract`` runs
+the same suite against it and against the real adapters, so it cannot drift from them, and
+``bench.cpu`` runs the handlers on it to time only our own code.
 """
 
 from __future__ import annotations
