@@ -68,7 +68,7 @@ def test_a_body_that_is_not_gzip_is_a_400_and_recorded(local_stack: LocalStackHa
         items = get(local_stack, "/errors", type="invalid_json", limit=1000)["items"]
         return [e for e in items if marker in str(e["payload"])] or None
 
-    [error] = eventually(recorded)
+    [error] = eventually("the unreadable body recorded as an invalid_json error", recorded)
     assert error["source"] == "ingest" and error["session_id"] is None
 
 

@@ -23,12 +23,12 @@ from typing import Any
 import pytest
 
 from tests.e2e.local_stack import (
-    OUTCOME_DEADLINE_SECONDS,
     LocalStackHandle,
     Response,
     start_stack,
     stop_stack,
 )
+from tests.support import eventually
 from theeye_local.function_logs import log_file, logs_dir
 
 LONGEST_LINE = 160
@@ -42,11 +42,10 @@ def utc_now() -> str:
 
 
 def wait_for(condition: Callable[[], bool], what: str, stack: LocalStackHandle) -> None:
-    deadline = time.monotonic() + OUTCOME_DEADLINE_SECONDS
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"not within {OUTCOME_DEADLINE_SECONDS:.0f} s: {what}\n{stack.log_tail()}")
-        time.sleep(0.1)
+    try:
+        eventually(what, condition, interval=0.1)
+    except AssertionError as timed_out:
+        pytest.fail(f"{timed_out}\n{stack.log_tail()}")
 
 
 def records(path: Path) -> list[dict[str, Any]]:
