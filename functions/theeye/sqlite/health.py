@@ -42,12 +42,14 @@ class SqliteStoreHealth:
     lock_wait_seconds: float = LOCK_WAIT_SECONDS
 
     def write_problem(self) -> str | None:
-        # The lock first: it opens the database (and its directory) when nothing has yet.
-        return self.db.write_lock_problem(self.lock_wait_seconds) or self._room_problem()
+        # Room first: a read-only file system is named as such, not as a file SQLite cannot open.
+        return self._room_problem() or self.db.write_lock_problem(self.lock_wait_seconds)
 
     def _room_problem(self) -> str | None:
+        directory = self.db.path.parent
         try:
-            with tempfile.TemporaryFile(dir=self.db.path.parent) as probe:
+            directory.mkdir(parents=True, exist_ok=True)  # as the database's first connection does
+            with tempfile.TemporaryFile(dir=directory) as probe:
                 _allocate(probe.fileno(), self.room_bytes)
         except OSError as exc:
             return _no_room(exc, self.room_bytes)
