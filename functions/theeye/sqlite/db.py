@@ -4,7 +4,8 @@ Every statement runs through ``Database.write`` (a ``BEGIN IMMEDIATE`` transacti
 read-modify-write holds the write lock from its first read) or ``Database.read``, and those
 two are the one place where a ``sqlite3`` failure becomes a domain error: on writes
 ``RetryableStoreError`` (the work is retried, a message delivered again), on reads
-``ServiceUnavailable`` (the caller is answered 503).
+``ServiceUnavailable`` (the caller is answered 503). ``write_lock_problem`` says, in plain
+words, why a write could not start now (``theeye.sqlite.health``, behind ``GET /health``).
 
 Durability: WAL with ``synchronous=FULL``, so every commit is fsynced before it returns; an
 accepted event (its queue message) is on disk before the API answers 202.
