@@ -350,6 +350,16 @@ class MemoryErrorReader:
         return _error_view(record, self.store.erased) if record else None
 
 
+@dataclasses.dataclass
+class MemoryStoreHealth:
+    """Writable until a test says why not (``problem``)."""
+
+    problem: str | None = None
+
+    def write_problem(self) -> str | None:
+        return self.problem
+
+
 class MemoryBackend:
     """Every port in memory; ``theeye.wiring.install(MemoryBackend())`` runs the handlers on it."""
 
@@ -360,6 +370,7 @@ class MemoryBackend:
         self.events_queue = MemoryQueue()
         self.dlq = MemoryQueue()
         self.counts = MemoryCounters()
+        self.health = MemoryStoreHealth()
 
     def keys(self) -> MemoryKeyStore:
         return self.key_store
@@ -393,6 +404,9 @@ class MemoryBackend:
 
     def eraser(self) -> MemoryEraser:
         return MemoryEraser(self.events, self.errors, self.counts)
+
+    def store_health(self) -> MemoryStoreHealth:
+        return self.health
 
     def cursor_secret(self) -> bytes:
         return b"memory-backend-cursor-secret-0123456789"

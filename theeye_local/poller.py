@@ -8,6 +8,12 @@ fails the whole batch. Failed messages become visible again after the retry dela
 local-only acceleration of the queue's visibility timeout), and the queue's ``RedrivePolicy``
 moves them to the dead-letter queue once received ``maxReceiveCount`` times - moto applies
 that on receive, in server mode as on AWS.
+
+When the queue itself refuses (the embedded queue's file on a full disk, SQS unreachable), a
+batch's deletes and retries are asked again until they are taken: left undone, its messages
+would stay hidden for the queue's whole visibility timeout. And after a failure, a poller that
+was given the store's health receives nothing while the store cannot take writes, so messages
+do not spend their deliveries (and reach the dead-letter queue) against a full disk.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from typing import Any, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from theeye.errors import TheEyeError
 from theeye_local.lambdas import SqsSource
 from theeye_local.pool import Outcome
 
@@ -32,6 +39,10 @@ IDLE_WAIT_SECONDS: Final = 1  # long-poll slice; bounds how long a stop request 
 ERROR_BACKOFF_SECONDS: Final = 1.0
 
 Invoke = Callable[[dict[str, Any]], Outcome]
+# Why the store cannot take writes now, in plain words; None when it can (theeye.ports.StoreHealth)
+StoreProblem = Callable[[], str | None]
+# What a queue raises when it refuses a call: SQS (moto) errors, the embedded queue's domain errors.
+QUEUE_REFUSALS: Final = (BotoCoreError, ClientError, TheEyeError)
 
 
 class InFlight:
@@ -71,6 +82,7 @@ class SqsPoller:
         retry_delay_seconds: int,
         in_flight: InFlight,
         name: str,
+        store_problem: StoreProblem | None = None,
     ) -> None:
         self.source = source
         self._sqs = sqs
@@ -78,6 +90,7 @@ class SqsPoller:
         self._region = region
         self._retry_delay = retry_delay_seconds
         self._in_flight = in_flight
+        self._store_problem = store_problem
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
@@ -96,19 +109,23 @@ class SqsPoller:
     def _run(self) -> None:
         while not self._stop.is_set():
             messages: list[dict[str, Any]] = []
+            failed = False
             try:
                 self._gather(messages)
-                if messages:
-                    self._process(messages)
-            except (BotoCoreError, ClientError) as exc:
-                # e.g. moto answering 500 when two pollers race to move a message to the DLQ
-                LOG.warning("%s: SQS call failed, retrying: %s", self._thread.name, exc)
+                failed = bool(messages) and not self._process(messages)
+            except QUEUE_REFUSALS as exc:
+                # e.g. moto answering 500 when two pollers race to move a message to the DLQ, or
+                # the embedded queue's file refusing the write that hides received messages
+                LOG.warning("%s: the queue refused a call, retrying: %s", self._thread.name, exc)
                 self._stop.wait(ERROR_BACKOFF_SECONDS)
+                failed = True
             except Exception:
                 LOG.exception("%s: polling %s failed", self._thread.name, self.source.queue_id)
                 self._stop.wait(ERROR_BACKOFF_SECONDS)
             finally:
                 self._in_flight.release(messages)
+            if failed:
+                self._wait_for_store()  # the claims are released: another poller may take them
 
     def _gather(self, messages: list[dict[str, Any]]) -> None:
         """Receive into ``messages`` until the batch is full or the batching window ends.
@@ -125,7 +142,16 @@ class SqsPoller:
                     break
                 wait = IDLE_WAIT_SECONDS if remaining >= IDLE_WAIT_SECONDS else 0
             wanted = min(MAX_MESSAGES_PER_RECEIVE, self.source.batch_size - len(messages))
-            received = self._receive(wanted, wait)
+            try:
+                received = self._receive(wanted, wait)
+            except QUEUE_REFUSALS as exc:
+                if not messages:
+                    raise
+                # the messages in hand are hidden: process them now rather than drop them
+                LOG.warning(
+                    "%s: the queue refused a receive; the batch goes as it is: %s", self._thread.name, exc
+                )
+                break
             if received:
                 messages.extend(received)
                 if window_end is None:
@@ -146,7 +172,8 @@ class SqsPoller:
         )
         return self._in_flight.claim(list(response.get("Messages", [])))
 
-    def _process(self, messages: list[dict[str, Any]]) -> None:
+    def _process(self, messages: list[dict[str, Any]]) -> bool:
+        """Invoke the function with the batch, then settle it; whether every message succeeded."""
         ids = [message["MessageId"] for message in messages]
         started = time.monotonic()
         outcome = self._invoke({"Records": [self._record(message) for message in messages]})
@@ -179,8 +206,62 @@ class SqsPoller:
         else:
             failed = set()
         by_id = {message["MessageId"]: message for message in messages}
-        self._delete(by_id[i] for i in ids if i not in failed)
-        self._retry_later(by_id[i] for i in ids if i in failed)
+        self._settle([by_id[i] for i in ids if i not in failed], [by_id[i] for i in ids if i in failed])
+        return not failed
+
+    def _settle(self, done: list[dict[str, Any]], failed: list[dict[str, Any]]) -> None:
+        """Hand back what failed (visible again after the retry delay), delete what succeeded.
+
+        While the queue refuses, ask again every ``ERROR_BACKOFF_SECONDS``; on a stop request,
+        leave what is left (the embedded stack makes it visible again when it next starts).
+        """
+        refused_since: float | None = None
+        while failed or done:
+            try:
+                if failed:
+                    self._retry_later(failed)
+                    self._in_flight.release(failed)  # visible again soon: free to be received
+                    failed = []
+                self._delete(done)
+                done = []
+            except QUEUE_REFUSALS as exc:
+                if refused_since is None:
+                    refused_since = time.monotonic()
+                    LOG.warning(
+                        "%s: the queue refused to settle a batch (%s); asking again every %.0f s",
+                        self._thread.name,
+                        exc,
+                        ERROR_BACKOFF_SECONDS,
+                    )
+                if self._stop.wait(ERROR_BACKOFF_SECONDS):
+                    LOG.warning(
+                        "%s: stopping with %d message(s) unsettled",
+                        self._thread.name,
+                        len(failed) + len(done),
+                    )
+                    return
+        if refused_since is not None:
+            LOG.info("%s: batch settled after %.0f s", self._thread.name, time.monotonic() - refused_since)
+
+    def _wait_for_store(self) -> None:
+        """After a failure, receive nothing while the store says it cannot take writes."""
+        if self._store_problem is None:
+            return
+        problem = self._store_problem()
+        if problem is None:
+            return
+        started = time.monotonic()
+        LOG.warning(
+            "%s: the store cannot take writes (%s); receiving waits until it can", self._thread.name, problem
+        )
+        while problem is not None and not self._stop.wait(ERROR_BACKOFF_SECONDS):
+            problem = self._store_problem()
+        if problem is None:
+            LOG.info(
+                "%s: the store takes writes again after %.0f s; receiving resumes",
+                self._thread.name,
+                time.monotonic() - started,
+            )
 
     def _record(self, message: dict[str, Any]) -> dict[str, Any]:
         """The record Lambda puts in an SQS event for ``message``."""
@@ -202,8 +283,8 @@ class SqsPoller:
             record["md5OfMessageAttributes"] = message["MD5OfMessageAttributes"]
         return record
 
-    def _delete(self, messages: Iterable[dict[str, Any]]) -> None:
-        for chunk in _chunks(list(messages)):
+    def _delete(self, messages: list[dict[str, Any]]) -> None:
+        for chunk in _chunks(messages):
             response = self._sqs.delete_message_batch(
                 QueueUrl=self.source.queue_url,
                 Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(chunk)],
@@ -213,8 +294,8 @@ class SqsPoller:
                     "%s: could not delete a message: %s", self.source.queue_id, failure.get("Message")
                 )
 
-    def _retry_later(self, messages: Iterable[dict[str, Any]]) -> None:
-        for chunk in _chunks(list(messages)):
+    def _retry_later(self, messages: list[dict[str, Any]]) -> None:
+        for chunk in _chunks(messages):
             self._sqs.change_message_visibility_batch(
                 QueueUrl=self.source.queue_url,
                 Entries=[

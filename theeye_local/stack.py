@@ -244,6 +244,7 @@ class LocalStack:
                         retry_delay_seconds=self.settings.retry_delay_seconds,
                         in_flight=claims,
                         name=f"{spec.logical_id}-{source.queue_id}-{number}",
+                        store_problem=self.store.backend.store_health().write_problem if self.store else None,
                     )
                     poller.start()
                     self.pollers.append(poller)

@@ -22,6 +22,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from query import docs, logic, static
 from theeye import wiring
 from theeye.api_models import (
+    HEALTH_RESPONSES,
     ErrorOut,
     ErrorPage,
     EventOut,
@@ -245,9 +246,14 @@ def status() -> Status:
     return Status.model_validate(dependencies().dashboards.status())
 
 
-@app.get("/health", summary="Readiness", security=[])
-def health() -> Health:
-    return Health(status="ok")
+@app.get("/health", summary="Readiness", security=[], responses=HEALTH_RESPONSES)
+def health() -> Response[str]:
+    # Not through dependencies(): readiness must answer even when those cannot be built.
+    problem = wiring.backend().store_health().write_problem()
+    answer = Health(status="ok") if problem is None else Health(status="degraded", reason=problem)
+    return Response(
+        200 if problem is None else 503, "application/json", answer.model_dump_json(exclude_none=True)
+    )
 
 
 @app.get("/openapi.json", include_in_schema=False)

@@ -208,7 +208,24 @@ class Status(BaseModel):
 
 
 class Health(BaseModel):
-    status: Literal["ok"]
+    status: Literal["ok", "degraded"] = Field(
+        description="`ok`: the store takes writes; `degraded`: it cannot now (answered with 503)."
+    )
+    reason: str | None = Field(
+        default=None,
+        description="Why the store cannot take writes, in plain words (only when degraded).",
+        examples=["the disk holding the data directory is full (no room for 4 MiB more)"],
+    )
+
+
+HEALTH_RESPONSES: dict[int, OpenAPIResponse] = {
+    200: {"description": "Ready: the store takes writes", "content": {"application/json": {"model": Health}}},
+    503: {
+        "description": "Degraded: the store cannot take writes now (a full disk, a read-only file system, "
+        "a lock held too long); 200 again once it can",
+        "content": {"application/json": {"model": Health}},
+    },
+}
 
 
 class SchemaOut(BaseModel):

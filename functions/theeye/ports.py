@@ -302,6 +302,12 @@ class Queue(EventQueue, BodyQueue, QueueDepth, Protocol):
     dashboards see it."""
 
 
+class StoreHealth(Protocol):
+    def write_problem(self) -> str | None:
+        """Why the store cannot take writes right now, in plain words; None when it can."""
+        ...
+
+
 class Backend(Protocol):
     """Builds every adapter of one backend; ``theeye.wiring`` chooses which backend runs."""
 
@@ -326,6 +332,8 @@ class Backend(Protocol):
     def session_reader(self) -> SessionReader: ...
 
     def eraser(self) -> Eraser: ...
+
+    def store_health(self) -> StoreHealth: ...
 
     def cursor_secret(self) -> bytes:
         """The key that signs query cursors."""

@@ -24,6 +24,18 @@ from theeye.config import Settings
 from theeye.intake import QueueThenCount
 
 
+class ManagedStoreHealth:
+    """``StoreHealth`` of DynamoDB and SQS: there is no disk or lock of ours to run out of.
+
+    A throttle or an outage is transient and per call: the functions answer 503 or retry the
+    message, and the alarms report it. So the store counts as writable whenever the function
+    that asks is running; nothing is called (a probe write would cost money on every check).
+    """
+
+    def write_problem(self) -> str | None:
+        return None
+
+
 @dataclass
 class AwsBackend:
     settings: Settings
@@ -86,6 +98,9 @@ class AwsBackend:
             self.settings.required("errors_table"),
             self.settings.required("counters_table"),
         )
+
+    def store_health(self) -> ManagedStoreHealth:
+        return ManagedStoreHealth()
 
     def cursor_secret(self) -> bytes:
         answer = aws.call(

@@ -16,6 +16,7 @@ from theeye.sqlite.db import BUSY_TIMEOUT_MS, Database, retryable
 from theeye.sqlite.erasure import SqliteEraser
 from theeye.sqlite.errors import SqliteErrorStore
 from theeye.sqlite.events import SqliteEventStore
+from theeye.sqlite.health import SqliteStoreHealth
 from theeye.sqlite.intake import SqliteIntake
 from theeye.sqlite.keys import SqliteKeyStore
 from theeye.sqlite.queue import SqliteQueue
@@ -74,6 +75,9 @@ class SqliteBackend:
 
     def eraser(self) -> SqliteEraser:
         return SqliteEraser(self.db)
+
+    def store_health(self) -> SqliteStoreHealth:
+        return SqliteStoreHealth(self.db)
 
     def cursor_secret(self) -> bytes:
         """This database's cursor key: made at random on first use, then kept in the file."""

@@ -4,7 +4,8 @@ Every statement runs through ``Database.write`` (a ``BEGIN IMMEDIATE`` transacti
 read-modify-write holds the write lock from its first read) or ``Database.read``, and those
 two are the one place where a ``sqlite3`` failure becomes a domain error: on writes
 ``RetryableStoreError`` (the work is retried, a message delivered again), on reads
-``ServiceUnavailable`` (the caller is answered 503).
+``ServiceUnavailable`` (the caller is answered 503). ``write_lock_problem`` says, in plain
+words, why a write could not start now (``theeye.sqlite.health``, behind ``GET /health``).
 
 Durability: WAL with ``synchronous=FULL``, so every commit is fsynced before it returns; an
 accepted event (its queue message) is on disk before the API answers 202.
@@ -194,14 +195,15 @@ class Database:
             self._begin_immediate(connection)
             try:
                 yield connection
+                connection.commit()
             except BaseException:
+                # A commit refused (a full disk) leaves the transaction, and its write lock, open.
                 if connection.in_transaction:
                     connection.rollback()
                 raise
-            connection.commit()
 
-    def _begin_immediate(self, connection: sqlite3.Connection) -> None:
-        """Take the write lock, waiting at most the busy timeout.
+    def _begin_immediate(self, connection: sqlite3.Connection, wait_seconds: float | None = None) -> None:
+        """Take the write lock, waiting at most ``wait_seconds`` (default: the busy timeout).
 
         SQLite's own busy handler waits for a lock in growing sleeps (1, 2, 5, 10 ... 100 ms),
         so under contention a writer sleeps long after the lock was freed: the stack's p99 and
@@ -209,7 +211,8 @@ class Database:
         retried after short sleeps with jitter, which hands the lock on within about a
         millisecond. Other statements keep the handler (``busy_timeout``).
         """
-        deadline = time.monotonic() + self.busy_timeout_ms / 1000
+        wait = self.busy_timeout_ms / 1000 if wait_seconds is None else wait_seconds
+        deadline = time.monotonic() + wait
         connection.execute("PRAGMA busy_timeout = 0")
         try:
             while True:
@@ -224,6 +227,23 @@ class Database:
                 time.sleep(random.uniform(LOCK_RETRY_MIN_SECONDS, LOCK_RETRY_MAX_SECONDS))
         finally:
             connection.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+
+    def write_lock_problem(self, wait_seconds: float) -> str | None:
+        """Why a write could not start now, in plain words; None when it could.
+
+        Takes the write lock as every write does (waiting at most ``wait_seconds``) and gives it
+        back at once, writing nothing: a lock another connection holds past the wait, or a file
+        SQLite cannot write (read-only, unopenable), is the answer.
+        """
+        try:
+            connection = self.connection()
+            if connection.in_transaction:
+                connection.rollback()
+            self._begin_immediate(connection, wait_seconds)
+            connection.rollback()
+        except sqlite3.Error as exc:
+            return _refusal(exc, wait_seconds)
+        return None
 
     def read(self, failure: Failure, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         """Every row of one query (a read sees one snapshot: the statement's own)."""
@@ -268,6 +288,18 @@ class Database:
             yield
         except sqlite3.Error as exc:
             raise failure(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _refusal(exc: sqlite3.Error, wait_seconds: float) -> str:
+    """A refused write, as an operator reads it (by SQLite's primary result code)."""
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return f"another connection has held the database's write lock for over {wait_seconds:g} s"
+    if code == sqlite3.SQLITE_READONLY:
+        return "the database file is read-only"
+    if code == sqlite3.SQLITE_FULL:
+        return "the disk holding the database is full"
+    return f"the database cannot be written ({exc})"
 
 
 def _use_wal(connection: sqlite3.Connection, timeout_seconds: float) -> None:
