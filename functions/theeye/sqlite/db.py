@@ -138,7 +138,7 @@ SCHEMA: tuple[str, ...] = (
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     # the timestamp as the sender wrote it, when sent_at corrected it (NULL: equal to timestamp)
     3: ("ALTER TABLE events ADD COLUMN client_timestamp TEXT",),
-    # session summaries (GET /sessions), kept in the events' own transactions; errors findable
+    # session summaries (GET /sessions), recomputed by the counting transaction; errors findable
     # by session and marked when erasure redacted them (DELETE /sessions/{id})
     4: (
         """CREATE TABLE IF NOT EXISTS sessions (
