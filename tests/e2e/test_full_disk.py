@@ -18,12 +18,12 @@ from typing import Any
 import pytest
 
 from tests.e2e.local_stack import (
-    OUTCOME_DEADLINE_SECONDS,
     QUERY_KEY,
     LocalStackHandle,
     start_stack,
     stop_stack,
 )
+from tests.support import OUTCOME_DEADLINE_SECONDS
 from tests.tmpfs import fill, mounted_tmpfs
 
 TMPFS_MEBIBYTES = 48
