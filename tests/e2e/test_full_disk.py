@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 
 from tests.e2e.local_stack import (
-    QUERY_KEY,
     LocalStackHandle,
     start_stack,
     stop_stack,
@@ -90,7 +89,7 @@ def wait_until(check: Callable[[], bool], seconds: float, what: str) -> None:
 def test_a_full_disk_is_degraded_loses_nothing_and_every_event_is_stored_once_space_returns(
     stack: LocalStackHandle, disk: Path
 ) -> None:
-    query = {"Authorization": f"Bearer {QUERY_KEY}"}
+    query = {"Authorization": f"Bearer {stack.query_key}"}
 
     def status() -> dict[str, Any]:
         answer = stack.request("GET", "/status", headers=query)
