@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, urlsplit, urlunsplit
 
 from theeye.events import FieldError, compact_json
 from theeye.json_types import described
@@ -38,6 +38,7 @@ SCREEN_FIELDS: Final = ("width", "height")
 CONTEXT_FIELDS: Final = ("page", "user_agent", "ip", "locale", "timezone", "screen")
 # How many parsed user agents a container keeps: traffic repeats a few hundred agents.
 USER_AGENT_CACHE_SIZE: Final = 2048
+REFERRER_CACHE_SIZE: Final = 1024  # referring (host, first path segment) pairs
 
 Device = Literal["desktop", "mobile", "tablet", "bot", "other"]
 Medium = Literal["search", "social", "email", "paid", "internal", "unknown"]
@@ -179,8 +180,9 @@ def anonymised(
 ) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     """The address with its host part zeroed: IPv4's last octet, all of IPv6 but the first 48
     bits (the site prefix)."""
-    kept = IPV4_KEPT_BITS if address.version == 4 else IPV6_KEPT_BITS
-    return ipaddress.ip_network(f"{address}/{kept}", strict=False).network_address
+    width, kept = (32, IPV4_KEPT_BITS) if address.version == 4 else (128, IPV6_KEPT_BITS)
+    mask = ((1 << kept) - 1) << (width - kept)
+    return type(address)(int(address) & mask)
 
 
 def country_of(address: ipaddress.IPv4Address | ipaddress.IPv6Address, database: str = "") -> str | None:
@@ -259,7 +261,19 @@ def parsed_user_agent(user_agent: str) -> dict[str, Any]:
 
 def without_query(url: str) -> str:
     """``url`` with its query string and fragment removed."""
-    parts = urlsplit(url)
+    return _without_query(_split(url))
+
+
+def _split(url: str) -> SplitResult:
+    """The parts of ``url``; one that cannot be parsed (a stray ``[`` in its host) is all path,
+    up to its first ``?`` or ``#``."""
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return SplitResult("", "", url.split("?", 1)[0].split("#", 1)[0], "", "")
+
+
+def _without_query(parts: SplitResult) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
 
@@ -267,51 +281,58 @@ def page_context(page: Mapping[str, str]) -> dict[str, Any]:
     """``page``, ``referrer`` and ``campaign`` of the stored context from the sent ``page``."""
     url = page.get("url") or ""
     referrer = page.get("referrer") or ""
-    parts = urlsplit(url)
+    parts = _split(url)
     host = (parts.hostname or "").lower()
     shown: dict[str, str] = {}
     if url:
-        shown["url"] = without_query(url)
+        shown["url"] = _without_query(parts)
         if host:
             shown["host"] = host
         shown["path"] = parts.path or "/"
     if page.get("title"):
         shown["title"] = page["title"]
+    stored: dict[str, Any] = {"page": shown}
     if referrer:
-        shown["referrer"] = without_query(referrer)
-    stored: dict[str, Any] = {"page": shown} if shown else {}
-    if referrer:
-        stored["referrer"] = referrer_of(referrer, host)
-    campaign = {
-        CAMPAIGN_PARAMETERS[name]: value
-        for name, value in parse_qsl(parts.query)
-        if name in CAMPAIGN_PARAMETERS and value
-    }
-    if campaign:
-        stored["campaign"] = campaign
+        referrer_parts = _split(referrer)
+        shown["referrer"] = _without_query(referrer_parts)
+        stored["referrer"] = _referrer(referrer_parts, host)
+    if not shown:
+        del stored["page"]
+    if parts.query:
+        campaign = {
+            CAMPAIGN_PARAMETERS[name]: value
+            for name, value in parse_qsl(parts.query)
+            if name in CAMPAIGN_PARAMETERS and value
+        }
+        if campaign:
+            stored["campaign"] = campaign
     return stored
 
 
 def referrer_of(referrer: str, page_host: str = "") -> dict[str, str]:
     """``{"host", "medium", "source"}`` of a referrer URL: ``internal`` when it is the page's own
     host, else the medium and source Snowplow's referer database gives its host."""
-    parts = urlsplit(referrer)
+    return _referrer(_split(referrer), page_host)
+
+
+def _referrer(parts: SplitResult, page_host: str) -> dict[str, str]:
     host = (parts.hostname or "").lower()
     found: dict[str, str] = {"host": host} if host else {}
     if host and host == page_host:
         return {**found, "medium": "internal"}
-    known = _known_referrer(host, parts.path)
+    segment = parts.path.split("/", 2)[1] if parts.path.startswith("/") else ""
+    known = _known_referrer(host, segment)
     if known is None:
         return {**found, "medium": "unknown"}
     medium, source = known
     return {**found, "medium": medium, "source": source}
 
 
-def _known_referrer(host: str, path: str) -> tuple[Medium, str] | None:
-    """(medium, source) of the most specific database entry for ``host`` (with the first segment
-    of ``path``, then alone), trying each parent domain in turn."""
+@lru_cache(maxsize=REFERRER_CACHE_SIZE)
+def _known_referrer(host: str, segment: str) -> tuple[Medium, str] | None:
+    """(medium, source) of the most specific database entry for ``host`` (with the first
+    segment of the referrer's path, then alone), trying each parent domain in turn."""
     index = _referrer_index()
-    segment = path.split("/")[1] if path.count("/") >= 1 else ""
     labels = host.split(".")
     for start in range(len(labels) - 1):
         domain = ".".join(labels[start:])

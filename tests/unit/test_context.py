@@ -245,6 +245,16 @@ def test_page_fields_are_present_only_when_known(page: dict[str, str], expected:
     assert enrich({"page": page}, None, None, SETTINGS)["page"] == expected
 
 
+def test_a_url_that_cannot_be_parsed_is_kept_without_query_or_host() -> None:
+    stored = enrich(
+        {"page": {"url": "http://[oops/a?token=1#x", "referrer": "https://[::1/b?c"}}, None, None, SETTINGS
+    )
+    assert stored["page"]["url"] == "http://[oops/a"
+    assert "host" not in stored["page"]
+    assert stored["page"]["referrer"] == "https://[::1/b"
+    assert stored["referrer"] == {"medium": "unknown"}
+
+
 def test_a_referrer_from_the_page_s_own_host_is_internal() -> None:
     stored = enrich(
         {"page": {"url": "https://shop.example.com/cart", "referrer": "https://shop.example.com/p/1?a=1"}},
