@@ -275,7 +275,8 @@ def test_campaign_values_left_empty_are_not_kept() -> None:
 UA_FIXTURE = json.loads((FIXTURES / "user_agents.json").read_text())
 # The two agents of the fixture the chosen libraries class wrongly, and why (docs/ENRICHMENT.md):
 KNOWN_DEVICE_MISSES = {
-    # user-agents reads "Mobile" in Firefox's token list before "Tablet" is considered.
+    # ua-parser names the device "Generic Tablet", which user-agents does not count as a tablet;
+    # it then takes Firefox on Android (ua-parser's "Firefox Mobile") for a phone.
     "Mozilla/5.0 (Android 13; Tablet; rv:121.0) Gecko/121.0 Firefox/121.0": "mobile",
     # An Xbox sends a Windows NT desktop agent; user-agents takes Windows NT for a PC.
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64; Xbox; Xbox One) AppleWebKit/537.36 (KHTML, like Gecko)"
