@@ -135,10 +135,14 @@ def enrich(
     request_user_agent: str | None,
     request_ip: str | None,
     settings: Settings,
+    *,
+    campaign: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The context stored with an event: built from the event's ``context`` (``sent``, already
     checked by ``check_context``) and the request's ``User-Agent`` and source address. Keys are
-    present only when known; the raw address is in none of them."""
+    present only when known; the raw address is in none of them. ``campaign`` is one the sender
+    stated apart from the page (a Segment message's ``context.campaign``: ``name``, ``source``,
+    ``medium``, ``term``, ``content``); its text values win over the page's ``utm_*``."""
     sent = sent or {}
     stored: dict[str, Any] = {}
     address = _address(sent.get("ip") or request_ip or "")
@@ -155,6 +159,13 @@ def enrich(
     page = sent.get("page")
     if page:
         stored.update(page_context(page))
+    stated = {
+        key: value
+        for key in CAMPAIGN_PARAMETERS.values()
+        if isinstance(value := (campaign or {}).get(key), str) and value
+    }
+    if stated:
+        stored["campaign"] = {**stored.get("campaign", {}), **stated}
     for key in ("locale", "timezone"):
         if sent.get(key):
             stored[key] = sent[key]

@@ -265,6 +265,14 @@ def test_a_referrer_from_the_page_s_own_host_is_internal() -> None:
     assert stored["referrer"] == {"host": "shop.example.com", "medium": "internal"}
 
 
+def test_a_campaign_stated_apart_wins_over_the_page_s_utm_parameters() -> None:
+    page = {"url": "https://e.com/?utm_source=news&utm_campaign=spring&utm_term=lamp"}
+    stated = {"name": "summer", "medium": "email", "content": "", "source": 7, "other": "x"}
+    stored = enrich({"page": page}, None, None, SETTINGS, campaign=stated)
+    assert stored["campaign"] == {"source": "news", "name": "summer", "term": "lamp", "medium": "email"}
+    assert enrich({}, None, None, SETTINGS, campaign={"name": "only"}) == {"campaign": {"name": "only"}}
+
+
 def test_campaign_values_left_empty_are_not_kept() -> None:
     stored = enrich({"page": {"url": "https://e.com/?utm_source=&utm_campaign=x"}}, None, None, SETTINGS)
     assert stored["campaign"] == {"name": "x"}
