@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib.util
 import ipaddress
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -25,6 +26,7 @@ from urllib.parse import SplitResult, parse_qsl, urlsplit, urlunsplit
 
 from theeye.events import FieldError, compact_json
 from theeye.json_types import described
+from theeye.segment import REDACTED
 
 if TYPE_CHECKING:
     from theeye.config import Settings
@@ -51,6 +53,8 @@ CAMPAIGN_PARAMETERS: Final = {
     "utm_term": "term",
     "utm_content": "content",
 }
+# An "ip" member in a body that is not JSON (a rejected one, kept as text for the error store).
+IP_TEXT: Final = re.compile(r'("ip"\s*:\s*")((?:[^"\\]|\\.)*)(")')
 IPV4_KEPT_BITS: Final = 24  # the last octet is zeroed
 IPV6_KEPT_BITS: Final = 48
 
@@ -125,6 +129,30 @@ def _check_ip(value: Any) -> list[FieldError]:
         # The value is not repeated: it may be the end user's address.
         return [FieldError("context.ip", "must be an IPv4 or IPv6 address")]
     return []
+
+
+# --- what is kept of a rejected payload --------------------------------------------------------
+
+
+def without_address(payload: Any) -> Any:
+    """``payload`` (an event object or a Segment message) with its ``context.ip`` replaced, so a
+    rejected event recorded in the error store keeps no end user's address."""
+    if not isinstance(payload, dict):
+        return payload
+    context = payload.get("context")
+    if not isinstance(context, dict) or "ip" not in context:
+        return payload
+    return {**payload, "context": {**context, "ip": REDACTED}}
+
+
+def redact_addresses(text: str, *addresses: str | None) -> str:
+    """A body that could not be read as JSON with every ``"ip"`` member's value and every
+    occurrence of ``addresses`` (the request's own source address) replaced."""
+    text = IP_TEXT.sub(lambda match: match.group(1) + REDACTED + match.group(3), text)
+    for address in addresses:
+        if address:
+            text = text.replace(address, REDACTED)
+    return text
 
 
 # --- the stored context ----------------------------------------------------------------------

@@ -19,7 +19,9 @@ from theeye.context import (
     country_of,
     enrich,
     parsed_user_agent,
+    redact_addresses,
     referrer_of,
+    without_address,
 )
 from theeye.events import FieldError
 
@@ -115,6 +117,26 @@ def test_every_problem_is_reported_at_once() -> None:
 def test_a_bad_address_is_not_repeated_in_the_error() -> None:
     (error,) = check_context({"ip": "198.51.100.777"})
     assert "198.51.100" not in error.message
+
+
+# --- rejected payloads ----------------------------------------------------------------------
+
+
+def test_a_rejected_payload_keeps_no_address() -> None:
+    payload = {"session_id": "s", "context": {"ip": "198.51.100.23", "locale": "en"}}
+    assert without_address(payload) == {"session_id": "s", "context": {"ip": "[redacted]", "locale": "en"}}
+    assert payload["context"]["ip"] == "198.51.100.23"  # a copy: what is queued is not changed
+    assert without_address({"context": {"ip": 5}})["context"]["ip"] == "[redacted]"
+    for untouched in ([1], {"context": "x"}, {"context": {"locale": "en"}}, "text"):
+        assert without_address(untouched) == untouched
+
+
+def test_a_body_kept_as_text_keeps_no_address() -> None:
+    text = '[{"context": {"ip" : "198.51.100.23", "user_agent": "x"}}, {"ip":"2001:db8::7"}, from 203.0.113.9'
+    kept = redact_addresses(text, "203.0.113.9", None)
+    assert "198.51.100.23" not in kept and "2001:db8::7" not in kept and "203.0.113.9" not in kept
+    assert kept.count("[redacted]") == 3
+    assert '"user_agent": "x"' in kept
 
 
 # --- the stored context ----------------------------------------------------------------------
