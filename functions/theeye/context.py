@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib.util
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -37,7 +37,6 @@ MAX_LABEL_LENGTH: Final = 64  # locale, timezone
 # The keys of context.page and the characters each may hold.
 PAGE_LIMITS: Final = {"url": 2048, "referrer": 2048, "title": 512}
 SCREEN_FIELDS: Final = ("width", "height")
-CONTEXT_FIELDS: Final = ("page", "user_agent", "ip", "locale", "timezone", "screen")
 # How many parsed user agents a container keeps: traffic repeats a few hundred agents.
 USER_AGENT_CACHE_SIZE: Final = 2048
 REFERRER_CACHE_SIZE: Final = 1024  # referring (host, first path segment) pairs
@@ -65,70 +64,70 @@ IPV6_KEPT_BITS: Final = 48
 def check_context(value: Any) -> list[FieldError]:
     """Every way ``value`` (an event's ``context``) breaks the envelope rules; empty when it
     keeps them. Absent and null mean no context and are not checked here."""
-    if not isinstance(value, dict):
-        return [FieldError("context", f"must be a JSON object, not {described(value)}")]
-    errors: list[FieldError] = []
-    size = len(compact_json(value).encode("utf-8"))
-    if size > MAX_CONTEXT_BYTES:
-        errors.append(FieldError("context", f"is {size} bytes; at most {MAX_CONTEXT_BYTES} are allowed"))
-    for key, item in value.items():
-        field = f"context.{key}"
-        if key == "page":
-            errors.extend(_check_page(item))
-        elif key == "screen":
-            errors.extend(_check_screen(item))
-        elif key == "ip":
-            errors.extend(_check_ip(item))
-        elif key == "user_agent":
-            errors.extend(_check_text(field, item, MAX_USER_AGENT_LENGTH))
-        elif key in ("locale", "timezone"):
-            errors.extend(_check_text(field, item, MAX_LABEL_LENGTH))
-        else:
-            errors.append(FieldError(field, f"is not a context field (one of {', '.join(CONTEXT_FIELDS)})"))
+    errors = _check_members("context", value, CONTEXT_RULES, "context")
+    if isinstance(value, dict):
+        size = len(compact_json(value).encode("utf-8"))
+        if size > MAX_CONTEXT_BYTES:
+            errors.insert(
+                0, FieldError("context", f"is {size} bytes; at most {MAX_CONTEXT_BYTES} are allowed")
+            )
     return errors
 
 
-def _check_text(field: str, value: Any, limit: int) -> list[FieldError]:
+Rule = Callable[[str, Any], list[FieldError]]  # (field, value) -> what is wrong with the value
+
+
+def _check_members(field: str, value: Any, rules: Mapping[str, Rule], noun: str) -> list[FieldError]:
+    """``value`` is an object whose every member has a rule and keeps it."""
+    if not isinstance(value, dict):
+        return [FieldError(field, f"must be a JSON object, not {described(value)}")]
+    errors: list[FieldError] = []
+    for key, item in value.items():
+        member = f"{field}.{key}"
+        rule = rules.get(key)
+        if rule is None:
+            errors.append(FieldError(member, f"is not a {noun} field (one of {', '.join(rules)})"))
+        else:
+            errors.extend(rule(member, item))
+    return errors
+
+
+def _text(limit: int) -> Rule:
+    def check(field: str, value: Any) -> list[FieldError]:
+        if not isinstance(value, str):
+            return [FieldError(field, f"must be a string, not {described(value)}")]
+        if len(value) > limit:
+            return [FieldError(field, f"is {len(value)} characters; at most {limit} are allowed")]
+        return []
+
+    return check
+
+
+def _integer(field: str, value: Any) -> list[FieldError]:
+    if not isinstance(value, int) or isinstance(value, bool):
+        return [FieldError(field, f"must be an integer, not {described(value)}")]
+    return []
+
+
+def _ip(field: str, value: Any) -> list[FieldError]:
     if not isinstance(value, str):
         return [FieldError(field, f"must be a string, not {described(value)}")]
-    if len(value) > limit:
-        return [FieldError(field, f"is {len(value)} characters; at most {limit} are allowed")]
-    return []
-
-
-def _check_page(value: Any) -> list[FieldError]:
-    if not isinstance(value, dict):
-        return [FieldError("context.page", f"must be a JSON object, not {described(value)}")]
-    errors: list[FieldError] = []
-    for key, item in value.items():
-        field = f"context.page.{key}"
-        if key in PAGE_LIMITS:
-            errors.extend(_check_text(field, item, PAGE_LIMITS[key]))
-        else:
-            errors.append(FieldError(field, f"is not a page field (one of {', '.join(PAGE_LIMITS)})"))
-    return errors
-
-
-def _check_screen(value: Any) -> list[FieldError]:
-    if not isinstance(value, dict):
-        return [FieldError("context.screen", f"must be a JSON object, not {described(value)}")]
-    errors: list[FieldError] = []
-    for key, item in value.items():
-        field = f"context.screen.{key}"
-        if key not in SCREEN_FIELDS:
-            errors.append(FieldError(field, f"is not a screen field (one of {', '.join(SCREEN_FIELDS)})"))
-        elif not isinstance(item, int) or isinstance(item, bool):
-            errors.append(FieldError(field, f"must be an integer, not {described(item)}"))
-    return errors
-
-
-def _check_ip(value: Any) -> list[FieldError]:
-    if not isinstance(value, str):
-        return [FieldError("context.ip", f"must be a string, not {described(value)}")]
     if _address(value) is None:
         # The value is not repeated: it may be the end user's address.
-        return [FieldError("context.ip", "must be an IPv4 or IPv6 address")]
+        return [FieldError(field, "must be an IPv4 or IPv6 address")]
     return []
+
+
+PAGE_RULES: Final[dict[str, Rule]] = {key: _text(limit) for key, limit in PAGE_LIMITS.items()}
+SCREEN_RULES: Final[dict[str, Rule]] = dict.fromkeys(SCREEN_FIELDS, _integer)
+CONTEXT_RULES: Final[dict[str, Rule]] = {
+    "page": lambda field, value: _check_members(field, value, PAGE_RULES, "page"),
+    "user_agent": _text(MAX_USER_AGENT_LENGTH),
+    "ip": _ip,
+    "locale": _text(MAX_LABEL_LENGTH),
+    "timezone": _text(MAX_LABEL_LENGTH),
+    "screen": lambda field, value: _check_members(field, value, SCREEN_RULES, "screen"),
+}
 
 
 # --- what is kept of a rejected payload --------------------------------------------------------
