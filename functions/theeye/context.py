@@ -245,7 +245,14 @@ def country_of(address: ipaddress.IPv4Address | ipaddress.IPv6Address, database:
 def _maxmind_reader(path: str) -> Any:
     import maxminddb
 
-    return maxminddb.open_database(path)
+    from theeye.config import ConfigurationError
+
+    try:
+        return maxminddb.open_database(path)
+    except (OSError, ValueError, maxminddb.InvalidDatabaseError) as exc:  # missing, unreadable, or not one
+        raise ConfigurationError(
+            f"GEOIP_DATABASE names {path}, which cannot be read as a MaxMind database ({exc})"
+        ) from exc
 
 
 @lru_cache(maxsize=USER_AGENT_CACHE_SIZE)

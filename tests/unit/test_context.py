@@ -374,6 +374,16 @@ def test_a_maxmind_database_named_by_the_setting_is_used_instead(tmp_path: Path)
     assert enrich({"ip": "1.0.16.1"}, None, None, settings) == {"ip": "1.0.16.0"}
 
 
+def test_a_database_setting_that_names_no_database_says_so(tmp_path: Path) -> None:
+    from theeye.config import ConfigurationError
+
+    not_a_database = tmp_path / "countries.mmdb"
+    not_a_database.write_text("nothing of the kind")
+    for path in (tmp_path / "missing.mmdb", not_a_database):
+        with pytest.raises(ConfigurationError, match="GEOIP_DATABASE"):
+            enrich({"ip": "8.8.8.8"}, None, None, Settings(geoip_database=str(path)))
+
+
 # --- properties ------------------------------------------------------------------------------
 
 
