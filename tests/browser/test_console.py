@@ -759,18 +759,30 @@ def test_the_explorer_shows_who_sent_each_event_and_hides_bots_on_request(
     choose(console, "#explorer-bots", "only")
     submit(console, "explorer")
     assert explorer_rows(console) == [{"id": i, "bot": True} for i in bots]
+    # A page that holds only bots, with bots hidden, says why it is empty
+    rendered(
+        console,
+        "explorer-result",
+        lambda: console.execute_script(
+            "location.hash = '#explorer?session_id=browser-e2e-visitor-crawler&bots=hide'"
+        ),
+    )
+    assert text(console, "#explorer-filtered") == "No events left on this page: 1 bot hidden on this page."
 
     # The phone's visit in the timeline: every event shows where it came from
     session = "browser-e2e-visitor-phone"
+    visit = [phone["event_id"], f"{phone['event_id']}-1", f"{phone['event_id']}-2"]
     console.execute_script("location.hash = '#timeline?session=' + encodeURIComponent(arguments[0])", session)
     wait_script(
         console,
         "the phone's visit",
-        "return !document.getElementById('view-timeline').hidden"
-        " && document.querySelectorAll('#timeline-events .event').length === 3",
+        "return !document.getElementById('view-timeline').hidden && JSON.stringify("
+        "[...document.querySelectorAll('#timeline-events .event')].map(e => e.dataset.eventId))"
+        " === JSON.stringify(arguments[0])",
+        visit,
     )
     context = stored_context[phone["event_id"]]
-    for event_id in (phone["event_id"], f"{phone['event_id']}-1", f"{phone['event_id']}-2"):
+    for event_id in visit:
         assert visitor_chips(
             console, f'#timeline-events .event[data-event-id="{event_id}"]'
         ) == expected_chips(context)
@@ -779,7 +791,14 @@ def test_the_explorer_shows_who_sent_each_event_and_hides_bots_on_request(
 
     # The event view names the page and holds the whole context
     click(console, f'#timeline-events .event[data-event-id="{phone["event_id"]}"] a[href^="#event/"]')
-    wait_script(console, "the event view", "return !!document.getElementById('event-detail')")
+    wait_script(
+        console,
+        "the phone's pageview",
+        "const detail = document.getElementById('event-detail');"
+        "return !document.getElementById('view-event').hidden && !!detail"
+        " && detail.textContent.includes(arguments[0])",
+        phone["event_id"],
+    )
     shown = text(console, "#event-detail")
     assert "Shop" in shown and f"{SHOP}/" in shown and "Mobile Safari" in shown
     shot(console, "14-event-visitor")
