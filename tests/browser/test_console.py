@@ -109,6 +109,18 @@ def shot(browser: Chrome, name: str) -> None:
     screenshot(browser, OUTPUT / f"{name}.png")
 
 
+def fits_a_phone(console: Chrome, name: str, shown: str | None = None) -> bool:
+    """Whether the page fits a phone's width without scrolling sideways; a screenshot of it
+    there (scrolled to ``shown`` when given), and the laptop's size again after."""
+    console.set_window_size(*PHONE)
+    if shown:
+        console.execute_script("document.querySelector(arguments[0]).scrollIntoView()", shown)
+    shot(console, name)
+    fits = console.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
+    console.set_window_size(*LAPTOP)
+    return bool(fits)
+
+
 def open_view(browser: Chrome, view: str) -> None:
     click(browser, f'#nav a[data-view="{view}"]')
     wait_script(browser, f"the {view} view", f"return !document.getElementById('view-{view}').hidden")
@@ -298,11 +310,7 @@ def test_the_timeline_shows_the_session_in_order(console: Chrome, journey: dict[
     assert '"first_name": "Ada"' in payload and "hunter2" not in payload
     shot(console, "02-timeline")
 
-    console.set_window_size(*PHONE)
-    shot(console, "02-timeline-phone")
-    width = console.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
-    console.set_window_size(*LAPTOP)
-    assert width, "the timeline scrolls sideways on a phone"
+    assert fits_a_phone(console, "02-timeline-phone"), "the timeline scrolls sideways on a phone"
 
 
 def test_the_explorer_filters_pages_and_links(console: Chrome, journey: dict[str, Any]) -> None:
@@ -457,11 +465,7 @@ def test_the_schemas_view_lists_every_event_type_with_its_rules(console: Chrome)
     form = '#schemas-list .schema[data-name="submit"] tbody tr[data-field="form.*"]'
     assert "string" in text(console, form)  # every value of the form is a string
 
-    console.set_window_size(*PHONE)
-    shot(console, "09-schemas-phone")
-    width = console.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
-    console.set_window_size(*LAPTOP)
-    assert width, "the schemas view scrolls sideways on a phone"
+    assert fits_a_phone(console, "09-schemas-phone"), "the schemas view scrolls sideways on a phone"
 
 
 def test_the_health_panel_shows_a_balanced_ledger(console: Chrome) -> None:
@@ -558,11 +562,7 @@ def test_the_sessions_view_lists_sessions_newest_first_and_opens_their_timeline(
     assert shown == newest_first
     assert text(console, "#sessions-count") == "4 sessions, newest first"
 
-    console.set_window_size(*PHONE)
-    shot(console, "10-sessions-phone")
-    width = console.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
-    console.set_window_size(*LAPTOP)
-    assert width, "the sessions view scrolls sideways on a phone"
+    assert fits_a_phone(console, "10-sessions-phone"), "the sessions view scrolls sideways on a phone"
 
     # Clicking a session opens its timeline, its events in the order they occurred
     session = newest_first[1]
@@ -749,12 +749,9 @@ def test_the_explorer_shows_who_sent_each_event_and_hides_bots_on_request(
     ]
     assert "bots=hide" in console.execute_script("return location.hash")
     shot(console, "12-explorer-bots-hidden")
-    console.set_window_size(*PHONE)
-    console.execute_script("document.getElementById('explorer-table').scrollIntoView()")
-    shot(console, "12-explorer-bots-hidden-phone")
-    width = console.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
-    console.set_window_size(*LAPTOP)
-    assert width, "the explorer scrolls sideways on a phone"
+    assert fits_a_phone(console, "12-explorer-bots-hidden-phone", "#explorer-table"), (
+        "the explorer scrolls sideways on a phone"
+    )
     # When only bots are asked for, then only they are left
     choose(console, "#explorer-bots", "only")
     submit(console, "explorer")
