@@ -7,6 +7,9 @@
   var SESSION_STORAGE = "theeye.session";
   var MAX_BATCH = 500; // events per request the API takes
   var KEEPALIVE_BYTES = 60000; // browsers cap keepalive bodies at 64 KiB
+  var MAX_BODY_BYTES = 1048576; // the API refuses a larger request
+  var MAX_CONTEXT_BYTES = 4096; // it refuses an event whose context, as compact JSON, is larger
+  var CUT_FIRST = ["referrer", "title", "url"]; // what gives way when the page's context is too large
   var CTA = "data-theeye-cta";
   var FORM_VALUES = "data-theeye-form-values";
   var SKIPPED_FIELDS = /^(password|file|hidden|submit|button|reset|image)$/;
@@ -62,6 +65,47 @@
     return data;
   }
 
+  /** Bytes of text as UTF-8, as the API counts them. */
+  function bytes(text) {
+    return new Blob([text]).size;
+  }
+
+  /** At most n characters of text, never half of a surrogate pair (the API refuses those). */
+  function cut(text, n) {
+    return String(text || "").slice(0, Math.max(0, n)).replace(/[\ud800-\udbff]$/, "");
+  }
+
+  /**
+   * What only the page knows about the visit, within the API's limits. The URL goes without its
+   * fragment and the referrer without its query and fragment: the API keeps neither (it reads
+   * the utm_* parameters of the URL's query). Too large a whole cuts the referrer, then the
+   * title, then the URL.
+   */
+  function context() {
+    var screen = window.screen || {};
+    var page = {
+      url: cut(window.location.href.split("#")[0], 2048),
+      referrer: cut(document.referrer.split(/[?#]/)[0], 2048),
+      title: cut(document.title, 512)
+    };
+    var sent = {
+      page: page,
+      locale: cut(window.navigator.language, 64),
+      screen: { width: ~~screen.width, height: ~~screen.height } // integers, 0 when unknown
+    };
+    var over;
+    var i;
+    try {
+      sent.timezone = cut(Intl.DateTimeFormat().resolvedOptions().timeZone, 64);
+    } catch (e) {
+      // no Intl: the time zone stays unknown
+    }
+    for (i = 0; i < CUT_FIRST.length && (over = bytes(JSON.stringify(sent)) - MAX_CONTEXT_BYTES) > 0; i++) {
+      page[CUT_FIRST[i]] = cut(page[CUT_FIRST[i]], page[CUT_FIRST[i]].length - over);
+    }
+    return sent;
+  }
+
   function copy(data) {
     try {
       var value = JSON.parse(JSON.stringify(data));
@@ -79,7 +123,8 @@
       category: String(category).slice(0, 128),
       name: String(name).slice(0, 128),
       data: copy(data || {}),
-      timestamp: new Date().toISOString() // UTC, milliseconds
+      timestamp: new Date().toISOString(), // UTC, milliseconds
+      context: context()
     };
     if (config && queue.length >= config.maxQueue) return null; // cannot deliver: drop rather than grow
     queue.push(event);
@@ -153,16 +198,23 @@
     return batch;
   }
 
-  /** Send everything queued. While the page goes away, sendBeacon is the one that gets out. */
+  /** Send everything queued, in batches the API takes (a batch too large is halved until it
+   * fits). While the page goes away, sendBeacon is the one that gets out. */
   function flush(leaving) {
     var batch;
     var body;
+    var size;
     window.clearTimeout(timer);
     timer = 0;
     if (!config) return;
     while (queue.length) {
-      batch = queue.splice(0, config.batchSize);
-      body = JSON.stringify(stamped(batch));
+      size = config.batchSize;
+      do {
+        batch = queue.slice(0, size);
+        body = JSON.stringify(stamped(batch));
+        size = Math.ceil(size / 2);
+      } while (batch.length > 1 && bytes(body) > MAX_BODY_BYTES);
+      queue.splice(0, batch.length);
       if (!leaving || !beacon(body)) post(batch, body);
     }
   }

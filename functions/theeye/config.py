@@ -35,6 +35,10 @@ class Settings(BaseModel):
     error_retention_days: int = Field(default=30, ge=1)
     key_cache_seconds: float = Field(default=60.0, ge=0, le=60)
     max_receive_count: int = Field(default=5, ge=1)
+    # Event context: what is kept of the end user's address, and an offline country database in
+    # MaxMind's format to use instead of the one the layer ships (empty: the shipped one).
+    ip_anonymization: Literal["truncate", "drop"] = "truncate"
+    geoip_database: str = ""
     # Where the data lives: DynamoDB and SQS (every deployed stack), or one SQLite file (one machine).
     storage_backend: Literal["aws", "sqlite"] = "aws"
     database_path: str = ""

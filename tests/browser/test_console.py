@@ -67,6 +67,12 @@ PAGE = """<!doctype html>
 </body>
 </html>
 """
+# Where the visitor comes from: a link with a campaign's utm parameters and a fragment.
+CAMPAIGN = "utm_source=newsletter&utm_medium=email&utm_campaign=spring"
+LINKS = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Newsletter</title><link rel="icon" href="data:,"></head>
+<body><a id="to-shop" href="page.html?{campaign}#signup">Spring offers</a></body></html>
+"""
 THANKS = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Thanks</title><link rel="icon" href="data:,"></head>
 <body><p>Thanks!</p></body></html>
@@ -103,6 +109,18 @@ def shot(browser: Chrome, name: str) -> None:
     screenshot(browser, OUTPUT / f"{name}.png")
 
 
+def fits_a_phone(console: Chrome, name: str, shown: str | None = None) -> bool:
+    """Whether the page fits a phone's width without scrolling sideways; a screenshot of it
+    there (scrolled to ``shown`` when given), and the laptop's size again after."""
+    console.set_window_size(*PHONE)
+    if shown:
+        console.execute_script("document.querySelector(arguments[0]).scrollIntoView()", shown)
+    shot(console, name)
+    fits = console.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
+    console.set_window_size(*LAPTOP)
+    return bool(fits)
+
+
 def open_view(browser: Chrome, view: str) -> None:
     click(browser, f'#nav a[data-view="{view}"]')
     wait_script(browser, f"the {view} view", f"return !document.getElementById('view-{view}').hidden")
@@ -125,8 +143,17 @@ def journey(
     (site.root / "thanks.html").write_text(THANKS)
     browser.set_window_size(*LAPTOP)
 
-    browser.get(write_page(site, "page.html", "theeye.js", local_stack, SESSION))
+    write_page(site, "page.html", "theeye.js", local_stack, SESSION)
+    (site.root / "links.html").write_text(LINKS.format(campaign=CAMPAIGN.replace("&", "&amp;")))
+    browser.get(f"{site.url}/links.html?from=archive")
+    click(browser, "#to-shop")
+    wait_script(browser, "the shop page", "return document.title === 'Test shop' && !!window.theeye")
     assert browser.execute_script("return theeye.session()") == SESSION
+    visit = browser.execute_script(
+        "return {user_agent: navigator.userAgent, locale: navigator.language,"
+        " timezone: Intl.DateTimeFormat().resolvedOptions().timeZone,"
+        " screen: {width: screen.width, height: screen.height}}"
+    )
     click(browser, "#chat")
     # Both wait in the snippet's batch and leave by fetch (keepalive, bearer key, CORS preflight).
     stored(local_stack, SESSION, 2)
@@ -164,7 +191,7 @@ def journey(
         return [e for e in page["items"] if e["event_id"] == broken["event_id"]]
 
     error = eventually("the broken event's error", broken_recorded)[0]
-    return {"events": events, "error": error, "page_errors": page_errors}
+    return {"events": events, "error": error, "page_errors": page_errors, "visit": visit}
 
 
 @pytest.fixture(scope="module")
@@ -223,6 +250,31 @@ def test_the_snippet_sent_what_the_visitor_did(journey: dict[str, Any]) -> None:
     assert journey["page_errors"] == []
 
 
+def test_each_event_keeps_who_sent_it_and_from_which_page(journey: dict[str, Any], site: Site) -> None:
+    visit = journey["visit"]
+    for event in journey["events"]:
+        context = event["context"]
+        # the browser, from the request's User-Agent: headless Chromium is a bot
+        assert context["user_agent"] == visit["user_agent"] and "HeadlessChrome" in visit["user_agent"]
+        assert context["bot"] is True
+        assert context["browser"]["family"] == "HeadlessChrome"
+        # the page without its query and fragment, its campaign read from the query, the
+        # referrer without its query (a page of the same site: internal)
+        assert context["page"] == {
+            "url": f"{site.url}/page.html",
+            "host": "127.0.0.1",
+            "path": "/page.html",
+            "title": "Test shop",
+            "referrer": f"{site.url}/links.html",
+        }
+        assert context["campaign"] == {"source": "newsletter", "medium": "email", "name": "spring"}
+        assert context["referrer"] == {"host": "127.0.0.1", "medium": "internal"}
+        # what the page said of the visitor
+        assert context["screen"] == visit["screen"] and context["timezone"] == visit["timezone"]
+        assert context["locale"] == visit["locale"]
+        assert "country" not in context  # a loopback address is in no country
+
+
 def test_the_timeline_shows_the_session_in_order(console: Chrome, journey: dict[str, Any]) -> None:
     open_view(console, "timeline")
     type_text(console, "#timeline-session", SESSION)
@@ -243,6 +295,14 @@ def test_the_timeline_shows_the_session_in_order(console: Chrome, journey: dict[
     assert ids == [e["event_id"] for e in journey["events"]]
     assert len(find_all(console, "#timeline-events .gap")) == 2  # the time between events is shown
     assert text(console, "#timeline-count") == "3"
+    # who sent each event: headless Chromium, a bot
+    browser = journey["events"][0]["context"]["browser"]
+    assert texts(console, "#timeline-events .event .badge.bot") == ["bot"] * 3
+    assert (
+        texts(console, "#timeline-events .event .chip.browser")
+        == [f"{browser['family']} {browser['version']}"] * 3
+    )
+    assert texts(console, "#timeline-events .event .chip.campaign") == ["campaign spring"] * 3
 
     summaries = find_all(console, "#timeline-events .event details > summary")
     summaries[2].click()  # expand the submit's payload
@@ -250,11 +310,7 @@ def test_the_timeline_shows_the_session_in_order(console: Chrome, journey: dict[
     assert '"first_name": "Ada"' in payload and "hunter2" not in payload
     shot(console, "02-timeline")
 
-    console.set_window_size(*PHONE)
-    shot(console, "02-timeline-phone")
-    width = console.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
-    console.set_window_size(*LAPTOP)
-    assert width, "the timeline scrolls sideways on a phone"
+    assert fits_a_phone(console, "02-timeline-phone"), "the timeline scrolls sideways on a phone"
 
 
 def test_the_explorer_filters_pages_and_links(console: Chrome, journey: dict[str, Any]) -> None:
@@ -409,11 +465,7 @@ def test_the_schemas_view_lists_every_event_type_with_its_rules(console: Chrome)
     form = '#schemas-list .schema[data-name="submit"] tbody tr[data-field="form.*"]'
     assert "string" in text(console, form)  # every value of the form is a string
 
-    console.set_window_size(*PHONE)
-    shot(console, "09-schemas-phone")
-    width = console.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
-    console.set_window_size(*LAPTOP)
-    assert width, "the schemas view scrolls sideways on a phone"
+    assert fits_a_phone(console, "09-schemas-phone"), "the schemas view scrolls sideways on a phone"
 
 
 def test_the_health_panel_shows_a_balanced_ledger(console: Chrome) -> None:
@@ -510,11 +562,7 @@ def test_the_sessions_view_lists_sessions_newest_first_and_opens_their_timeline(
     assert shown == newest_first
     assert text(console, "#sessions-count") == "4 sessions, newest first"
 
-    console.set_window_size(*PHONE)
-    shot(console, "10-sessions-phone")
-    width = console.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
-    console.set_window_size(*LAPTOP)
-    assert width, "the sessions view scrolls sideways on a phone"
+    assert fits_a_phone(console, "10-sessions-phone"), "the sessions view scrolls sideways on a phone"
 
     # Clicking a session opens its timeline, its events in the order they occurred
     session = newest_first[1]
@@ -535,6 +583,224 @@ def test_the_sessions_view_lists_sessions_newest_first_and_opens_their_timeline(
     shot(console, "11-session-timeline")
 
 
+# Visitors of a shop, as a server would forward them (each event's context names its own user
+# agent and address): browser, OS, device and country differ, and one is a crawler.
+SHOP = "https://shop.example"
+VISITORS: dict[str, dict[str, Any]] = {
+    "phone": {
+        "user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1",
+        "ip": "81.2.69.142",
+        "page": {
+            "url": f"{SHOP}/?utm_source=google&utm_campaign=winter",
+            "title": "Shop",
+            "referrer": "https://www.google.com/search?q=shop",
+        },
+        "locale": "en-GB",
+        "timezone": "Europe/London",
+        "screen": {"width": 390, "height": 844},
+    },
+    "laptop": {
+        "user_agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0",
+        "ip": "85.214.132.117",
+        "page": {"url": f"{SHOP}/", "title": "Shop", "referrer": "https://www.facebook.com/"},
+        "locale": "de-DE",
+        "timezone": "Europe/Berlin",
+        "screen": {"width": 1920, "height": 1080},
+    },
+    "tablet": {
+        "user_agent": "Mozilla/5.0 (iPad; CPU OS 17_1 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1",
+        "ip": "90.84.0.1",
+        "page": {"url": f"{SHOP}/", "title": "Shop", "referrer": ""},
+        "locale": "fr-FR",
+        "timezone": "Europe/Paris",
+        "screen": {"width": 820, "height": 1180},
+    },
+    "crawler": {
+        "user_agent": "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+        "ip": "66.249.66.1",
+        "page": {"url": f"{SHOP}/", "title": "Shop", "referrer": ""},
+    },
+}
+COUNTRIES = {"phone": "GB", "laptop": "DE", "tablet": "FR", "crawler": "US"}
+
+
+def visitor_chips(console: Chrome, css: str) -> dict[str, Any]:
+    """What the console shows of who sent the event ``css`` selects: each chip's text by kind."""
+    shown: dict[str, Any] = console.execute_script(
+        "const el = document.querySelector(arguments[0]);"
+        "return Object.fromEntries([...el.querySelectorAll('.visitor [data-kind]')]"
+        ".map(c => [c.dataset.kind, c.dataset.kind === 'country' ? c.title : c.textContent]))",
+        css,
+    )
+    return shown
+
+
+def expected_chips(context: dict[str, Any]) -> dict[str, Any]:
+    """What the console should show of a stored context."""
+    named = {
+        kind: f"{part['family']} {part['version']}" if "version" in part else part["family"]
+        for kind in ("browser", "os")
+        if (part := context.get(kind))
+    }
+    if context["bot"]:
+        named["bot"] = "bot"
+    else:
+        named["device"] = context["device"]
+    if "country" in context:
+        named["country"] = f"Country: {context['country']} (from the address)"
+    referrer = context.get("referrer", {})
+    if referrer.get("host") and referrer["medium"] != "internal":
+        named["referrer"] = f"from {referrer.get('source') or referrer['host']}"
+    if "campaign" in context and "name" in context["campaign"]:
+        named["campaign"] = f"campaign {context['campaign']['name']}"
+    return named
+
+
+def explorer_rows(console: Chrome) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = console.execute_script(
+        "return [...document.querySelectorAll('#explorer-table tbody tr')]"
+        ".map(r => ({id: r.dataset.eventId, bot: r.dataset.bot === 'true'}))"
+    )
+    return rows
+
+
+def test_the_explorer_shows_who_sent_each_event_and_hides_bots_on_request(
+    console: Chrome, local_stack: LocalStackHandle
+) -> None:
+    # Given a pageview of each visitor in the last minutes, and two more events of the phone's visit
+    now = datetime.now(UTC).replace(microsecond=0)
+    since = (now - timedelta(minutes=30)).isoformat()
+    place = {"host": "shop.example", "path": "/"}
+    events = [
+        {
+            "event_id": f"browser-e2e-visitor-{who}",
+            "session_id": f"browser-e2e-visitor-{who}",
+            "category": "page interaction",
+            "name": "pageview",
+            "data": place,
+            "timestamp": (now - timedelta(minutes=10 - k)).isoformat(),
+            "context": context,
+        }
+        for k, (who, context) in enumerate(VISITORS.items())
+    ]
+    phone = events[0]
+    events += [
+        {
+            **phone,
+            "event_id": f"{phone['event_id']}-{n}",
+            "category": category,
+            "name": name,
+            "data": {**place, **data},
+            "timestamp": (now - timedelta(minutes=10, seconds=-seconds)).isoformat(),
+        }
+        for n, (category, name, data, seconds) in enumerate(
+            (
+                ("page interaction", "cta click", {"element": "winter sale"}, 14),
+                ("form interaction", "submit", {"form": {"plan": "pro"}}, 95),
+            ),
+            start=1,
+        )
+    ]
+    answer = local_stack.request(
+        "POST", "/events", body=events, headers={"Authorization": f"Bearer {local_stack.ingest_key}"}
+    )
+    assert answer.status == 202 and answer.json()["accepted"] == len(events), answer.body
+    stored_context = {}
+    for who in VISITORS:
+        [event] = stored(local_stack, f"browser-e2e-visitor-{who}", 1 if who != "phone" else 3)[:1]
+        stored_context[event["event_id"]] = event["context"]
+        assert event["context"]["country"] == COUNTRIES[who]
+        assert event["context"]["bot"] is (who == "crawler")
+        assert event["context"].get("ip") != VISITORS[who]["ip"]  # kept anonymised, if at all
+
+    # When the explorer lists the pageviews of the last half hour
+    open_view(console, "explorer")
+    rendered(
+        console,
+        "explorer-result",
+        lambda: console.execute_script(
+            "location.hash = '#explorer?' + new URLSearchParams(arguments[0])",
+            {"category": "page interaction", "name": "pageview", "from": since, "limit": "25"},
+        ),
+    )
+    # Then each row shows who sent it: browser, OS, device, country, and a badge for a bot
+    rows = explorer_rows(console)
+    assert set(stored_context) <= {r["id"] for r in rows}
+    for event_id, context in stored_context.items():
+        assert visitor_chips(console, f'#explorer-table tr[data-event-id="{event_id}"]') == expected_chips(
+            context
+        )
+    assert text(console, '#explorer-table tr[data-event-id="browser-e2e-visitor-phone"] .chip.country') == (
+        "United Kingdom"
+    )
+    bots = [r["id"] for r in rows if r["bot"]]
+    people = [r["id"] for r in rows if not r["bot"]]
+    assert "browser-e2e-visitor-crawler" in bots and "browser-e2e-visitor-phone" in people
+    shot(console, "12-explorer-visitors")
+
+    # When bots are hidden, then only people's events are left, and the page says so
+    choose(console, "#explorer-bots", "hide")
+    submit(console, "explorer")
+    assert explorer_rows(console) == [{"id": i, "bot": False} for i in people]
+    assert texts(console, "#explorer-result .pager .hint") == [
+        f"{len(people)} events on this page · {len(bots)} bots hidden on this page"
+    ]
+    assert "bots=hide" in console.execute_script("return location.hash")
+    shot(console, "12-explorer-bots-hidden")
+    assert fits_a_phone(console, "12-explorer-bots-hidden-phone", "#explorer-table"), (
+        "the explorer scrolls sideways on a phone"
+    )
+    # When only bots are asked for, then only they are left
+    choose(console, "#explorer-bots", "only")
+    submit(console, "explorer")
+    assert explorer_rows(console) == [{"id": i, "bot": True} for i in bots]
+    # A page that holds only bots, with bots hidden, says why it is empty
+    rendered(
+        console,
+        "explorer-result",
+        lambda: console.execute_script(
+            "location.hash = '#explorer?session_id=browser-e2e-visitor-crawler&bots=hide'"
+        ),
+    )
+    assert text(console, "#explorer-filtered") == "No events left on this page: 1 bot hidden on this page."
+
+    # The phone's visit in the timeline: every event shows where it came from
+    session = "browser-e2e-visitor-phone"
+    visit = [phone["event_id"], f"{phone['event_id']}-1", f"{phone['event_id']}-2"]
+    console.execute_script("location.hash = '#timeline?session=' + encodeURIComponent(arguments[0])", session)
+    wait_script(
+        console,
+        "the phone's visit",
+        "return !document.getElementById('view-timeline').hidden && JSON.stringify("
+        "[...document.querySelectorAll('#timeline-events .event')].map(e => e.dataset.eventId))"
+        " === JSON.stringify(arguments[0])",
+        visit,
+    )
+    context = stored_context[phone["event_id"]]
+    for event_id in visit:
+        assert visitor_chips(
+            console, f'#timeline-events .event[data-event-id="{event_id}"]'
+        ) == expected_chips(context)
+    assert expected_chips(context)["referrer"] == "from Google"
+    shot(console, "13-timeline-visitor")
+
+    # The event view names the page and holds the whole context
+    click(console, f'#timeline-events .event[data-event-id="{phone["event_id"]}"] a[href^="#event/"]')
+    wait_script(
+        console,
+        "the phone's pageview",
+        "const detail = document.getElementById('event-detail');"
+        "return !document.getElementById('view-event').hidden && !!detail"
+        " && detail.textContent.includes(arguments[0])",
+        phone["event_id"],
+    )
+    shown = text(console, "#event-detail")
+    assert "Shop" in shown and f"{SHOP}/" in shown and "Mobile Safari" in shown
+    shot(console, "14-event-visitor")
+
+
 def test_the_minified_snippet_works_too(console: Chrome, local_stack: LocalStackHandle, site: Site) -> None:
     session = f"{SESSION}-min"
     console.get(write_page(site, "min.html", "theeye.min.js", local_stack, session))
@@ -542,6 +808,7 @@ def test_the_minified_snippet_works_too(console: Chrome, local_stack: LocalStack
     console.get(f"{site.url}/thanks.html")  # leaving the page sends the batch by sendBeacon
     events = stored(local_stack, session, 2)
     assert [e["name"] for e in events] == ["pageview", "cta click"]
+    assert [e["context"]["page"]["url"] for e in events] == [f"{site.url}/min.html"] * 2
 
 
 def test_the_browser_logged_no_errors(console: Chrome, browser_log: BrowserLog) -> None:

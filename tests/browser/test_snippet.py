@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,8 @@ from selenium.webdriver import Chrome
 
 from tests.browser.chromium import click, until, wait_script
 from tests.browser.conftest import Site
+from theeye.context import MAX_CONTEXT_BYTES, check_context
+from theeye.events import MAX_BODY_BYTES, compact_json
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]  # a first run may install Chromium
 
@@ -43,7 +46,7 @@ HARNESS = """<!doctype html>
     };
     window.fetch = function (url, options) {
       sent.push(Promise.resolve({via: "fetch", url: url, keepalive: options.keepalive,
-        headers: options.headers, events: JSON.parse(options.body)}));
+        headers: options.headers, bytes: new Blob([options.body]).size, events: JSON.parse(options.body)}));
       return Promise.resolve({status: answers.shift() || 202});
     };
   </script>
@@ -67,6 +70,20 @@ HARNESS = """<!doctype html>
 """
 
 SENT = "return Promise.all(window.sent)"
+
+REFERRING = """<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Referring page</title><link rel="icon" href="data:,"></head>
+<body><a id="go" href="harness.html?utm_source=newsletter&amp;utm_campaign=spring#offer">On</a></body>
+</html>
+"""
+# A page whose URL, referrer and title are each as long as the API allows, or longer.
+OVERSIZED_PAGE = """
+history.replaceState(null, "", "?utm_source=news&pad=" + "x".repeat(3000) + "#offer");
+document.title = "\u00e9".repeat(301) + "\ud83d\ude00".repeat(300);
+Object.defineProperty(document, "referrer",
+  {value: "https://www.google.com/" + "r".repeat(3000) + "?q=private", configurable: true});
+"""
 
 
 @pytest.fixture
@@ -184,3 +201,80 @@ def test_calls_to_action_and_forms_are_tracked_and_only_opted_in_values_sent(har
         ),
         ("form interaction", "submit", {**place, "form": {}}),
     ]
+
+
+@pytest.fixture
+def in_berlin(browser: Chrome) -> Iterator[str]:
+    """The browser's time zone set to one the machine is unlikely to have."""
+    browser.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": "Europe/Berlin"})
+    yield "Europe/Berlin"
+    browser.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": ""})
+
+
+def test_every_event_says_what_the_page_knows_of_the_visit(
+    harness: Chrome, site: Site, in_berlin: str
+) -> None:
+    # Given a visitor who followed a campaign link from another page of the site
+    (site.root / "referring.html").write_text(REFERRING)
+    harness.get(f"{site.url}/referring.html?from=mail#top")
+    click(harness, "#go")
+    wait_script(harness, "the harness", "return !!window.theeye && document.title === 'Snippet harness'")
+    # When the page is viewed and something is tracked
+    init(harness, flushInterval=0)
+    harness.execute_script("theeye.track('shop', 'added to cart', {sku: 'A-1'})")
+    events = events_sent(harness, 2)
+    # Then each event carries the page (no fragment; the referrer without its query either), the
+    # visitor's language, time zone and screen, within the API's rules
+    known = harness.execute_script(
+        "return {locale: navigator.language, screen: {width: screen.width, height: screen.height}}"
+    )
+    expected = {
+        "page": {
+            "url": f"{site.url}/harness.html?utm_source=newsletter&utm_campaign=spring",
+            "referrer": f"{site.url}/referring.html",
+            "title": "Snippet harness",
+        },
+        "locale": known["locale"],
+        "screen": known["screen"],
+        "timezone": in_berlin,
+    }
+    assert [e["context"] for e in events] == [expected, expected]
+    assert known["locale"] and known["screen"]["width"] > 0 and known["screen"]["height"] > 0
+    assert check_context(expected) == []
+
+
+def test_a_page_too_large_for_the_api_is_cut_to_its_limits(harness: Chrome) -> None:
+    # Given a page whose URL, referrer and title are each longer than the API takes
+    harness.execute_script(OVERSIZED_PAGE)
+    # When an event is tracked
+    init(harness, flushInterval=0, pageview=False)
+    harness.execute_script("theeye.track('a', 'b', {})")
+    [event] = events_sent(harness, 1)
+    context = event["context"]
+    # Then the API would take its context: the URL and title are cut to their limits (the title
+    # before the emoji that would have been halved), and the referrer gives way to fit 4 KiB
+    assert check_context(context) == []
+    page = context["page"]
+    href = harness.execute_script("return location.href.split('#')[0]")
+    assert page["url"] == href[:2048]
+    assert page["title"] == "\u00e9" * 301 + "\N{GRINNING FACE}" * 105  # 511 UTF-16 units
+    referrer = "https://www.google.com/" + "r" * 3000
+    assert len(page["referrer"]) < 2048 and referrer.startswith(page["referrer"])
+    assert len(compact_json(context).encode()) == MAX_CONTEXT_BYTES
+
+
+def test_a_batch_too_large_for_the_api_is_split(harness: Chrome) -> None:
+    # Given 300 events queued, each with a context of about 4 KiB: over 1 MiB in all
+    harness.execute_script(OVERSIZED_PAGE)
+    init(harness, batchSize=500, flushInterval=60_000, pageview=False)
+    tracked = harness.execute_script(
+        "const ids = []; for (let i = 0; i < 300; i++) ids.push(theeye.track('a', 'b', {i: i})); return ids"
+    )
+    # When they are sent
+    harness.execute_script("theeye.flush()")
+    events = events_sent(harness, 300)
+    # Then they leave in requests the API takes, each event once and in order
+    requests = harness.execute_script(SENT)
+    assert len(requests) > 1
+    assert all(request["bytes"] <= MAX_BODY_BYTES for request in requests)
+    assert [e["event_id"] for e in events] == tracked

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from ingest.logic import decode_body, gunzip, ingest, parse_body
+from ingest.logic import Visit, decode_body, gunzip, ingest, parse_body
+from theeye.config import Settings
 from theeye.errors import InvalidRequest, PayloadTooLarge, QueueUnavailable, ServiceUnavailable
 from theeye.events import MAX_BODY_BYTES
 from theeye.intake import QueueThenCount
@@ -299,3 +300,52 @@ def test_a_surrogate_pair_and_an_escaped_backslash_before_u_are_read_as_written(
         "emoji": "\U0001f600",
         "path": "C:\\ud800",
     }
+
+
+# -- the event's context ---------------------------------------------------------------------
+
+VISIT = Visit("curl/8.5.0", "198.51.100.77", Settings())
+
+
+def test_each_queued_event_carries_its_context_built_from_what_it_sent_and_the_request() -> None:
+    queue = FakeQueue()
+    sent = {"page": {"url": "https://shop.example/p?utm_source=news#top"}, "locale": "en"}
+    result = ingest(
+        body([event(0, context=sent), event(1)]), origin=ORIGIN, intake=QueueThenCount(queue), visit=VISIT
+    )
+    assert result.events[0].event.context == queue.events[0].event.context
+    first, second = (q.event.context for q in queue.events)
+    assert first["ip"] == second["ip"] == "198.51.100.0" and first["user_agent"] == "curl/8.5.0"
+    assert first["page"] == {"url": "https://shop.example/p", "host": "shop.example", "path": "/p"}
+    assert (first["campaign"], first["locale"]) == ({"source": "news"}, "en")
+    assert "page" not in second
+
+
+def test_the_context_takes_no_part_in_the_derived_id() -> None:
+    plain = ingest(body(event(0)), origin=ORIGIN, intake=QueueThenCount(FakeQueue()))
+    visited = ingest(
+        body(event(0, context={"user_agent": "other", "ip": "8.8.8.8"})),
+        origin=ORIGIN,
+        intake=QueueThenCount(FakeQueue()),
+        visit=VISIT,
+    )
+    assert plain.to_response()["event_ids"] == visited.to_response()["event_ids"]
+    assert plain.events[0].event.content_hash() == visited.events[0].event.content_hash()
+
+
+def test_a_bad_context_rejects_the_event_naming_the_key_and_keeps_no_address() -> None:
+    queue = FakeQueue()
+    bad = event(1, context={"ip": "198.51.100.77", "screen": {"width": "wide"}})
+    ingest(body([event(0), bad]), origin=ORIGIN, intake=QueueThenCount(queue), visit=VISIT)
+    (rejection,) = queue.rejections
+    assert [e["field"] for e in rejection.errors] == ["context.screen.width"]
+    assert rejection.payload["context"]["ip"] == "[redacted]"
+
+
+def test_a_body_that_is_not_json_is_recorded_without_any_address() -> None:
+    queue = FakeQueue()
+    text = '{"context": {"ip": "2001:db8::7"}, "from": "198.51.100.77", '
+    with pytest.raises(InvalidRequest):
+        ingest(text.encode(), origin=ORIGIN, intake=QueueThenCount(queue), visit=VISIT)
+    (rejection,) = queue.rejections
+    assert rejection.payload == '{"context": {"ip": "[redacted]"}, "from": "[redacted]", '

