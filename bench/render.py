@@ -96,6 +96,14 @@ def cold_start_section(cold: Mapping[str, Any], tracer: Mapping[str, Any] | None
     return page("cold_start", cold=cold, tracer=tracer, target=COLD_START_TARGET_MS)
 
 
+# -- the runtime layer ------------------------------------------------------------------------
+
+
+def layer_section(layer: Mapping[str, Any]) -> str:
+    base_name = next(iter(layer["layers"]))  # the first row is the layer without event context
+    return page("layer", layer=layer, base_name=base_name, base=layer["layers"][base_name]["bytes"])
+
+
 # -- CPU and the processor through its handler --------------------------------------------------
 
 
@@ -708,6 +716,8 @@ def render(results: Mapping[str, Any]) -> str:
         sections += [erasure_section(results["erasure"]), summaries_section(results["erasure"])]
     if "segment" in results:
         sections.append(segment_section(results["segment"]))
+    if "layer" in results:
+        sections.append(layer_section(results["layer"]))
     sections.append(scale_section(results["cost"]))
     return "\n".join(sections)
 
