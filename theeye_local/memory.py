@@ -237,6 +237,7 @@ def _event_view(record: EventRecord) -> View:
         "timestamp": event.timestamp,
         "client_timestamp": event.client_timestamp,
         "received_at": record.received_at,
+        "context": compact_json(event.context) if event.context else None,
     }
     return event_view(kept)
 

@@ -10,6 +10,7 @@ tests/client/test_envelope_agreement.py fails when the two differ in a value or 
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import sys
@@ -26,6 +27,13 @@ MAX_TIME_TEXT_LENGTH = 40
 EVENT_ID_CHARACTERS = "A-Za-z0-9._:-"
 MAX_EVENT_ID_LENGTH = 64
 EVENT_ID_PATTERN = re.compile(f"[{EVENT_ID_CHARACTERS}]{{1,{MAX_EVENT_ID_LENGTH}}}")
+# the event's optional context (what the sender knows about the end user's visit)
+MAX_CONTEXT_BYTES = 4 * 1024
+MAX_USER_AGENT_LENGTH = 512
+MAX_LABEL_LENGTH = 64  # locale, timezone
+PAGE_LIMITS = {"url": 2048, "referrer": 2048, "title": 512}
+SCREEN_FIELDS = ("width", "height")
+CONTEXT_FIELDS = ("page", "user_agent", "ip", "locale", "timezone", "screen")
 UTC = timezone.utc  # noqa: UP017 - datetime.UTC does not exist before Python 3.11
 
 TimeLike = Union[datetime, date, str]  # noqa: UP007 - an alias evaluated at run time on Python 3.9
@@ -104,6 +112,48 @@ def check_event_id(value: object) -> str:
     return value
 
 
+def check_context(value: object) -> dict[str, Any]:
+    """The event's ``context`` as the API takes it: only its keys, each of its type and length,
+    at most ``MAX_CONTEXT_BYTES`` as compact JSON; ``ValueError`` naming ``context.<key>``."""
+    members = _members(value, "context", CONTEXT_FIELDS)
+    for key, item in members.items():
+        field = f"context.{key}"
+        if key == "page":
+            for name, text in _members(item, field, tuple(PAGE_LIMITS)).items():
+                _check_length(text, f"{field}.{name}", PAGE_LIMITS[name])
+        elif key == "screen":
+            for name, number in _members(item, field, SCREEN_FIELDS).items():
+                if not isinstance(number, int) or isinstance(number, bool):
+                    raise ValueError(f"{field}.{name} must be an integer, not {type(number).__name__}")
+        elif key == "ip":
+            try:
+                ipaddress.ip_address(item if isinstance(item, str) else "")
+            except ValueError:
+                raise ValueError(f"{field} must be an IPv4 or IPv6 address") from None
+        else:
+            _check_length(item, field, MAX_USER_AGENT_LENGTH if key == "user_agent" else MAX_LABEL_LENGTH)
+    size = len(encode(members))
+    if size > MAX_CONTEXT_BYTES:
+        raise ValueError(f"context is {size} bytes; at most {MAX_CONTEXT_BYTES} are allowed")
+    return members
+
+
+def _members(value: object, field: str, keys: tuple[str, ...]) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{field} must be a dict (a JSON object), not {type(value).__name__}")
+    for key in value:
+        if key not in keys:
+            raise ValueError(f"{field}.{key} is not a field of {field} (one of {', '.join(keys)})")
+    return dict(value)
+
+
+def _check_length(value: object, field: str, limit: int) -> None:
+    if not isinstance(value, str):
+        raise ValueError(f"{field} must be a string, not {type(value).__name__}")
+    if len(value) > limit:
+        raise ValueError(f"{field} is {len(value)} characters; at most {limit} are allowed")
+
+
 def encode(value: Any) -> bytes:
     """Compact UTF-8 JSON, the spelling the API measures events in; strict about NaN/Infinity."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
@@ -117,6 +167,7 @@ def build_event(
     timestamp: datetime | str | None,
     event_id: str | None,
     now: datetime,
+    context: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, Any], bytes]:
     """The event as it will be sent and its encoded form, without the ``sent_at`` each attempt
     adds (``with_sent_at``); ``ValueError`` for what the API would refuse once it is added."""
@@ -143,6 +194,11 @@ def build_event(
         "data": dict(data),
         "timestamp": stamped,
     }
+    if context is not None:
+        try:
+            event["context"] = check_context(context)
+        except (TypeError, RecursionError) as exc:
+            raise ValueError(f"context is not JSON-serialisable: {_reason(exc)}") from None
     try:
         body = encode(event)
     except (TypeError, ValueError, RecursionError) as exc:

@@ -213,15 +213,22 @@ class Client:
         *,
         timestamp: datetime | str | None = None,
         event_id: str | None = None,
+        context: Mapping[str, Any] | None = None,
     ) -> str:
         """Queue one event and return its ``event_id``; ``ValueError`` if the API would refuse it.
 
         ``timestamp`` defaults to now (UTC, microseconds); a datetime without a zone is UTC.
-        ``event_id`` defaults to a random 32-hex-digit id, the same in every retry. When the
+        ``event_id`` defaults to a random 32-hex-digit id, the same in every retry. ``context``
+        says what the application knows about its end user's visit, so that a server forwards
+        it: ``{"user_agent": ..., "ip": ..., "page": {"url", "referrer", "title"}, "locale",
+        "timezone", "screen": {"width", "height"}}`` (any of them; the API stores the address
+        only anonymised). When the
         queue is full (or the client closed) the event is dropped, counted in ``dropped`` and
         handed to ``on_error`` with :class:`EventsDropped`; its id is still returned.
         """
-        event, body = build_event(session_id, category, name, data, timestamp, event_id, self._clock())
+        event, body = build_event(
+            session_id, category, name, data, timestamp, event_id, self._clock(), context
+        )
         item = _Item(body)
         dropped: EventsDropped | None = None
         with self._lock:

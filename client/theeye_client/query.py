@@ -43,6 +43,7 @@ class StoredEvent(TypedDict):
     timestamp: str  #: when it occurred, corrected by the request's sent_at
     client_timestamp: str  #: the timestamp as the sender wrote it
     received_at: str
+    context: dict[str, Any]  #: the visit: anonymised address, country, browser, os, device, bot, page, ...
 
 
 class FieldProblem(TypedDict):

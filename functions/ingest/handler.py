@@ -30,7 +30,7 @@ from theeye.api_models import (
 )
 from theeye.checks import Rules
 from theeye.clock import Clock, utc_now
-from theeye.config import get_settings
+from theeye.config import Settings, get_settings
 from theeye.http import json_response, register_error_handlers
 from theeye.keys import Authenticator
 from theeye.observability import logger, metrics
@@ -88,7 +88,12 @@ def post_events_validate() -> Response[str]:
 def _ingest(dialect: logic.Dialect) -> logic.IngestResult:
     deps = dependencies()
     return logic.ingest_request(
-        _request(), dialect, authenticator=deps.authenticator, intake=deps.intake, clock=deps.clock
+        _request(),
+        dialect,
+        authenticator=deps.authenticator,
+        intake=deps.intake,
+        clock=deps.clock,
+        settings=deps.settings,
     )
 
 
@@ -100,6 +105,7 @@ def _request() -> logic.Request:
         headers={k.lower(): v for k, v in (event.headers or {}).items()},
         query=dict(event.query_string_parameters or {}),
         request_id=event.request_context.request_id,
+        source_ip=event.request_context.http.source_ip or "",
     )
 
 
@@ -121,6 +127,7 @@ def load_validation() -> logic.Validation:
 class Dependencies:
     authenticator: Authenticator
     intake: Intake
+    settings: Settings = field(default_factory=Settings)  # how the events' context is built
     clock: Clock = utc_now
     load_validation: Callable[[], logic.Validation] = load_validation
     _validation: logic.Validation | None = field(default=None, repr=False)
@@ -139,6 +146,7 @@ def dependencies() -> Dependencies:
     return Dependencies(
         authenticator=Authenticator.over(backend.keys(), ttl_seconds=get_settings().key_cache_seconds),
         intake=backend.intake(),
+        settings=get_settings(),
     )
 
 

@@ -14,7 +14,7 @@ import base64
 import binascii
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +23,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from theeye import segment, strict_json
 from theeye.checks import DryRun, Rules, dry_run
 from theeye.clock import Clock, format_timestamp, parse_timestamp
+from theeye.config import Settings
+from theeye.context import enrich, redact_addresses, without_address
 from theeye.errors import InvalidRequest, PayloadTooLarge, QueueUnavailable
 from theeye.events import (
     CONTENT_ENCODINGS,
@@ -46,13 +48,38 @@ if TYPE_CHECKING:  # loaded by the handler on the first dry run only (see ingest
 @dataclass(frozen=True)
 class Request:
     """An ingest request as the gateway delivered it: the body (text, or base64 of the bytes),
-    the headers (names lower-cased), the query string and the request's id."""
+    the headers (names lower-cased), the query string, the request's id and the address it came
+    from (never logged, queued or stored: see ``Visit``)."""
 
     body: str | None
     is_base64: bool = False
     headers: dict[str, str] = field(default_factory=dict)
     query: dict[str, str] = field(default_factory=dict)
     request_id: str = ""
+    source_ip: str = field(default="", repr=False)
+
+    def visit(self, settings: Settings) -> Visit:
+        return Visit(self.headers.get("user-agent"), self.source_ip or None, settings)
+
+
+@dataclass(frozen=True)
+class Visit:
+    """What a request says about the end user besides its events (its ``User-Agent`` and
+    source address) and how the stored context is built from it (``IP_ANONYMIZATION``,
+    ``GEOIP_DATABASE``). The raw address stays here: it reaches the queue only anonymised,
+    inside an event's context, and is redacted from whatever the error store keeps."""
+
+    user_agent: str | None = None
+    address: str | None = field(default=None, repr=False)
+    settings: Settings = field(default_factory=Settings)
+
+    def context(self, sent: Any, campaign: Any = None) -> dict[str, Any]:
+        """The stored context of an event that sent ``sent`` (checked) as its ``context``."""
+        return enrich(sent, self.user_agent, self.address, self.settings, campaign=campaign)
+
+    def redact(self, text: str) -> str:
+        """A body kept as text, without any end user's address."""
+        return redact_addresses(text, self.address)
 
 
 @dataclass(frozen=True)
@@ -124,9 +151,11 @@ def ingest_request(
     authenticator: Authenticator,
     intake: Intake,
     clock: Clock,
+    settings: Settings,
 ) -> IngestResult:
     """``POST /events`` and ``/v1/*``: the caller's key checked (scope ``ingest``), the body read,
-    its valid events queued and its rejections recorded (see ``ingest``); counted and logged."""
+    its valid events queued with their context and its rejections recorded (see ``ingest``);
+    counted and logged."""
     caller, body = _caller(request, dialect, authenticator)
     origin = Origin(
         application_id=caller.application_id,
@@ -135,9 +164,10 @@ def ingest_request(
         request_id=request.request_id,
     )
     logger.append_keys(application_id=caller.application_id, key_id=caller.key_id)
-    rejections = Rejections(intake, origin, dialect.redact)
+    visit = request.visit(settings)
+    rejections = Rejections(intake, origin, _redaction(dialect, visit))
     try:
-        result = _accept(body or read_request(request, rejections), rejections, dialect)
+        result = _accept(body or read_request(request, rejections), rejections, dialect, visit)
     except InvalidRequest as exc:
         metrics.add_metric(name="RequestsRejected", unit=MetricUnit.Count, value=1)
         logger.info("request rejected", extra={"code": exc.code})
@@ -174,15 +204,18 @@ def ingest(
     origin: Origin,
     intake: Intake,
     dialect: Dialect = EVENTS,
+    visit: Visit | None = None,
 ) -> IngestResult:
-    """Validate a request body, queue the valid events and the rejections, say what happened.
+    """Validate a request body, queue the valid events (each with the context built from what
+    it sent and from ``visit``) and the rejections, say what happened.
 
     Raises ``InvalidRequest`` (400) when nothing can be accepted; the rejection still reaches
     the error store through the queue. Raises ``ServiceUnavailable`` (503) when the queue does
     not take the events: then nothing was accepted and the client retries.
     """
-    rejections = Rejections(intake, origin, dialect.redact)
-    return _accept(read_body(raw, rejections), rejections, dialect)
+    visit = visit or Visit()
+    rejections = Rejections(intake, origin, _redaction(dialect, visit))
+    return _accept(read_body(raw, rejections), rejections, dialect, visit)
 
 
 def validate(raw: bytes, *, application_id: str, received_at: str, validation: Validation) -> DryRun:
@@ -195,7 +228,13 @@ def validate(raw: bytes, *, application_id: str, received_at: str, validation: V
     return _dry_run(read_body(raw), application_id, received_at, validation)
 
 
-def _accept(body: Body, rejections: Rejections, dialect: Dialect) -> IngestResult:
+def _redaction(dialect: Dialect, visit: Visit) -> Callable[[str], str]:
+    """What a body kept as text loses before the error store sees it: the dialect's secrets and
+    every end user's address."""
+    return lambda text: visit.redact(dialect.redact(text))
+
+
+def _accept(body: Body, rejections: Rejections, dialect: Dialect, visit: Visit) -> IngestResult:
     origin = rejections.origin
     try:
         items = dialect.envelopes(body.value, origin.received_at)
@@ -209,8 +248,9 @@ def _accept(body: Body, rejections: Rejections, dialect: Dialect) -> IngestResul
         outcome = list(item.errors) or validate_event(item.event, origin.application_id, received)
         if isinstance(outcome, Event):
             sent, sent_at = item.event.get("timestamp"), item.event.get("sent_at")
+            event = replace(outcome, context=visit.context(item.event.get("context"), item.campaign))
             result.events.append(
-                QueuedEvent(index, outcome, sent if sent != outcome.client_timestamp else None, sent_at)
+                QueuedEvent(index, event, sent if sent != outcome.client_timestamp else None, sent_at)
             )
         else:
             errors = [item.blame(e).to_dict() for e in outcome]
@@ -219,7 +259,7 @@ def _accept(body: Body, rejections: Rejections, dialect: Dialect) -> IngestResul
                     index,
                     "invalid_envelope",
                     errors,
-                    cut_payload(item.payload),
+                    cut_payload(without_address(item.payload)),
                     session_id=item.session_id,
                     event_id=item.event_id,
                 )

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, with_config
+from typing_extensions import TypedDict  # pydantic reads typing's TypedDict only from Python 3.12
 
 from theeye.checks import CheckType
+from theeye.context import (
+    CONTEXT_RULES,
+    MAX_CONTEXT_BYTES,
+    MAX_LABEL_LENGTH,
+    MAX_USER_AGENT_LENGTH,
+    PAGE_LIMITS,
+    Device,
+    Medium,
+)
 from theeye.events import (
     EVENT_ID_PATTERN,
     MAX_BODY_BYTES,
@@ -34,6 +44,50 @@ def _size(size: int) -> str:
 # text without surrounding spaces, which is what its length limit counts too) and the event's
 # size, a measure of the whole object. The descriptions state them.
 _TEXT = Field(min_length=1, max_length=MAX_TEXT_LENGTH, pattern=NOT_BLANK_PATTERN)
+
+
+def _address(text: str) -> str:
+    """``context.ip`` by the envelope's own rule (an IPv4 or IPv6 address, as text)."""
+    for error in CONTEXT_RULES["ip"]("ip", text):
+        raise ValueError(error.message)
+    return text
+
+
+@with_config(ConfigDict(extra="forbid"))
+class PageIn(TypedDict, total=False):
+    """The page the event happened on, as the browser knows it."""
+
+    url: Annotated[str, Field(max_length=PAGE_LIMITS["url"])]
+    referrer: Annotated[str, Field(max_length=PAGE_LIMITS["referrer"])]
+    title: Annotated[str, Field(max_length=PAGE_LIMITS["title"])]
+
+
+@with_config(ConfigDict(extra="forbid"))
+class ScreenIn(TypedDict, total=False):
+    width: StrictInt
+    height: StrictInt
+
+
+@with_config(
+    ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "description": "What only the sender knows about the end user's visit; at most "
+            f"{_size(MAX_CONTEXT_BYTES)} as compact UTF-8 JSON. The stored context is built from it and "
+            "from the request (its User-Agent and source address). `user_agent` and `ip` are the end "
+            "user's, for a sender that is not the end user's browser; the address is stored only anonymised."
+        },
+    )
+)
+class ContextIn(TypedDict, total=False):
+    """What only the sender knows about the end user's visit (docs/API.md, "Event context")."""
+
+    page: PageIn
+    user_agent: Annotated[str, Field(max_length=MAX_USER_AGENT_LENGTH)]
+    ip: Annotated[str, AfterValidator(_address), Field(json_schema_extra={"format": "ip-address"})]
+    locale: Annotated[str, Field(max_length=MAX_LABEL_LENGTH)]
+    timezone: Annotated[str, Field(max_length=MAX_LABEL_LENGTH)]
+    screen: ScreenIn
 
 
 class EventIn(BaseModel):
@@ -67,6 +121,11 @@ class EventIn(BaseModel):
         "stored timestamp is `received_at - (sent_at - timestamp)`, the sender's clock offset removed; "
         "it takes no part in the derived id nor in the duplicate comparison.",
         examples=["2021-01-01T09:15:28.001234Z"],
+    )
+    context: ContextIn | None = Field(
+        default=None,
+        description="What the sender knows about the end user's visit; it takes no part in the derived id "
+        "nor in the duplicate comparison.",
     )
 
 
@@ -102,6 +161,56 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
+class Named(TypedDict):
+    family: str  # "Chrome", "iOS"
+    version: NotRequired[str]  # major.minor when known
+
+
+class PageOut(TypedDict, total=False):
+    url: str  # without its query string and fragment
+    host: str
+    path: str
+    title: str
+    referrer: str  # without its query string and fragment
+
+
+class ReferrerOut(TypedDict, total=False):
+    host: str
+    medium: Medium
+    source: str
+
+
+class CampaignOut(TypedDict, total=False):
+    source: str
+    medium: str
+    name: str
+    term: str
+    content: str
+
+
+class ScreenOut(TypedDict, total=False):
+    width: int
+    height: int
+
+
+class ContextOut(TypedDict, total=False):
+    """The stored context (docs/API.md, "Event context and enrichment"); keys only when known."""
+
+    ip: str  # anonymised: IPv4's last octet, IPv6's last 80 bits zero
+    country: str  # ISO 3166-1 alpha-2
+    user_agent: str
+    browser: Named
+    os: Named
+    device: Device
+    bot: bool
+    page: PageOut
+    referrer: ReferrerOut
+    campaign: CampaignOut  # from the page's utm_* parameters (or a Segment message's context.campaign)
+    locale: str
+    timezone: str
+    screen: ScreenOut
+
+
 class EventOut(BaseModel):
     event_id: str
     application_id: str
@@ -119,6 +228,11 @@ class EventOut(BaseModel):
         examples=["2021-01-01T09:15:27.243860Z"],
     )
     received_at: str = Field(examples=["2021-01-01T09:15:28.001234Z"])
+    context: ContextOut = Field(
+        description="Built at ingest from the event's `context` and the request: the anonymised address and "
+        "its country, the user agent parsed (browser, os, device, bot), the page without its query, the "
+        "referrer's medium and source, the campaign of the page's utm_* parameters. Keys only when known."
+    )
 
 
 class EventPage(BaseModel):

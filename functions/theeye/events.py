@@ -11,6 +11,7 @@ by input.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -44,8 +45,9 @@ DERIVED_ID_PREFIX = "dv1-"
 
 TEXT_FIELDS = ("session_id", "category", "name")
 REQUIRED_FIELDS = (*TEXT_FIELDS, "data", "timestamp")
-# event_id absent or null: derived from the content; sent_at absent or null: no skew correction
-OPTIONAL_FIELDS = ("event_id", "sent_at")
+# event_id absent or null: derived from the content; sent_at absent or null: no skew correction;
+# context absent or null: nothing sent about the visit (theeye.context holds its rules)
+OPTIONAL_FIELDS = ("event_id", "sent_at", "context")
 ENVELOPE_FIELDS = REQUIRED_FIELDS + OPTIONAL_FIELDS  # no other top-level field is allowed
 
 _NOT_BLANK = re.compile(NOT_BLANK_PATTERN)
@@ -76,6 +78,10 @@ class Event:
     ``timestamp`` is when the event occurred by our clock: the sender's ``client_timestamp``
     with the sender's clock offset removed when the request said when it was sent
     (``corrected_timestamp``); without ``sent_at`` the two are equal.
+
+    ``context`` is the stored context built at ingest (``theeye.context.enrich``). Like
+    ``sent_at`` it is no part of the ``content``: a resend from another browser or address is
+    the same event.
     """
 
     event_id: str
@@ -85,6 +91,7 @@ class Event:
     data: dict[str, Any]
     timestamp: str
     client_timestamp: str = ""  # empty: equal to timestamp
+    context: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.client_timestamp:
@@ -105,9 +112,11 @@ class Event:
         return hashlib.sha256(canonical_json(self.content()).encode("utf-8")).hexdigest()
 
     def to_dict(self) -> dict[str, Any]:
-        corrected = (
+        corrected: dict[str, Any] = (
             {} if self.timestamp == self.client_timestamp else {"client_timestamp": self.client_timestamp}
         )
+        if self.context:
+            corrected["context"] = self.context
         return {"event_id": self.event_id, **self.content(), "timestamp": self.timestamp, **corrected}
 
     @classmethod
@@ -120,6 +129,7 @@ class Event:
             data=value["data"],
             timestamp=value["timestamp"],
             client_timestamp=value.get("client_timestamp") or "",
+            context=value.get("context") or {},
         )
 
     @property
@@ -182,6 +192,10 @@ def validate_event(
             format_timestamp(corrected)
         except (OverflowError, ValueError):
             errors.append(FieldError("sent_at", "puts the corrected timestamp outside the supported years"))
+    if raw.get("context") is not None:
+        from theeye.context import check_context  # imports theeye.events: loaded once one is sent
+
+        errors.extend(check_context(raw["context"]))
     event_id = raw.get("event_id")
     if event_id is not None and (not isinstance(event_id, str) or not EVENT_ID_PATTERN.fullmatch(event_id)):
         errors.append(

@@ -49,6 +49,21 @@ SEGMENT_FIELDS = ("type", "userId", "anonymousId", "context", "groupId", "previo
 SEGMENT_KEY = "segment"
 # where the session comes from, in order: the first that is set
 SESSION_SOURCES = ("properties.session_id", "context.session_id", "anonymousId", "userId")
+# key of the event's context <- key of the message's context (docs/API.md, "Event context")
+CONTEXT_SOURCES = {
+    "ip": "ip",
+    "user_agent": "userAgent",
+    "page": "page",
+    "locale": "locale",
+    "timezone": "timezone",
+    "screen": "screen",
+}
+# the members of context.page and context.screen the event's context takes (Segment's page also
+# has path and search, read off the url; its screen has density)
+PAGE_KEYS = ("url", "referrer", "title")
+SCREEN_KEYS = ("width", "height")
+CAMPAIGN_SOURCE = "campaign"  # the message's context.campaign: stated apart from the page's utm_*
+ADDRESS_KEY = "ip"  # not kept under data.segment.context: the event's context has it anonymised
 TIMESTAMP_SOURCES = ("timestamp", "originalTimestamp")  # else the time received
 MESSAGE_ID_PREFIX = "sm1-"  # an event_id derived from a messageId that does not fit the rule
 
@@ -61,6 +76,7 @@ class Envelope:
     ``errors`` set: the item cannot even be read as an event (not an object, no known type).
     ``sources`` maps an envelope field to the sender's field it was taken from; ``session_id``
     and ``event_id`` are what the error record is filed under (None: read off the payload).
+    ``campaign`` is one the sender stated apart from the page (a message's ``context.campaign``).
     """
 
     event: Any
@@ -69,6 +85,7 @@ class Envelope:
     sources: Mapping[str, str] = field(default_factory=dict)
     session_id: str | None = None
     event_id: str | None = None
+    campaign: Any = None
 
     def blame(self, error: FieldError) -> FieldError:
         """The problem, named by the field the sender wrote."""
@@ -132,9 +149,16 @@ def to_envelope(
     if name is not None:
         event["name"] = name
 
+    visit = event_context(context)
+    if visit is not None:
+        event["context"] = visit
+        sources.update({f"context.{key}": f"context.{CONTEXT_SOURCES[key]}" for key in visit})
+
     segment = {key: message[key] for key in SEGMENT_FIELDS if message.get(key) is not None}
     segment["type"] = kind
-    if context is not None:
+    if isinstance(context, dict) and ADDRESS_KEY in context:
+        segment["context"] = {key: value for key, value in context.items() if key != ADDRESS_KEY}
+    elif context is not None:
         segment["context"] = context
     if body is None:
         event["data"] = {SEGMENT_KEY: segment}
@@ -164,7 +188,28 @@ def to_envelope(
         sources=sources,
         session_id=usable_session_id(event),
         event_id=event_id,
+        campaign=context.get(CAMPAIGN_SOURCE) if isinstance(context, dict) else None,
     )
+
+
+def event_context(context: Any) -> dict[str, Any] | None:
+    """The event's ``context`` from a message's (the contract's table): its address, user
+    agent, page (url, referrer, title), locale, timezone and screen (width, height), those it
+    has; None when it has none. Values are taken as sent: the envelope's rules judge them."""
+    if not isinstance(context, dict):
+        return None
+    found: dict[str, Any] = {}
+    for key, source in CONTEXT_SOURCES.items():
+        value = context.get(source)
+        if value is None:
+            continue
+        members = PAGE_KEYS if key == "page" else SCREEN_KEYS if key == "screen" else None
+        if members is not None and isinstance(value, dict):
+            value = {member: value[member] for member in members if value.get(member) is not None}
+            if not value:
+                continue
+        found[key] = value
+    return found or None
 
 
 def message_event_id(message_id: Any) -> str | None:

@@ -1,6 +1,6 @@
 """What a stored event, a recorded error and a session summary look like when read back.
 
-Every backend keeps an event's ``data`` and an error's ``details`` and ``payload`` as compact
+Every backend keeps an event's ``data`` and ``context`` and an error's ``details`` and ``payload`` as compact
 JSON text beside plain fields, and a session's applications as JSON text (SQLite) or a set
 (DynamoDB). ``event_view``, ``error_view`` and ``session_view`` turn such a row or item
 (anything indexable by field name) into the view the API and the operators' tools show, so the
@@ -24,7 +24,9 @@ class Stored(Protocol):
 
 
 def event_view(stored: Stored) -> View:
-    client_timestamp = stored["client_timestamp"] if "client_timestamp" in stored.keys() else None  # noqa: SIM118 - sqlite3.Row: "in" looks at values
+    present = set(stored.keys())
+    client_timestamp = stored["client_timestamp"] if "client_timestamp" in present else None
+    context = stored["context"] if "context" in present else None
     return {
         "event_id": stored["event_id"],
         "application_id": stored["application_id"],
@@ -35,6 +37,7 @@ def event_view(stored: Stored) -> View:
         "timestamp": stored["timestamp"],
         "client_timestamp": client_timestamp or stored["timestamp"],
         "received_at": stored["received_at"],
+        "context": json_field(context, {}),
     }
 
 

@@ -36,6 +36,7 @@ from theeye_client import Client
 from theeye_client import _envelope as client
 
 from ingest.logic import ingest
+from theeye import context as server_context
 from theeye import events as server
 from theeye.api_models import EventBatch, EventIn
 from theeye.errors import InvalidRequest
@@ -64,6 +65,17 @@ def test_the_clients_limit_is_the_servers(name: str) -> None:
     assert getattr(client, name) == getattr(server, name)
 
 
+@pytest.mark.parametrize(
+    "name", ["MAX_CONTEXT_BYTES", "MAX_USER_AGENT_LENGTH", "MAX_LABEL_LENGTH", "PAGE_LIMITS", "SCREEN_FIELDS"]
+)
+def test_the_clients_context_limit_is_the_servers(name: str) -> None:
+    assert getattr(client, name) == getattr(server_context, name)
+
+
+def test_the_clients_context_fields_are_the_servers() -> None:
+    assert set(client.CONTEXT_FIELDS) == set(server_context.CONTEXT_RULES)
+
+
 def test_the_clients_event_id_pattern_is_the_servers() -> None:
     assert client.EVENT_ID_PATTERN.pattern == server.EVENT_ID_PATTERN.pattern
     assert client.EVENT_ID_PATTERN.flags == server.EVENT_ID_PATTERN.flags
@@ -73,8 +85,10 @@ SENT_AT = client.format_time(NOW)  # what every attempt adds: the client's clock
 
 
 def test_the_client_sends_the_envelope_fields_and_no_other() -> None:
-    _, body = client.build_event("s", "c", "n", None, None, None, NOW)
+    _, body = client.build_event("s", "c", "n", None, None, None, NOW, {"locale": "en"})
     assert sorted(json.loads(client.with_sent_at(body, SENT_AT))) == sorted(server.ENVELOPE_FIELDS)
+    _, body = client.build_event("s", "c", "n", None, None, None, NOW)  # no context: none sent
+    assert "context" not in json.loads(body)
 
 
 def test_the_room_kept_for_sent_at_is_what_it_takes() -> None:
@@ -143,7 +157,10 @@ def test_an_array_body_holds_1_to_max_events() -> None:
 def test_the_committed_document_says_what_eventin_says() -> None:
     document = json.loads(DOCUMENT.read_text(encoding="utf-8"))
     ref = "#/components/schemas/{model}"
-    assert document["components"]["schemas"]["EventIn"] == EventIn.model_json_schema(ref_template=ref)
+    schema = EventIn.model_json_schema(ref_template=ref)
+    for name, nested in schema.pop("$defs").items():  # the context's models: components of their own
+        assert document["components"]["schemas"][name] == nested
+    assert document["components"]["schemas"]["EventIn"] == schema
     body = document["paths"]["/events"]["post"]["requestBody"]
     array = body["content"]["application/json"]["schema"]["oneOf"][1]
     assert (array["minItems"], array["maxItems"]) == (1, server.MAX_EVENTS_PER_REQUEST)
@@ -190,6 +207,7 @@ def client_accepts(raw: Any) -> bool:
             raw["timestamp"],
             raw.get("event_id"),
             NOW,
+            raw.get("context"),
         )
     except ValueError:
         return False
@@ -233,6 +251,7 @@ class Case:
 
 
 SIZE = "the event's size: a measure of the whole object"
+CONTEXT_SIZE = "the context's size: a measure of the whole object"
 GRAMMAR = "the timestamp's ISO-8601 grammar and length (of the stripped text)"
 MAX = server.MAX_TEXT_LENGTH
 ASTRAL = "\U0001f600"  # one code point, two UTF-16 units, four UTF-8 bytes
@@ -329,6 +348,7 @@ def cases() -> dict[str, Case]:
         "not an object: a string": Case("event", False),
         "not an object: null": Case(None, False),
     }
+    found |= context_cases()
     size = server.MAX_EVENT_BYTES
     found |= {
         "an event at the size limit": Case(of_size(size, "x"), True),
@@ -337,6 +357,82 @@ def cases() -> dict[str, Case]:
         "an event one byte over in 2-byte characters": Case(of_size(size + 1, "é"), False, SIZE),
         "an event at the size limit in astral characters": Case(of_size(size, ASTRAL), True),
         "an event one byte over in astral characters": Case(of_size(size + 1, ASTRAL), False, SIZE),
+    }
+    return found
+
+
+def context_of_size(size: int) -> dict[str, Any]:
+    """A valid context of exactly ``size`` bytes of compact JSON (its members within their limits)."""
+    page = {"url": "", "referrer": "", "title": ""}
+    room = size - len(server.compact_json({"page": page}).encode("utf-8"))
+    for key in ("url", "referrer", "title"):
+        take = min(room, server_context.PAGE_LIMITS[key])
+        page[key], room = "u" * take, room - take
+    context = {"page": page}
+    assert room == 0 and len(server.compact_json(context).encode("utf-8")) == size
+    return context
+
+
+def context_cases() -> dict[str, Case]:
+    """The context's rules, member by member (docs/API.md, the envelope's context row)."""
+    ua, label = server_context.MAX_USER_AGENT_LENGTH, server_context.MAX_LABEL_LENGTH
+    found: dict[str, Case] = {
+        "context missing": Case(valid(context=...), True),
+        "context null": Case(valid(context=None), True),
+        "context empty": Case(valid(context={}), True),
+        "context of every field": Case(
+            valid(
+                context={
+                    "page": {"url": "https://shop.example/p?utm_source=x", "referrer": "", "title": "P"},
+                    "user_agent": "Mozilla/5.0",
+                    "ip": "198.51.100.77",
+                    "locale": "en-GB",
+                    "timezone": "Europe/London",
+                    "screen": {"width": 1280, "height": 720},
+                }
+            ),
+            True,
+        ),
+        "context an array": Case(valid(context=[]), False),
+        "context a string": Case(valid(context="x"), False),
+        "context with another key": Case(valid(context={"library": "x"}), False),
+        "context.ip IPv6": Case(valid(context={"ip": "2001:db8:85a3::8a2e:370:7334"}), True),
+        "context.ip IPv4 mapped into IPv6": Case(valid(context={"ip": "::ffff:198.51.100.77"}), True),
+        "context.ip not an address": Case(valid(context={"ip": "localhost"}), False),
+        "context.ip with a leading zero": Case(valid(context={"ip": "198.51.100.077"}), False),
+        "context.ip with a space": Case(valid(context={"ip": " 198.51.100.77"}), False),
+        "context.ip a number": Case(valid(context={"ip": 3325256781}), False),
+        "context.user_agent at the limit": Case(valid(context={"user_agent": "a" * ua}), True),
+        "context.user_agent one over": Case(valid(context={"user_agent": "a" * (ua + 1)}), False),
+        "context.user_agent null": Case(valid(context={"user_agent": None}), False),
+        "context.page empty": Case(valid(context={"page": {}}), True),
+        "context.page a string": Case(valid(context={"page": "https://x"}), False),
+        "context.page with another key": Case(valid(context={"page": {"path": "/"}}), False),
+        "context.page.url null": Case(valid(context={"page": {"url": None}}), False),
+        "context.screen.width a float": Case(valid(context={"screen": {"width": 1.0}}), False),
+        "context.screen.width a boolean": Case(valid(context={"screen": {"width": True}}), False),
+        "context.screen.width a string": Case(valid(context={"screen": {"width": "1"}}), False),
+        "context.screen with another key": Case(valid(context={"screen": {"density": 2}}), False),
+        "context.screen negative": Case(valid(context={"screen": {"width": -1, "height": 0}}), True),
+    }
+    for key in ("locale", "timezone"):
+        found |= {
+            f"context.{key} at the limit": Case(valid(context={key: "x" * label}), True),
+            f"context.{key} one over": Case(valid(context={key: "x" * (label + 1)}), False),
+            f"context.{key} at the limit in astral characters": Case(
+                valid(context={key: ASTRAL * label}), True
+            ),
+            f"context.{key} a number": Case(valid(context={key: 1}), False),
+        }
+    for key, limit in server_context.PAGE_LIMITS.items():
+        found |= {
+            f"context.page.{key} at the limit": Case(valid(context={"page": {key: "p" * limit}}), True),
+            f"context.page.{key} one over": Case(valid(context={"page": {key: "p" * (limit + 1)}}), False),
+        }
+    size = server_context.MAX_CONTEXT_BYTES
+    found |= {
+        "a context at the size limit": Case(valid(context=context_of_size(size)), True),
+        "a context one byte over": Case(valid(context=context_of_size(size + 1)), False, CONTEXT_SIZE),
     }
     return found
 

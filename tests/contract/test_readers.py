@@ -24,6 +24,19 @@ CATEGORIES = ("page interaction", "form interaction")
 NAMES = ("pageview", "cta click", "submit")
 
 
+# a stored context as ingest builds it (theeye.context.enrich)
+CONTEXT = {
+    "ip": "203.0.113.0",
+    "user_agent": "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0",
+    "browser": {"family": "Firefox", "version": "120.0"},
+    "os": {"family": "Linux"},
+    "device": "desktop",
+    "bot": False,
+    "page": {"url": "https://shop.example/p", "host": "shop.example", "path": "/p"},
+    "campaign": {"source": "news"},
+}
+
+
 def seed_events(backend: Backend, count: int = 90) -> list[Event]:
     """Events over three UTC days, some sharing a timestamp, registered as the processor does."""
     rng = random.Random(7)
@@ -40,6 +53,7 @@ def seed_events(backend: Backend, count: int = 90) -> list[Event]:
                 name=rng.choice(NAMES),
                 data={"n": n},
                 timestamp=format_timestamp(at),
+                context=CONTEXT if n % 2 == 0 else {},
             )
         )
     counters, store = backend.counters(), backend.event_store()
@@ -133,7 +147,14 @@ def test_an_event_reads_back_as_the_api_shows_it(backend: Backend) -> None:
         "timestamp": event.timestamp,
         "client_timestamp": event.timestamp,
         "received_at": format_timestamp(START),
+        "context": CONTEXT,
     }
+
+
+def test_an_event_without_a_context_reads_back_with_an_empty_one(backend: Backend) -> None:
+    event = seed_events(backend, 5)[1]
+    view = backend.event_reader().get(event.event_id)
+    assert view is not None and view["context"] == {}
 
 
 def test_the_end_of_a_window_is_exclusive_and_its_start_inclusive(backend: Backend) -> None:

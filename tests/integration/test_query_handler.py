@@ -99,8 +99,16 @@ def test_the_briefing_events_come_back_by_session_in_order(
         "timestamp",
         "client_timestamp",
         "received_at",
+        "context",
     }
     assert first["timestamp"] == first["client_timestamp"] == "2021-01-01T09:15:27.243860Z"
+    # the request's source address anonymised and its user agent (curl, an automated client)
+    assert {k: first["context"][k] for k in ("ip", "user_agent", "device", "bot")} == {
+        "ip": "203.0.113.0",
+        "user_agent": "curl/8.5.0",
+        "device": "bot",
+        "bot": True,
+    }
     status, body = get(f"/sessions/{SESSION}/events", lambda_context, query_key)
     assert ids_of(body) == expected
     status, body = get(f"/sessions/{SESSION}/events", lambda_context, query_key, order="desc")

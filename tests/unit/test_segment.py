@@ -91,10 +91,12 @@ def test_the_data_is_properties_or_traits_with_the_segment_fields_beside() -> No
     event = mapped(
         track(userId="u-1", properties={"price": 9.5}, context=context, integrations={"All": True})
     )
+    kept = {"library": context["library"]}  # the address goes to the event's context only
     assert event["data"] == {
         "price": 9.5,
-        "segment": {"type": "track", "userId": "u-1", "anonymousId": "anon-1", "context": context},
+        "segment": {"type": "track", "userId": "u-1", "anonymousId": "anon-1", "context": kept},
     }
+    assert event["context"] == {"ip": "10.0.0.1"}
     group = mapped({"type": "group", "userId": "u", "groupId": "g-1", "traits": {"plan": "pro"}})
     assert group["data"] == {"plan": "pro", "segment": {"type": "group", "userId": "u", "groupId": "g-1"}}
     alias = mapped({"type": "alias", "userId": "u", "previousId": "p", "traits": {"ignored": 1}})
@@ -143,13 +145,12 @@ def test_the_batch_context_and_sent_at_hold_for_messages_without_their_own() -> 
         "sentAt": "2026-12-02T09:00:01Z",
     }
     first, second = (e.event for e in segment.envelopes(body, RECEIVED, kind=None))
-    assert first["data"]["segment"]["context"] == {
-        "ip": "batch",
-        "library": {"name": "x"},
-        "page": {"path": "/"},
-    }
+    # the merged context: its address in the event's context only, the rest under data.segment
+    assert first["data"]["segment"]["context"] == {"library": {"name": "x"}, "page": {"path": "/"}}
+    assert first["context"] == {"ip": "batch"}
     assert first["sent_at"] == "2026-12-02T09:00:01Z"
-    assert second["data"]["segment"]["context"] == {"ip": "own", "library": {"name": "x"}}
+    assert second["data"]["segment"]["context"] == {"library": {"name": "x"}}
+    assert second["context"] == {"ip": "own"}
     assert second["sent_at"] == "2026-12-02T09:00:09Z"
 
 

@@ -46,6 +46,8 @@ def event_item(record: EventRecord, shards: int, stored_at: str) -> dict[str, An
     }
     if event.client_timestamp != event.timestamp:  # corrected by sent_at; absent: equal
         item["client_timestamp"] = {"S": event.client_timestamp}
+    if event.context:
+        item["context"] = {"S": compact_json(event.context)}
     if record.expires_at is not None:
         item["expires_at"] = {"N": str(record.expires_at)}
     return item

@@ -24,7 +24,7 @@ from typing import Any
 
 from theeye.errors import RetryableStoreError, ServiceUnavailable, TheEyeError
 
-SCHEMA_VERSION = 5  # 2: indexes on expires_at for the retention sweep; 3 to 5: see MIGRATIONS
+SCHEMA_VERSION = 6  # 2: indexes on expires_at for the retention sweep; 3 to 6: see MIGRATIONS
 BUSY_TIMEOUT_MS = 10_000
 # How long a writer waits before asking for the write lock again (see Database._begin_immediate).
 LOCK_RETRY_MIN_SECONDS = 0.0002
@@ -155,6 +155,8 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     ),
     # when each key was last used (``theeye keys list``)
     5: ("ALTER TABLE api_keys ADD COLUMN last_used_at TEXT",),
+    # each event's context built at ingest, as compact JSON (NULL: none, as for older events)
+    6: ("ALTER TABLE events ADD COLUMN context TEXT",),
 }
 
 

@@ -26,8 +26,8 @@ _INSERT_GUARD = (
 )
 _INSERT_EVENT = (
     "INSERT INTO events (position, event_id, application_id, session_id, category, name, data,"
-    " timestamp, client_timestamp, received_at, stored_at, expires_at)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " timestamp, client_timestamp, received_at, stored_at, expires_at, context)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (position) DO NOTHING"
 )
 
@@ -76,6 +76,7 @@ def _put(connection: sqlite3.Connection, record: EventRecord, stored_at: str) ->
             record.received_at,
             stored_at,
             record.expires_at,
+            compact_json(event.context) if event.context else None,
         ),
     )
     return WriteOutcome.STORED

@@ -32,7 +32,7 @@ from theeye.views import error_view, event_view, session_view
 
 _EVENT_COLUMNS = (
     "position, event_id, application_id, session_id, category, name, data, timestamp,"
-    " client_timestamp, received_at"
+    " client_timestamp, received_at, context"
 )
 _ERROR_COLUMNS = (
     "position, error_id, type, source, application_id, received_at, event_id, details, payload,"
@@ -55,7 +55,7 @@ ERROR_WHERE = {
 }
 EVENT_BY_ID = (
     "SELECT e.position, e.event_id, e.application_id, e.session_id, e.category, e.name, e.data,"
-    " e.timestamp, e.client_timestamp, e.received_at FROM event_guards AS g JOIN events AS e ON e.position = g.position"
+    " e.timestamp, e.client_timestamp, e.received_at, e.context FROM event_guards AS g JOIN events AS e ON e.position = g.position"
     " WHERE g.event_id = ?"
 )
 ERROR_BY_ID = compose("SELECT", _ERROR_COLUMNS, "FROM errors WHERE error_id = ?")
