@@ -41,6 +41,7 @@ SCREEN_FIELDS: Final = ("width", "height")
 # How many parsed user agents a container keeps: traffic repeats a few hundred agents.
 USER_AGENT_CACHE_SIZE: Final = 2048
 REFERRER_CACHE_SIZE: Final = 1024  # referring (host, first path segment) pairs
+PAGE_CACHE_SIZE: Final = 1024  # (page URL, referrer URL) pairs: a site's pages and how visits reach them
 # How ua-parser's OS and device families map onto a device class.
 DESKTOP_SYSTEMS: Final = frozenset(
     {"Windows", "Mac OS X", "Linux", "Ubuntu", "Chrome OS", "Fedora", "Debian"}
@@ -311,7 +312,7 @@ def _device(user_agent: str, system: str, parser: Any) -> Device:
 
 @lru_cache(maxsize=1)
 def _crawlers() -> Any:
-    from crawlerdetect import CrawlerDetect  # type: ignore[import-untyped]
+    from crawlerdetect import CrawlerDetect
 
     return CrawlerDetect()
 
@@ -358,34 +359,48 @@ def _without_query(parts: SplitResult) -> str:
 
 def page_context(page: Mapping[str, str]) -> dict[str, Any]:
     """``page``, ``referrer`` and ``campaign`` of the stored context from the sent ``page``."""
-    url = page.get("url") or ""
-    referrer = page.get("referrer") or ""
-    parts = _split(url)
-    host = (parts.hostname or "").lower()
-    shown: dict[str, str] = {}
-    if url:
-        shown["url"] = _without_query(parts)
-        if host:
-            shown["host"] = host
-        shown["path"] = parts.path or "/"
+    location, shown_referrer, referrer, campaign = _page(page.get("url") or "", page.get("referrer") or "")
+    shown = dict(location)
     if page.get("title"):
         shown["title"] = page["title"]
-    stored: dict[str, Any] = {"page": shown}
+    stored: dict[str, Any] = {}
+    if shown_referrer is not None:
+        shown["referrer"] = shown_referrer
+    if shown:
+        stored["page"] = shown
+    if referrer is not None:
+        stored["referrer"] = dict(referrer)
+    if campaign:
+        stored["campaign"] = dict(campaign)
+    return stored
+
+
+Pairs = tuple[tuple[str, str], ...]
+
+
+@lru_cache(maxsize=PAGE_CACHE_SIZE)
+def _page(url: str, referrer: str) -> tuple[Pairs, str | None, Pairs | None, Pairs]:
+    """What ``page_context`` keeps of a page URL and its referrer: the page's url, host and path;
+    the referrer without its query and its medium and source; the campaign of the URL's utm_*."""
+    parts = _split(url)
+    host = (parts.hostname or "").lower()
+    location: list[tuple[str, str]] = []
+    if url:
+        location.append(("url", _without_query(parts)))
+        if host:
+            location.append(("host", host))
+        location.append(("path", parts.path or "/"))
+    shown_referrer, found = None, None
     if referrer:
         referrer_parts = _split(referrer)
-        shown["referrer"] = _without_query(referrer_parts)
-        stored["referrer"] = _referrer(referrer_parts, host)
-    if not shown:
-        del stored["page"]
-    if parts.query:
-        campaign = {
-            CAMPAIGN_PARAMETERS[name]: value
-            for name, value in parse_qsl(parts.query)
-            if name in CAMPAIGN_PARAMETERS and value
-        }
-        if campaign:
-            stored["campaign"] = campaign
-    return stored
+        shown_referrer = _without_query(referrer_parts)
+        found = tuple(_referrer(referrer_parts, host).items())
+    campaign = tuple(
+        (CAMPAIGN_PARAMETERS[name], value)
+        for name, value in parse_qsl(parts.query)
+        if name in CAMPAIGN_PARAMETERS and value
+    )
+    return tuple(location), shown_referrer, found, campaign
 
 
 def referrer_of(referrer: str, page_host: str = "") -> dict[str, str]:
