@@ -140,6 +140,7 @@ def bypass_caches(context):
         crawlers._cached_check = crawlers._check_crawler
         context._parse_user_agent = parse_once
         context._known_referrer = context._known_referrer.__wrapped__
+        context._page = context._page.__wrapped__
 
 def enrich_adapter():
     sys.path.insert(0, sys.argv[5])
