@@ -6,15 +6,22 @@ invocation; the time from just before the import to the first answer, median of 
 The first invocation runs against an embedded AWS (moto server on 127.0.0.1) started once
 for all runs, so client creation and the first calls are included, but moto's own start is not.
 Interpreter start-up itself (which Lambda's runtime pays before our code) is reported apart.
+
+What event context adds to the ingest function's cold start is measured apart, as CPU time: the
+ingest function of this tree serving a first request whose events carry a context (user agent,
+address, page with a campaign, referrer), against the ingest function of ``CONTEXT_BEFORE`` (the
+last commit without event context, its tree read from git) serving the same events without it.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import subprocess
 import sys
+import tarfile
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -23,7 +30,7 @@ from bench.common import ROOT, median, stamp
 
 PROBE = r"""
 import json, sys, time
-started = time.perf_counter()
+started, started_cpu = time.perf_counter(), time.process_time()
 handler_path, event_path = sys.argv[1], sys.argv[2]
 module_name, function_name = handler_path.rsplit(".", 1)
 import importlib
@@ -36,12 +43,32 @@ class Context:
     def get_remaining_time_in_millis(self): return 30000
 event = json.load(open(event_path))
 getattr(module, function_name)(event, Context())
-done = time.perf_counter()
-print(json.dumps({"import_ms": (imported - started) * 1000, "first_invoke_ms": (done - imported) * 1000}))
+done, done_cpu = time.perf_counter(), time.process_time()
+print(json.dumps({"import_ms": (imported - started) * 1000, "first_invoke_ms": (done - imported) * 1000,
+                  "cpu_ms": (done_cpu - started_cpu) * 1000}))
 """
 
 
-def environment(refs: dict[str, str], endpoint: str, function_id: str) -> dict[str, str]:
+CONTEXT_BEFORE = "b511269"  # the last commit without event context
+# What a browser's events carry (docs/API.md, "Event context and enrichment").
+CONTEXT = {
+    "user_agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko)"
+    " Chrome/120.0.0.0 Safari/537.36",
+    "ip": "81.2.69.160",
+    "page": {
+        "url": "https://www.example.com/pricing?utm_source=newsletter&utm_medium=email&utm_campaign=spring",
+        "referrer": "https://www.google.com/",
+        "title": "Pricing",
+    },
+    "locale": "en-GB",
+    "timezone": "Europe/London",
+    "screen": {"width": 1920, "height": 1080},
+}
+
+
+def environment(
+    refs: dict[str, str], endpoint: str, function_id: str, functions: Path = ROOT / "functions"
+) -> dict[str, str]:
     from theeye_local.lambdas import function_environment
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
@@ -53,7 +80,7 @@ def environment(refs: dict[str, str], endpoint: str, function_id: str) -> dict[s
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_DEFAULT_REGION": "us-east-1",
             "POWERTOOLS_TRACE_DISABLED": "true",
-            "PYTHONPATH": str(ROOT / "functions"),
+            "PYTHONPATH": str(functions),
         }
     )
     return env
@@ -104,26 +131,79 @@ def measure(runs: int) -> dict[str, Any]:
             }
             results: dict[str, Any] = {}
             for function_id, (handler, event_file) in cases.items():
-                env = environment(refs, endpoint, function_id)
-                samples = []
-                for _ in range(runs):
-                    out = subprocess.run(
-                        [sys.executable, "-c", PROBE, handler, str(event_file)],
-                        env=env,
-                        capture_output=True,
-                        text=True,
-                        check=True,
-                        cwd=ROOT,
-                    )
-                    samples.append(json.loads(out.stdout.strip().splitlines()[-1]))
+                samples = cold_starts(handler, event_file, environment(refs, endpoint, function_id), runs)
                 results[function_id] = {
                     "import_ms": median([s["import_ms"] for s in samples]),
                     "first_invoke_ms": median([s["first_invoke_ms"] for s in samples]),
                     "total_ms": median([s["import_ms"] + s["first_invoke_ms"] for s in samples]),
                 }
-        return stamp(f"python -m bench.cold_start --runs {runs}", {"functions": results, "runs": runs})
+            context = context_growth(refs, endpoint, Path(scratch), runs)
+        return stamp(
+            f"python -m bench.cold_start --runs {runs}",
+            {"functions": results, "runs": runs, "event_context": context},
+        )
     finally:
         server.stop()
+
+
+def cold_starts(handler: str, event_file: Path, env: dict[str, str], runs: int) -> list[dict[str, float]]:
+    """``runs`` fresh interpreters each importing ``handler`` and serving ``event_file``."""
+    samples = []
+    for _ in range(runs):
+        out = subprocess.run(
+            [sys.executable, "-c", PROBE, handler, str(event_file)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        )
+        samples.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return samples
+
+
+def context_growth(refs: dict[str, str], endpoint: str, scratch: Path, runs: int) -> dict[str, Any]:
+    """CPU of the ingest function's cold start on a batch of events with a context (this tree),
+    on the same events with nothing to enrich (this tree: no context, no User-Agent, no source
+    address) and without a context (the tree of ``CONTEXT_BEFORE``), median of ``runs`` each."""
+    archive = subprocess.run(
+        ["git", "archive", CONTEXT_BEFORE, "functions"], cwd=ROOT, capture_output=True, check=True
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tree:
+        tree.extractall(scratch / "before", filter="data")
+    request = json.loads((ROOT / "events" / "apigw_post_events_batch.json").read_text())
+    plain = scratch / "without_context.json"
+    plain.write_text(json.dumps(request))
+    bare = scratch / "nothing_to_enrich.json"  # no context, no User-Agent, no source address
+    bare.write_text(
+        json.dumps(
+            {
+                **request,
+                "headers": {k: v for k, v in request["headers"].items() if k != "user-agent"},
+                "requestContext": {
+                    **request["requestContext"],
+                    "http": {**request["requestContext"]["http"], "sourceIp": ""},
+                },
+            }
+        )
+    )
+    enriched = scratch / "with_context.json"
+    events = [{**event, "context": CONTEXT} for event in json.loads(request["body"])]
+    enriched.write_text(json.dumps({**request, "body": json.dumps(events)}))
+    handler = "ingest.handler.lambda_handler"
+    before = cold_starts(
+        handler, plain, environment(refs, endpoint, "IngestFunction", scratch / "before" / "functions"), runs
+    )
+    here = environment(refs, endpoint, "IngestFunction")
+    unenriched = cold_starts(handler, bare, here, runs)
+    after = cold_starts(handler, enriched, here, runs)
+    return {
+        "before_commit": CONTEXT_BEFORE,
+        "events": len(events),
+        "before_cpu_ms": median([s["cpu_ms"] for s in before]),
+        "nothing_to_enrich_cpu_ms": median([s["cpu_ms"] for s in unenriched]),
+        "after_cpu_ms": median([s["cpu_ms"] for s in after]),
+    }
 
 
 def main() -> None:

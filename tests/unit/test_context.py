@@ -303,12 +303,9 @@ def test_campaign_values_left_empty_are_not_kept() -> None:
 # --- the fixtures: what the chosen libraries must get right -----------------------------------
 
 UA_FIXTURE = json.loads((FIXTURES / "user_agents.json").read_text())
-# The two agents of the fixture the chosen libraries class wrongly, and why (docs/ENRICHMENT.md):
+# The agent of the fixture the chosen libraries class wrongly, and why (docs/ENRICHMENT.md):
 KNOWN_DEVICE_MISSES = {
-    # ua-parser names the device "Generic Tablet", which user-agents does not count as a tablet;
-    # it then takes Firefox on Android (ua-parser's "Firefox Mobile") for a phone.
-    "Mozilla/5.0 (Android 13; Tablet; rv:121.0) Gecko/121.0 Firefox/121.0": "mobile",
-    # An Xbox sends a Windows NT desktop agent; user-agents takes Windows NT for a PC.
+    # An Xbox sends a Windows NT desktop agent, and ua-parser names its OS Windows.
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64; Xbox; Xbox One) AppleWebKit/537.36 (KHTML, like Gecko)"
     " Chrome/120.0.0.0 Safari/537.36 Edge/44.18363.8131": "desktop",
 }
