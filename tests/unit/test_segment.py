@@ -333,6 +333,7 @@ def test_the_context_takes_the_listed_members_of_the_message_context() -> None:
     }
     assert envelope.campaign == {"name": "spring"}
     assert "context" not in mapped(track(context={"library": {"name": "x"}, "page": {"path": "/"}}))
+    assert "context" not in mapped(track(context={"ip": "", "userAgent": "", "screen": {}}))
 
 
 def test_a_bad_context_rejects_the_message_naming_its_field_and_keeps_no_address() -> None:
