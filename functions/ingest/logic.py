@@ -15,7 +15,7 @@ import binascii
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from functools import partial
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -75,7 +75,15 @@ class Visit:
 
     def context(self, sent: Any, campaign: Any = None) -> dict[str, Any]:
         """The stored context of an event that sent ``sent`` (checked) as its ``context``."""
+        if not sent and not campaign:
+            return self.request_context
         return enrich(sent, self.user_agent, self.address, self.settings, campaign=campaign)
+
+    @cached_property
+    def request_context(self) -> dict[str, Any]:
+        """The context of an event that sent none: the request's alone, built once per request
+        and shared by its events (which never change it)."""
+        return enrich(None, self.user_agent, self.address, self.settings)
 
     def redact(self, text: str) -> str:
         """A body kept as text, without any end user's address."""

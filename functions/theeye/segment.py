@@ -195,13 +195,14 @@ def to_envelope(
 def event_context(context: Any) -> dict[str, Any] | None:
     """The event's ``context`` from a message's (the contract's table): its address, user
     agent, page (url, referrer, title), locale, timezone and screen (width, height), those it
-    has; None when it has none. Values are taken as sent: the envelope's rules judge them."""
+    has; None when it has none. Values other than empty strings are taken as sent: the
+    envelope's rules judge them."""
     if not isinstance(context, dict):
         return None
     found: dict[str, Any] = {}
     for key, source in CONTEXT_SOURCES.items():
         value = context.get(source)
-        if value is None:
+        if value is None or value == "":  # as the session's sources: an empty value is none
             continue
         members = PAGE_KEYS if key == "page" else SCREEN_KEYS if key == "screen" else None
         if members is not None and isinstance(value, dict):

@@ -45,3 +45,33 @@ def test_no_key_or_key_hash_appears_in_any_log_line(
         assert hash_key(key) not in logged  # nor a hash that identifies one
         assert key.split("_", 1)[1][:12] not in logged
     assert all(json.loads(line) for line in stream.getvalue().splitlines())
+
+
+def test_no_end_user_address_appears_in_any_log_line_even_at_debug(
+    aws: Aws, ingest_key: str, lambda_context: Any, capsys: Any
+) -> None:
+    raw = "198.51.100.77"
+    stream = io.StringIO()
+    previous = logger.registered_handler.setStream(stream)  # type: ignore[attr-defined]
+    level = logger.log_level
+    logger.setLevel("DEBUG")
+    try:
+        bodies = [
+            json.dumps(
+                {**json.loads(sample("apigw_post_events_single.json")["body"]), "context": {"ip": raw}}
+            ),
+            json.dumps({"session_id": "s", "context": {"ip": raw}}),  # an invalid envelope
+            '{"context": {"ip": "' + raw + '"}, ',  # not JSON
+        ]
+        for body in bodies:
+            event = sample("apigw_post_events_single.json")
+            event["body"] = body
+            event["requestContext"]["http"]["sourceIp"] = raw
+            event["headers"]["x-forwarded-for"] = raw
+            ingest_handler(event, lambda_context)
+    finally:
+        logger.setLevel(level)
+        logger.registered_handler.setStream(previous)  # type: ignore[attr-defined]
+    logged = stream.getvalue() + capsys.readouterr().out
+    assert logged.count("\n") >= 3  # the requests were logged...
+    assert raw not in logged  # ...but never the end user's address

@@ -309,3 +309,43 @@ def test_every_message_is_one_event_through_the_post_events_path() -> None:
     assert [e.event_id for e in queued] == [f"m-{k}" for k in kinds] and all(
         isinstance(e, Event) for e in queued
     )
+
+
+def test_the_context_takes_the_listed_members_of_the_message_context() -> None:
+    context = {
+        "ip": "198.51.100.77",
+        "userAgent": "Mozilla/5.0",
+        "page": {"url": "https://a.example/p?q=1", "path": "/p", "search": "?q=1", "title": "P"},
+        "locale": "en-GB",
+        "timezone": "Europe/London",
+        "screen": {"width": 390, "height": 844, "density": 3},
+        "campaign": {"name": "spring"},
+        "library": {"name": "analytics.js"},
+    }
+    envelope = segment.to_envelope(track(context=context), None, RECEIVED)
+    assert envelope.event["context"] == {
+        "ip": "198.51.100.77",
+        "user_agent": "Mozilla/5.0",
+        "page": {"url": "https://a.example/p?q=1", "title": "P"},
+        "locale": "en-GB",
+        "timezone": "Europe/London",
+        "screen": {"width": 390, "height": 844},
+    }
+    assert envelope.campaign == {"name": "spring"}
+    assert "context" not in mapped(track(context={"library": {"name": "x"}, "page": {"path": "/"}}))
+    assert "context" not in mapped(track(context={"ip": "", "userAgent": "", "screen": {}}))
+
+
+def test_a_bad_context_rejects_the_message_naming_its_field_and_keeps_no_address() -> None:
+    intake = MemoryIntake()
+    message = track(context={"ip": "198.51.100.77", "userAgent": "x" * 513, "locale": 7})
+    with pytest.raises(InvalidRequest):
+        logic.ingest(
+            json.dumps(message).encode(),
+            origin=origin(),
+            intake=intake,
+            dialect=logic.segment_dialect("track"),
+        )
+    (rejection,) = [r for m in intake.messages for r in m.rejections]
+    assert [e["field"] for e in rejection.errors] == ["context.userAgent", "context.locale"]
+    assert rejection.payload["context"]["ip"] == "[redacted]"
