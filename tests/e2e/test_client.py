@@ -126,24 +126,39 @@ def test_sessions_are_listed_newest_first_with_their_counts(local_stack: LocalSt
     reader = QueryClient(local_stack.query_key, local_stack.base_url)
     start, end = base - timedelta(minutes=1), base + timedelta(minutes=10)
 
-    def listed() -> list[SessionSummary] | None:
-        found = list(reader.sessions(start=start, end=end, order="desc", page_size=1))
-        return found if [s["events"] for s in found] == [4, 3, 2] else None
+    def spans(summary: SessionSummary) -> list[tuple[datetime, datetime]]:
+        """(first seen, first event) and (last seen, last event) of a listed session."""
+        first, count = plan[summary["session_id"]]
+        return [
+            (datetime.fromisoformat(summary["first_seen"].replace("Z", "+00:00")), first),
+            (
+                datetime.fromisoformat(summary["last_seen"].replace("Z", "+00:00")),
+                first + timedelta(seconds=count - 1),
+            ),
+        ]
 
-    found = eventually("three sessions with 4, 3 and 2 stored events", listed, interval=1)
+    def bounded(summary: SessionSummary) -> bool:
+        # the stack corrects each timestamp by the request's sent_at: off by its latency
+        return all(abs(seen - expected) < timedelta(seconds=5) for seen, expected in spans(summary))
+
+    def listed() -> list[SessionSummary] | None:
+        """The listing once every event is counted and every summary's bounds have moved (on
+        DynamoDB they move just after the count)."""
+        found = list(reader.sessions(start=start, end=end, order="desc", page_size=1))
+        counted = [s["events"] for s in found] == [4, 3, 2]
+        return found if counted and all(s["session_id"] in plan and bounded(s) for s in found) else None
+
+    found = eventually(
+        "three sessions with 4, 3 and 2 stored events and their time spans", listed, interval=1
+    )
 
     # Then each comes once, by its first event, with its stored events and their time span
     assert [s["session_id"] for s in found] == list(reversed(plan))
     for summary in found:
-        first, count = plan[summary["session_id"]]
+        _, count = plan[summary["session_id"]]
         assert summary["events"] == count
         assert summary["application_ids"] == ["local-app"]
-        for seen, expected in (
-            (summary["first_seen"], first),
-            (summary["last_seen"], first + timedelta(seconds=count - 1)),
-        ):
-            # the stack corrects each timestamp by the request's sent_at: off by its latency
-            assert abs(datetime.fromisoformat(seen.replace("Z", "+00:00")) - expected) < timedelta(seconds=5)
+        assert bounded(summary), spans(summary)
     assert [s["session_id"] for s in reader.sessions(start=start, end=end)] == list(plan)  # oldest first
     assert list(reader.sessions(application_id="not-an-application", start=start, end=end)) == []
     reader.close()

@@ -55,11 +55,13 @@ def test_sessions_are_listed_by_first_event_and_a_late_event_moves_one(local_sta
     post(local_stack, [event(names[1], base + timedelta(minutes=12), 9)])  # a later event of #1
 
     def listed(expected: list[str]) -> list[dict[str, Any]] | None:
-        """The listing once it shows ``expected`` in order and every event is counted (both
-        requests may be processed in either order)."""
+        """The listing once it shows ``expected`` in order, every event counted and the late
+        event's time in its session's bounds (both requests may be processed in either order,
+        and on DynamoDB a summary's bounds move just after its count)."""
         found = sessions(local_stack, base - timedelta(hours=1), limit=2)
         counted = sum(s["events"] for s in found) == len(expected) + 1
-        return found if [s["session_id"] for s in found] == expected and counted else None
+        bounded = len(found) > 1 and found[1]["last_seen"] == iso(base + timedelta(minutes=12))
+        return found if [s["session_id"] for s in found] == expected and counted and bounded else None
 
     found = eventually(f"the sessions {names} listed in order", lambda: listed(names))
     assert found[1]["events"] == 2 and found[1]["last_seen"] == iso(base + timedelta(minutes=12))
