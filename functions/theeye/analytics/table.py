@@ -107,3 +107,12 @@ def row_of(event: Mapping[str, Any]) -> Row:
 def _utc(text: str) -> datetime:
     """A stored ISO-8601 UTC time as a naive datetime (SQL ``timestamp`` has no zone)."""
     return parse_timestamp(text).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The files that hold the table at one instant (paths a reader opens as they are): every
+    event stored before ``as_of`` is in them, and no erased one."""
+
+    files: tuple[str, ...]
+    as_of: datetime
