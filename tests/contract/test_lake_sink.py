@@ -19,7 +19,7 @@ import duckdb
 import pytest
 
 from theeye.analytics.local_lake import COMPACT_FILES, LocalLake
-from theeye.analytics.table import COLUMN_NAMES, COLUMNS, Row
+from theeye.analytics.table import COLUMN_NAMES, COLUMNS, Row, Snapshot
 from theeye.ports import LakeDelete, LakeSink, LakeUpsert
 
 SINKS = ("local",)
@@ -35,12 +35,14 @@ class LakeUnderTest:
 
 
 def local_rows(lake: LocalLake) -> list[Row]:
-    files = list(lake.snapshot().files)
-    if not files:
-        return []
-    cursor = duckdb.connect().execute("SELECT * FROM read_parquet(?) ORDER BY event_id", [files])
-    names = [column[0] for column in cursor.description]
-    return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+    def read(snapshot: Snapshot) -> list[Row]:
+        if not snapshot.files:
+            return []
+        cursor = duckdb.connect().execute("SELECT * FROM read_parquet(?) ORDER BY event_id", [list(snapshot.files)])
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+
+    return lake.read(read)
 
 
 @pytest.fixture(params=SINKS)
