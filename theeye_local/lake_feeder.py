@@ -108,7 +108,9 @@ class LakeFeeder:
                 more = self.step()
             except Exception:
                 if not self._failing:
-                    LOG.exception("local lake: feeding failed; trying again every %.0f s", ERROR_BACKOFF_SECONDS)
+                    LOG.exception(
+                        "local lake: feeding failed; trying again every %.0f s", ERROR_BACKOFF_SECONDS
+                    )
                 self._failing = True
                 self._stop.wait(ERROR_BACKOFF_SECONDS)
                 continue

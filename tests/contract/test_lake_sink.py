@@ -38,7 +38,9 @@ def local_rows(lake: LocalLake) -> list[Row]:
     def read(snapshot: Snapshot) -> list[Row]:
         if not snapshot.files:
             return []
-        cursor = duckdb.connect().execute("SELECT * FROM read_parquet(?) ORDER BY event_id", [list(snapshot.files)])
+        cursor = duckdb.connect().execute(
+            "SELECT * FROM read_parquet(?) ORDER BY event_id", [list(snapshot.files)]
+        )
         names = [column[0] for column in cursor.description]
         return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
 

@@ -32,7 +32,12 @@ def backend(tmp_path: Path) -> Iterator[SqliteBackend]:
 
 
 def record(
-    event_id: str, session_id: str = "s-1", *, data: str = "/", origin: str = "req-1#0", expires_at: int | None = None
+    event_id: str,
+    session_id: str = "s-1",
+    *,
+    data: str = "/",
+    origin: str = "req-1#0",
+    expires_at: int | None = None,
 ) -> EventRecord:
     event = Event(
         event_id=event_id,
@@ -43,7 +48,9 @@ def record(
         timestamp="2026-12-01T09:59:00.000000Z",
         context={"browser": {"family": "Firefox", "version": "133.0"}, "bot": False},
     )
-    return EventRecord(event, "app-1", "2026-12-01T10:00:00.000000Z", origin, event.content_hash(), expires_at)
+    return EventRecord(
+        event, "app-1", "2026-12-01T10:00:00.000000Z", origin, event.content_hash(), expires_at
+    )
 
 
 def raw_log(backend: SqliteBackend) -> list[tuple[object, ...]]:
@@ -69,7 +76,9 @@ def test_each_stored_event_is_one_upsert_of_its_row(backend: SqliteBackend) -> N
 
 
 def test_an_erasure_is_one_delete_naming_the_session_and_its_events(backend: SqliteBackend) -> None:
-    backend.event_store().put_all([record("ev-1", "s-gone"), record("ev-2", "s-gone"), record("ev-3", "s-kept")])
+    backend.event_store().put_all(
+        [record("ev-1", "s-gone"), record("ev-2", "s-gone"), record("ev-3", "s-kept")]
+    )
 
     backend.eraser().erase("s-gone")
     backend.eraser().erase("s-gone")  # nothing left: no entry
@@ -83,7 +92,9 @@ def test_an_erasure_is_one_delete_naming_the_session_and_its_events(backend: Sql
 
 
 def test_retention_removals_are_deletes_of_their_event_ids(backend: SqliteBackend) -> None:
-    backend.event_store().put_all([record("ev-old", expires_at=NOW - 1), record("ev-new", expires_at=NOW + 1)])
+    backend.event_store().put_all(
+        [record("ev-old", expires_at=NOW - 1), record("ev-new", expires_at=NOW + 1)]
+    )
 
     backend.sweep(NOW)
 
@@ -109,7 +120,9 @@ def test_each_file_has_its_own_source(tmp_path: Path) -> None:
     assert SqliteChangeLog(one.db).source() != SqliteChangeLog(two.db).source()
 
 
-def test_an_erased_payload_leaves_no_byte_in_the_data_directory(backend: SqliteBackend, tmp_path: Path) -> None:
+def test_an_erased_payload_leaves_no_byte_in_the_data_directory(
+    backend: SqliteBackend, tmp_path: Path
+) -> None:
     secret = "erase-me-" + secrets.token_hex(16)
     store = backend.event_store()
     store.put_all([record(f"ev-{n}", "s-gone", data=f"{secret}-{n}") for n in range(50)])
@@ -118,7 +131,9 @@ def test_an_erased_payload_leaves_no_byte_in_the_data_directory(backend: SqliteB
     store.put_all([record(f"ev-late-{n}", "s-gone", data=f"{secret}-late") for n in range(5)])
 
     def files_holding() -> list[str]:
-        return [p.name for p in (tmp_path / "data").iterdir() if p.is_file() and secret.encode() in p.read_bytes()]
+        return [
+            p.name for p in (tmp_path / "data").iterdir() if p.is_file() and secret.encode() in p.read_bytes()
+        ]
 
     assert files_holding()  # the search can see it
 

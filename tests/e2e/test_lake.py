@@ -38,7 +38,9 @@ def lake_rows(lake: LocalLake) -> list[tuple[str, str]]:
 
 
 def holding(data_dir: Path, secret: bytes) -> list[str]:
-    return sorted(str(p.relative_to(data_dir)) for p in data_dir.rglob("*") if p.is_file() and secret in p.read_bytes())
+    return sorted(
+        str(p.relative_to(data_dir)) for p in data_dir.rglob("*") if p.is_file() and secret in p.read_bytes()
+    )
 
 
 def test_the_lake_holds_every_stored_event_once_and_no_erased_byte(local_stack: LocalStackHandle) -> None:
@@ -51,8 +53,14 @@ def test_the_lake_holds_every_stored_event_once_and_no_erased_byte(local_stack: 
 
     def event(session: str, n: int, **data: Any) -> dict[str, Any]:
         at = start + timedelta(hours=n * 7)  # over several days: several partitions
-        return {"session_id": session, "category": "shop", "name": "view", "data": {"n": n, **data},
-                "timestamp": iso(at), "event_id": f"{session}-{n}"}
+        return {
+            "session_id": session,
+            "category": "shop",
+            "name": "view",
+            "data": {"n": n, **data},
+            "timestamp": iso(at),
+            "event_id": f"{session}-{n}",
+        }
 
     batch = [event(gone, n, note=f"{secret}-{n}") for n in range(12)] + [event(kept, n) for n in range(12)]
     post(local_stack, batch)

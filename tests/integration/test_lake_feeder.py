@@ -40,7 +40,9 @@ def feeder(backend: SqliteBackend, data_dir: Path) -> Iterator[LakeFeeder]:
     feeder.lake.close()
 
 
-def store(backend: SqliteBackend, count: int, session_id: str = "s-1", *, data: str = "/", day: int = 1) -> None:
+def store(
+    backend: SqliteBackend, count: int, session_id: str = "s-1", *, data: str = "/", day: int = 1
+) -> None:
     records = []
     for n in range(count):
         event = Event(
@@ -51,7 +53,9 @@ def store(backend: SqliteBackend, count: int, session_id: str = "s-1", *, data: 
             data={"path": data},
             timestamp=f"2026-12-{day:02d}T09:{n // 60 % 60:02d}:{n % 60:02d}.000000Z",
         )
-        records.append(EventRecord(event, "app-1", "2026-12-01T10:00:00.000000Z", "req#0", event.content_hash()))
+        records.append(
+            EventRecord(event, "app-1", "2026-12-01T10:00:00.000000Z", "req#0", event.content_hash())
+        )
     for start in range(0, len(records), 500):
         backend.event_store().put_all(records[start : start + 500])
 
@@ -75,10 +79,15 @@ def lake_ids(lake: LocalLake) -> list[str]:
 
 
 def store_ids(backend: SqliteBackend) -> list[str]:
-    return [r[0] for r in backend.db.connection().execute("SELECT event_id FROM events ORDER BY event_id").fetchall()]
+    return [
+        r[0]
+        for r in backend.db.connection().execute("SELECT event_id FROM events ORDER BY event_id").fetchall()
+    ]
 
 
-def test_stored_events_reach_the_lake_once_and_the_log_is_pruned(backend: SqliteBackend, feeder: LakeFeeder) -> None:
+def test_stored_events_reach_the_lake_once_and_the_log_is_pruned(
+    backend: SqliteBackend, feeder: LakeFeeder
+) -> None:
     store(backend, 30)
     before = utc_now()
     drain(feeder)
@@ -127,7 +136,9 @@ def test_an_erased_session_leaves_no_byte_in_the_data_directory(
     assert holding() == []
 
 
-def test_a_crash_before_the_log_was_pruned_applies_nothing_twice(backend: SqliteBackend, feeder: LakeFeeder) -> None:
+def test_a_crash_before_the_log_was_pruned_applies_nothing_twice(
+    backend: SqliteBackend, feeder: LakeFeeder
+) -> None:
     store(backend, 10)
     batch = feeder.log.after(0, 100)
     feeder.lake.apply(batch.changes, checkpoint={"source": feeder.log.source(), "position": batch.reached})
@@ -138,7 +149,9 @@ def test_a_crash_before_the_log_was_pruned_applies_nothing_twice(backend: Sqlite
     assert lake_ids(feeder.lake) == store_ids(backend) and len(store_ids(backend)) == 15
 
 
-def test_a_deleted_lake_is_rebuilt_from_the_store(backend: SqliteBackend, feeder: LakeFeeder, data_dir: Path) -> None:
+def test_a_deleted_lake_is_rebuilt_from_the_store(
+    backend: SqliteBackend, feeder: LakeFeeder, data_dir: Path
+) -> None:
     store(backend, 10)
     store(backend, 3, "s-gone")
     drain(feeder)
@@ -151,7 +164,9 @@ def test_a_deleted_lake_is_rebuilt_from_the_store(backend: SqliteBackend, feeder
     assert lake_ids(feeder.lake) == store_ids(backend) and len(store_ids(backend)) == 10
 
 
-def test_a_lake_fed_from_another_store_starts_over(backend: SqliteBackend, feeder: LakeFeeder, tmp_path: Path) -> None:
+def test_a_lake_fed_from_another_store_starts_over(
+    backend: SqliteBackend, feeder: LakeFeeder, tmp_path: Path
+) -> None:
     store(backend, 10)
     drain(feeder)
     other = SqliteBackend(tmp_path / "other.db")

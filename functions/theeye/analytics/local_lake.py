@@ -61,6 +61,31 @@ _SELECT_COLUMNS: Final = ", ".join(COLUMN_NAMES)
 _UNNEST: Final = ", ".join(f"unnest(?::{_SQL_TYPES[column.type]}[])" for column in COLUMNS)
 _ORDER: Final = f"ORDER BY {PARTITION_COLUMN}, {KEY_COLUMN}"
 
+
+def _sql(*parts: str) -> str:
+    """A statement put together from this module's constant fragments (the table's column
+    names, fixed clauses), never from input: values are always ``?`` parameters."""
+    return " ".join(parts)
+
+
+_GONE: Final = _sql("session_id = ANY(?::VARCHAR[]) OR", KEY_COLUMN, "= ANY(?::VARCHAR[])")
+_FILES_HOLDING: Final = _sql("SELECT DISTINCT filename FROM read_parquet(?, filename = true) WHERE", _GONE)
+_WITHOUT: Final = _sql("SELECT", _SELECT_COLUMNS, "FROM read_parquet(?) WHERE NOT (", _GONE, ")", _ORDER)
+_IN_DAY: Final = _sql("CAST(", PARTITION_COLUMN, "AS DATE) = CAST(? AS DATE)")
+_NEW_INCOMING: Final = _sql("CREATE OR REPLACE TEMP TABLE incoming (", _COLUMNS_SQL, ")")
+_FILL_INCOMING: Final = _sql("INSERT INTO incoming SELECT", _UNNEST)
+_DROP_PRESENT: Final = _sql(
+    "DELETE FROM incoming WHERE",
+    _IN_DAY,
+    "AND",
+    KEY_COLUMN,
+    "IN (SELECT",
+    KEY_COLUMN,
+    "FROM read_parquet(?))",
+)
+_INCOMING_OF_DAY: Final = _sql("SELECT", _SELECT_COLUMNS, "FROM incoming WHERE", _IN_DAY, _ORDER)
+_MERGED: Final = _sql("SELECT", _SELECT_COLUMNS, "FROM read_parquet(?)", _ORDER)
+
 T = TypeVar("T")
 
 
@@ -129,7 +154,9 @@ class Tombstones:
             self.events[event_id] = max(self.events.get(event_id, change.sequence), change.sequence)
         if change.session_id is not None:
             sessions = self.sessions
-            sessions[change.session_id] = max(sessions.get(change.session_id, change.sequence), change.sequence)
+            sessions[change.session_id] = max(
+                sessions.get(change.session_id, change.sequence), change.sequence
+            )
 
 
 class LocalLake:
@@ -267,12 +294,11 @@ class LocalLake:
         if not files:
             return files, []
         db = self._db()
-        where = f"session_id = ANY(?::VARCHAR[]) OR {KEY_COLUMN} = ANY(?::VARCHAR[])"
         params = [sorted(sessions), sorted(events)]
         hit = {
             os.path.relpath(name, self.directory)
             for (name,) in db.execute(
-                f"SELECT DISTINCT filename FROM read_parquet(?, filename = true) WHERE {where}",
+                _FILES_HOLDING,
                 [[str(self.directory / f.path) for f in files], *params],
             ).fetchall()
         }
@@ -282,12 +308,7 @@ class LocalLake:
                 kept.append(lake_file)
                 continue
             source = str(self.directory / lake_file.path)
-            rewritten = self._write(
-                lake_file.day,
-                generation,
-                f"SELECT {_SELECT_COLUMNS} FROM read_parquet(?) WHERE NOT ({where}) {_ORDER}",
-                [source, *params],
-            )
+            rewritten = self._write(lake_file.day, generation, _WITHOUT, [source, *params])
             if rewritten is not None:
                 kept.append(rewritten)
         return kept, sorted(hit)
@@ -297,24 +318,14 @@ class LocalLake:
         if not rows:
             return []
         db = self._db()
-        db.execute(f"CREATE OR REPLACE TEMP TABLE incoming ({_COLUMNS_SQL})")
-        db.execute(
-            f"INSERT INTO incoming SELECT {_UNNEST}",
-            [[row.get(name) for row in rows] for name in COLUMN_NAMES],
-        )
+        db.execute(_NEW_INCOMING)
+        db.execute(_FILL_INCOMING, [[row.get(name) for row in rows] for name in COLUMN_NAMES])
         added: list[LakeFile] = []
         for day in sorted({_day(row) for row in rows}):
             present = [str(self.directory / f.path) for f in files if f.day == day]
-            in_day = f"CAST({PARTITION_COLUMN} AS DATE) = CAST(? AS DATE)"
             if present:
-                db.execute(
-                    f"DELETE FROM incoming WHERE {in_day} AND {KEY_COLUMN} IN"
-                    f" (SELECT {KEY_COLUMN} FROM read_parquet(?))",
-                    [day, present],
-                )
-            written = self._write(
-                day, generation, f"SELECT {_SELECT_COLUMNS} FROM incoming WHERE {in_day} {_ORDER}", [day]
-            )
+                db.execute(_DROP_PRESENT, [day, present])
+            written = self._write(day, generation, _INCOMING_OF_DAY, [day])
             if written is not None:
                 added.append(written)
         db.execute("DROP TABLE incoming")
@@ -329,12 +340,7 @@ class LocalLake:
             small = [f for f in files if f.day == day and f.rows < COMPACT_ROWS]
             if len(small) <= COMPACT_FILES:
                 continue
-            merged = self._write(
-                day,
-                generation,
-                f"SELECT {_SELECT_COLUMNS} FROM read_parquet(?) {_ORDER}",
-                [[str(self.directory / f.path) for f in small]],
-            )
+            merged = self._write(day, generation, _MERGED, [[str(self.directory / f.path) for f in small]])
             files = [f for f in files if f not in small] + ([merged] if merged else [])
             replaced += [f.path for f in small]
         return files, replaced
@@ -342,12 +348,12 @@ class LocalLake:
     def _write(self, day: str, generation: int, query: str, params: list[Any]) -> LakeFile | None:
         """The rows of ``query`` as a new file of ``day`` (synced to disk); None when there are none."""
         db = self._db()
-        db.execute(f"CREATE OR REPLACE TEMP TABLE chunk AS {query}", params)
+        db.execute(_sql("CREATE OR REPLACE TEMP TABLE chunk AS", query), params)
         (rows,) = db.execute("SELECT count(*) FROM chunk").fetchone()
         relative = f"{DATA}/{day}/{generation:010d}-{uuid.uuid4().hex[:12]}.parquet"
         if rows:
             (self.directory / relative).parent.mkdir(parents=True, exist_ok=True)
-            db.execute(f"COPY chunk TO {_literal(self.directory / relative)} (FORMAT parquet)")
+            db.execute(_sql("COPY chunk TO", _literal(self.directory / relative), "(FORMAT parquet)"))
             _sync(self.directory / relative)
         db.execute("DROP TABLE chunk")
         return LakeFile(relative, day, int(rows)) if rows else None
@@ -358,9 +364,11 @@ class LocalLake:
             return Tombstones(dict(cached.events), dict(cached.sessions))
         tombstones = Tombstones()
         if path is not None:
-            for kind, key, sequence in self._db().execute(
-                "SELECT kind, key, sequence FROM read_parquet(?)", [str(self.directory / path)]
-            ).fetchall():
+            for kind, key, sequence in (
+                self._db()
+                .execute("SELECT kind, key, sequence FROM read_parquet(?)", [str(self.directory / path)])
+                .fetchall()
+            ):
                 (tombstones.events if kind == "event" else tombstones.sessions)[key] = int(sequence)
         return tombstones
 
@@ -376,7 +384,7 @@ class LocalLake:
             "INSERT INTO marks SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[])",
             [list(column) for column in zip(*entries, strict=True)] if entries else [[], [], []],
         )
-        db.execute(f"COPY marks TO {_literal(self.directory / relative)} (FORMAT parquet)")
+        db.execute(_sql("COPY marks TO", _literal(self.directory / relative), "(FORMAT parquet)"))
         db.execute("DROP TABLE marks")
         _sync(self.directory / relative)
         return relative
@@ -424,7 +432,9 @@ class LocalLake:
 
 def _day(row: Mapping[str, Any]) -> str:
     moment = row[PARTITION_COLUMN]
-    return (moment.date() if isinstance(moment, datetime) else date.fromisoformat(str(moment)[:10])).isoformat()
+    return (
+        moment.date() if isinstance(moment, datetime) else date.fromisoformat(str(moment)[:10])
+    ).isoformat()
 
 
 def _literal(path: Path) -> str:

@@ -24,7 +24,7 @@ from typing import Final
 
 from theeye.analytics.table import row_of
 from theeye.ports import LakeChange, LakeDelete, LakeUpsert
-from theeye.sqlite.db import Database, retryable, unavailable
+from theeye.sqlite.db import Database, compose, retryable, unavailable
 from theeye.views import event_view
 
 STORED: Final = "stored"
@@ -39,13 +39,14 @@ _EVENT_COLUMNS = (
     "e.position AS stored_position, e.event_id, e.application_id, e.session_id AS event_session_id,"
     " e.category, e.name, e.data, e.timestamp, e.client_timestamp, e.received_at, e.context"
 )
-_CHANGES = (
-    f"SELECT c.position, c.kind, c.session_id, c.event_ids, {_EVENT_COLUMNS}"
-    " FROM lake_changes AS c LEFT JOIN events AS e ON e.position = c.event_position"
-    " WHERE c.position > ? ORDER BY c.position LIMIT ?"
+_CHANGES = compose(
+    "SELECT c.position, c.kind, c.session_id, c.event_ids,",
+    _EVENT_COLUMNS,
+    "FROM lake_changes AS c LEFT JOIN events AS e ON e.position = c.event_position",
+    "WHERE c.position > ? ORDER BY c.position LIMIT ?",
 )
-_EVENTS = (
-    f"SELECT {_EVENT_COLUMNS} FROM events AS e WHERE e.position > ? ORDER BY e.position LIMIT ?"
+_EVENTS = compose(
+    "SELECT", _EVENT_COLUMNS, "FROM events AS e WHERE e.position > ? ORDER BY e.position LIMIT ?"
 )
 _FIRST = "SELECT min(position) AS first FROM lake_changes"
 _LAST = "SELECT seq FROM sqlite_sequence WHERE name = 'lake_changes'"
@@ -136,4 +137,3 @@ def _stored(row: sqlite3.Row) -> dict[str, object]:
         "received_at": row["received_at"],
         "context": row["context"],
     }
-
