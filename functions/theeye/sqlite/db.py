@@ -30,6 +30,8 @@ BUSY_TIMEOUT_MS = 10_000
 # How long a writer waits before asking for the write lock again (see Database._begin_immediate).
 LOCK_RETRY_MIN_SECONDS = 0.0002
 LOCK_RETRY_MAX_SECONDS = 0.0015
+# How long one attempt to truncate the write-ahead log waits for readers (see Database.truncate_wal).
+CHECKPOINT_WAIT_MS = 50
 
 # failure(what went wrong) -> the domain error to raise
 Failure = Callable[[str], TheEyeError]
@@ -265,19 +267,29 @@ class Database:
         no page image written before (an erased payload's) stays in ``<file>-wal``.
 
         A checkpoint cannot finish while another connection reads an older snapshot or writes;
-        SQLite then answers "busy" (after waiting its busy timeout): ask again until the deadline
-        (default: the busy timeout), then raise ``failure``.
+        SQLite then answers "busy". Waiting inside one checkpoint (its busy handler) can last
+        the whole timeout even though readers come and go (a reader that starts meanwhile keeps
+        the log in use), while a new checkpoint finds the log free at once: so each attempt
+        waits ``CHECKPOINT_WAIT_MS`` at most, and attempts follow each other until the deadline
+        (default: the busy timeout); then ``failure`` is raised.
         """
         wait = self.busy_timeout_ms / 1000 if wait_seconds is None else wait_seconds
         deadline = time.monotonic() + wait
         with self._translated(failure):
-            while True:
-                busy, _, _ = self.connection().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-                if not busy:
-                    return
-                if time.monotonic() >= deadline:
-                    raise sqlite3.OperationalError("the write-ahead log stayed in use; it was not truncated")
-                time.sleep(random.uniform(LOCK_RETRY_MIN_SECONDS, LOCK_RETRY_MAX_SECONDS) * 10)
+            connection = self.connection()
+            connection.execute(f"PRAGMA busy_timeout = {CHECKPOINT_WAIT_MS}")
+            try:
+                while True:
+                    busy, _, _ = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                    if not busy:
+                        return
+                    if time.monotonic() >= deadline:
+                        raise sqlite3.OperationalError(
+                            "the write-ahead log stayed in use; it was not truncated"
+                        )
+                    time.sleep(random.uniform(LOCK_RETRY_MIN_SECONDS, LOCK_RETRY_MAX_SECONDS))
+            finally:
+                connection.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
 
     def read(self, failure: Failure, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         """Every row of one query (a read sees one snapshot: the statement's own)."""
