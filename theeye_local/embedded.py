@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Final
 
-from theeye.analytics.local_lake import LocalLake
+from theeye.analytics.local_lake import LAKE_FOLDER, LocalLake
 from theeye.sqlite.backend import SqliteBackend
 from theeye.sqlite.changes import SqliteChangeLog
 from theeye.sqlite.queue import SqliteQueue
@@ -40,7 +40,6 @@ LOG = logging.getLogger("theeye_local")
 # The discard port: nothing listens there, so a connection is refused at once.
 UNREACHABLE_AWS_ENDPOINT: Final = "http://127.0.0.1:9"
 SQLITE_FILES: Final = ("", "-wal", "-shm", "-journal")  # what THEEYE_FRESH deletes (and the lake)
-LAKE_FOLDER: Final = "lake"  # the local lake, beside the file (theeye.analytics.local_lake)
 SWEEP_INTERVAL_SECONDS: Final = 300.0
 DEFAULT_VISIBILITY_TIMEOUT: Final = 30  # SQS's default
 DEFAULT_MAX_RECEIVE_COUNT: Final = 5  # theeye.config.Settings' default

@@ -22,6 +22,7 @@ import functools
 import json
 import logging
 import os
+import shutil
 import sys
 import time
 from collections.abc import Mapping
@@ -143,6 +144,8 @@ class LocalStack:
         assert self.template is not None
         self.aws = aws = EmbeddedAws(self.settings.aws_port)
         aws.start()
+        # moto's data lives in memory only: a lake left by an earlier run would describe none of it.
+        shutil.rmtree(self.settings.lake_directory, ignore_errors=True)
         # Everything this process does with boto3 (the key store included) goes to moto.
         _point_boto3_at(aws.endpoint, aws.region)
         session = aws.session()
@@ -217,7 +220,10 @@ class LocalStack:
             }
         else:
             assert self.aws is not None
-            backend = client_environment(self.aws.endpoint, self.aws.region)
+            backend = {
+                **client_environment(self.aws.endpoint, self.aws.region),
+                "LAKE_DIRECTORY": str(self.settings.lake_directory),
+            }
         environment = {**spec.environment, **overrides, **backend, **_runtime_environment(spec)}
         return WorkerConfig(
             function_id=spec.logical_id,
@@ -306,6 +312,7 @@ class LocalStack:
         else:
             where = {
                 "backend": "moto",
+                "lake_directory": str(self.settings.lake_directory),
                 "aws_endpoint": self._moto().endpoint,
                 "dlq_url": self._dead_letter_queue(source),
             }

@@ -14,6 +14,7 @@ from tests.contract.test_lake_sink import local_rows, row
 from theeye.analytics import local_lake
 from theeye.analytics.local_lake import COMPACT_FILES, NEVER, LocalLake
 from theeye.analytics.table import COLUMNS, Snapshot
+from theeye.config import Settings
 from theeye.ports import LakeDelete, LakeUpsert
 
 SQL_TYPES = {"varchar": "VARCHAR", "timestamp": "TIMESTAMP", "boolean": "BOOLEAN"}
@@ -107,3 +108,10 @@ def test_writers_in_parallel_are_serialized(lake: LocalLake) -> None:
     assert sorted(r["event_id"] for r in local_rows(lake)) == sorted(
         ["ev-shared"] + [f"ev-{w}-{n}" for w in range(3) for n in range(5)]
     )
+
+
+def test_the_lake_of_a_function_is_named_or_beside_its_database() -> None:
+    assert local_lake.lake_directory(Settings(lake_directory="/data/lake")) == "/data/lake"
+    embedded = Settings(storage_backend="sqlite", database_path="/data/theeye.db")
+    assert local_lake.lake_directory(embedded) == "/data/lake"
+    assert local_lake.lake_directory(Settings()) == ""

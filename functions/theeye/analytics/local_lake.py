@@ -37,8 +37,10 @@ from typing import Any, Final, TypeVar
 
 from theeye.analytics.table import COLUMN_NAMES, COLUMNS, KEY_COLUMN, PARTITION_COLUMN, Snapshot
 from theeye.clock import format_timestamp, parse_timestamp
+from theeye.config import Settings
 from theeye.ports import LakeChange, LakeDelete, LakeUpsert
 
+LAKE_FOLDER: Final = "lake"  # beside the embedded store's file, unless LAKE_DIRECTORY says otherwise
 MANIFEST: Final = "manifest.json"
 DATA: Final = "data"
 TOMBSTONES: Final = "tombstones"
@@ -428,6 +430,16 @@ class LocalLake:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+
+def lake_directory(settings: Settings) -> str:
+    """Where this function's local lake is: ``LAKE_DIRECTORY``, else (embedded backend) the
+    ``lake`` folder beside ``DATABASE_PATH``; empty when there is none (AWS)."""
+    if settings.lake_directory:
+        return settings.lake_directory
+    if settings.storage_backend == "sqlite" and settings.database_path:
+        return str(Path(settings.database_path).with_name(LAKE_FOLDER))
+    return ""
 
 
 def _day(row: Mapping[str, Any]) -> str:
