@@ -4,6 +4,7 @@ its files and types, its manifest, and readers that never break while writers re
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -115,3 +116,14 @@ def test_the_lake_of_a_function_is_named_or_beside_its_database() -> None:
     embedded = Settings(storage_backend="sqlite", database_path="/data/theeye.db")
     assert local_lake.lake_directory(embedded) == "/data/lake"
     assert local_lake.lake_directory(Settings()) == ""
+
+
+def test_a_delete_is_remembered_a_week(lake: LocalLake, monkeypatch: pytest.MonkeyPatch) -> None:
+    lake.apply([LakeDelete(10, "s-1", ("ev-1",))])
+    lake.apply([LakeUpsert(4, row("ev-1"))])
+    assert local_rows(lake) == []
+
+    later = time.time() + local_lake.TOMBSTONE_SECONDS + 1
+    monkeypatch.setattr(local_lake.time, "time", lambda: later)
+    lake.apply([LakeUpsert(4, row("ev-1"))])
+    assert [r["event_id"] for r in local_rows(lake)] == ["ev-1"]

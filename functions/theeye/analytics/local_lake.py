@@ -53,6 +53,9 @@ COMPACT_ROWS: Final = 250_000
 # How long a file replaced by compaction stays for readers that still use it (beyond the 30 s
 # a local SQL statement may run).
 RETIRE_SECONDS: Final = 60.0
+# How long a delete is remembered against late upserts: far beyond any redelivery (a queue's or
+# a stream's retention is a day or so), so that retention's deletes do not pile up for ever.
+TOMBSTONE_SECONDS: Final = 7 * 86400.0
 # How often a reader runs again on a new snapshot when files of its snapshot were unlinked.
 READ_ATTEMPTS: Final = 3
 NEVER: Final = datetime(1970, 1, 1, tzinfo=UTC)  # the as_of of a lake nothing was fed to
@@ -87,6 +90,11 @@ _DROP_PRESENT: Final = _sql(
 )
 _INCOMING_OF_DAY: Final = _sql("SELECT", _SELECT_COLUMNS, "FROM incoming WHERE", _IN_DAY, _ORDER)
 _MERGED: Final = _sql("SELECT", _SELECT_COLUMNS, "FROM read_parquet(?)", _ORDER)
+_NEW_MARKS: Final = (
+    "CREATE OR REPLACE TEMP TABLE marks (kind VARCHAR, key VARCHAR, sequence VARCHAR, applied DOUBLE)"
+)
+_FILL_MARKS: Final = "INSERT INTO marks SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::DOUBLE[])"
+_READ_MARKS: Final = "SELECT kind, key, sequence, applied FROM read_parquet(?)"
 
 T = TypeVar("T")
 
@@ -140,25 +148,30 @@ class Manifest:
 
 @dataclass
 class Tombstones:
-    """The newest delete's sequence per event id and per session."""
+    """Per event id and per session: the newest delete's sequence, and when it was applied."""
 
-    events: dict[str, int] = field(default_factory=dict)
-    sessions: dict[str, int] = field(default_factory=dict)
+    marks: dict[tuple[str, str], tuple[int, float]] = field(default_factory=dict)
 
     def hides(self, change: LakeUpsert) -> bool:
         row = change.row
-        return change.sequence <= max(
-            self.events.get(row[KEY_COLUMN], -1), self.sessions.get(row["session_id"], -1)
+        newest = max(
+            self.marks.get(("event", row[KEY_COLUMN]), (-1, 0.0))[0],
+            self.marks.get(("session", row["session_id"]), (-1, 0.0))[0],
         )
+        return change.sequence <= newest
 
-    def add(self, change: LakeDelete) -> None:
-        for event_id in change.event_ids:
-            self.events[event_id] = max(self.events.get(event_id, change.sequence), change.sequence)
-        if change.session_id is not None:
-            sessions = self.sessions
-            sessions[change.session_id] = max(
-                sessions.get(change.session_id, change.sequence), change.sequence
-            )
+    def add(self, change: LakeDelete, now: float) -> None:
+        keys = [("event", event_id) for event_id in change.event_ids]
+        keys += [("session", change.session_id)] if change.session_id is not None else []
+        for key in keys:
+            self.marks[key] = (max(self.marks.get(key, (change.sequence, now))[0], change.sequence), now)
+
+    def forget(self, before: float) -> bool:
+        """Drop the marks applied before ``before``; whether any went."""
+        old = [key for key, (_, applied) in self.marks.items() if applied < before]
+        for key in old:
+            del self.marks[key]
+        return bool(old)
 
 
 class LocalLake:
@@ -217,13 +230,15 @@ class LocalLake:
         nothing; a delete removes its rows from every file (rewriting those files) and is
         remembered as tombstones."""
         with self._writing() as old:
+            now = time.time()
             tombstones = self._load_tombstones(old.tombstones)
+            marks_changed = tombstones.forget(now - TOMBSTONE_SECONDS)
             incoming: dict[str, LakeUpsert] = {}
             gone_sessions: set[str] = set()
             gone_events: set[str] = set()
             for change in changes:
                 if isinstance(change, LakeDelete):
-                    tombstones.add(change)
+                    tombstones.add(change, now)
                     gone_events.update(change.event_ids)
                     if change.session_id is not None:
                         gone_sessions.add(change.session_id)
@@ -241,14 +256,13 @@ class LocalLake:
                 retired = []
             files += self._add(files, generation, [up.row for up in incoming.values()])
             files, compacted = self._compact(files, generation, {_day(up.row) for up in incoming.values()})
-            now = time.time()
             fresh = f"{generation:010d}-"  # written by this apply: no reader has seen them
             unlink += [path for path in compacted if Path(path).name.startswith(fresh)]
             retired += [Retired(path, now) for path in compacted if not Path(path).name.startswith(fresh)]
             unlink += [r.path for r in retired if now - r.since >= RETIRE_SECONDS]
             retired = [r for r in retired if now - r.since < RETIRE_SECONDS]
             tombstone_file = old.tombstones
-            if deleting:
+            if deleting or marks_changed:
                 tombstone_file = self._write_tombstones(generation, tombstones)
                 if old.tombstones:
                     unlink.append(old.tombstones)
@@ -363,28 +377,27 @@ class LocalLake:
     def _load_tombstones(self, path: str | None) -> Tombstones:
         cached_path, cached = self._tombstones
         if path == cached_path:
-            return Tombstones(dict(cached.events), dict(cached.sessions))
+            return Tombstones(dict(cached.marks))
         tombstones = Tombstones()
         if path is not None:
-            for kind, key, sequence in (
-                self._db()
-                .execute("SELECT kind, key, sequence FROM read_parquet(?)", [str(self.directory / path)])
-                .fetchall()
+            for kind, key, sequence, applied in (
+                self._db().execute(_READ_MARKS, [str(self.directory / path)]).fetchall()
             ):
-                (tombstones.events if kind == "event" else tombstones.sessions)[key] = int(sequence)
+                tombstones.marks[(kind, key)] = (int(sequence), float(applied))
         return tombstones
 
     def _write_tombstones(self, generation: int, tombstones: Tombstones) -> str:
         """The tombstones as a new file (sequences as decimal text: a stream's are 40 digits)."""
-        entries = [("event", k, str(v)) for k, v in tombstones.events.items()]
-        entries += [("session", k, str(v)) for k, v in tombstones.sessions.items()]
+        entries = [
+            (kind, key, str(sequence), applied)
+            for (kind, key), (sequence, applied) in tombstones.marks.items()
+        ]
         relative = f"{TOMBSTONES}/{generation:010d}-{uuid.uuid4().hex[:12]}.parquet"
         (self.directory / relative).parent.mkdir(parents=True, exist_ok=True)
         db = self._db()
-        db.execute("CREATE OR REPLACE TEMP TABLE marks (kind VARCHAR, key VARCHAR, sequence VARCHAR)")
+        db.execute(_NEW_MARKS)
         db.execute(
-            "INSERT INTO marks SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[])",
-            [list(column) for column in zip(*entries, strict=True)] if entries else [[], [], []],
+            _FILL_MARKS, [list(column) for column in zip(*entries, strict=True)] if entries else [[]] * 4
         )
         db.execute(_sql("COPY marks TO", _literal(self.directory / relative), "(FORMAT parquet)"))
         db.execute("DROP TABLE marks")
