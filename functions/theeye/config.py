@@ -42,6 +42,9 @@ class Settings(BaseModel):
     # Where the data lives: DynamoDB and SQS (every deployed stack), or one SQLite file (one machine).
     storage_backend: Literal["aws", "sqlite"] = "aws"
     database_path: str = ""
+    # The local lake's directory (Parquet files and their manifest): set, SQL runs on DuckDB over
+    # it; empty (every deployed stack), on Athena.
+    lake_directory: str = ""
     # Set by the Lambda runtime (and the local stack): the container is a function's, not a test's.
     aws_lambda_function_name: str = ""
 
