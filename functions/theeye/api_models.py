@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, with_config
 from typing_extensions import TypedDict  # pydantic reads typing's TypedDict only from Python 3.12
 
+from theeye.analytics.engine import DEFAULT_MAX_ROWS, MAX_ROWS, MAX_SQL_LENGTH
 from theeye.checks import CheckType
 from theeye.context import (
     CONTEXT_RULES,
@@ -358,8 +359,78 @@ class SchemaList(BaseModel):
     items: list[SchemaOut] = Field(description="Every event type that has a schema, by category then name.")
 
 
+class SqlIn(BaseModel):
+    """One statement in Athena's SQL over the `events` table (docs/API.md, "SQL over every event")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sql: str = Field(
+        min_length=1,
+        max_length=MAX_SQL_LENGTH,
+        description="One SELECT (or WITH … SELECT) over `events`, in Athena's (Trino) dialect.",
+        examples=["SELECT category, count(*) AS n FROM events GROUP BY 1 ORDER BY n DESC"],
+    )
+    max_rows: int = Field(
+        default=DEFAULT_MAX_ROWS, ge=1, le=MAX_ROWS, description="Rows answered at most; `truncated` says more."
+    )
+
+
+class SqlColumn(BaseModel):
+    name: str
+    type: str = Field(description="Athena's name of the type.", examples=["varchar", "bigint", "timestamp"])
+
+
+class SqlResultOut(BaseModel):
+    """A statement's result."""
+
+    columns: list[SqlColumn]
+    rows: list[list[Any]] = Field(
+        description="Cells as JSON; times as ISO-8601 UTC with microseconds and `Z` (as everywhere in the "
+        'API), dates `2026-12-01`, NaN and infinities as the texts `"NaN"`, `"Infinity"`, `"-Infinity"`.'
+    )
+    truncated: bool = Field(description="The result had more rows than `max_rows`.")
+    as_of: str = Field(
+        description="Every event stored before this instant is in the table the statement read.",
+        examples=["2026-12-06T18:00:00.000000Z"],
+    )
+    engine: Literal["duckdb", "athena"]
+    elapsed_ms: int
+
+
+class SqlRunning(BaseModel):
+    """Still running (Athena, after 20 s): ask `GET /sql/{query_id}`."""
+
+    query_id: str
+    status: Literal["running"]
+
+
+def _sql_answers(missing: str | None) -> dict[int, OpenAPIResponse]:
+    answers: dict[int, OpenAPIResponse] = {
+        200: {"description": "The result", "content": {"application/json": {"model": SqlResultOut}}},
+        202: {
+            "description": "Still running (Athena only): ask `GET /sql/{query_id}`",
+            "content": {"application/json": {"model": SqlRunning}},
+        },
+        400: _error(
+            "`invalid_sql`: not one read-only SELECT over `events`, a syntax error or an unknown column "
+            "(the message names it); `query_too_expensive`: over the time limit or bytes-scanned cap; "
+            "`invalid_parameter`: a malformed body or `max_rows`"
+        ),
+        401: _error("Missing or unknown API key"),
+        403: _error("The key lacks the query scope"),
+        503: _error("No SQL engine can answer now; retry"),
+    }
+    if missing:
+        answers[404] = _error(missing)
+    return answers
+
+
 def _error(description: str) -> OpenAPIResponse:
     return {"description": description, "content": {"application/json": {"model": ErrorBody}}}
+
+
+SQL_RESPONSES = _sql_answers(None)
+SQL_RESULT_RESPONSES = _sql_answers("No statement with this id (or its result is over 24 hours old)")
 
 
 def responses(ok: type[BaseModel], *, missing: str | None = None) -> dict[int, OpenAPIResponse]:

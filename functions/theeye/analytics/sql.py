@@ -15,24 +15,21 @@ configuration locked, limits on time and memory; Athena: its work group).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Final
-
-import logging
 
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, SqlglotError, TokenError
 
+from theeye.analytics.engine import MAX_SQL_LENGTH
 from theeye.analytics.table import TABLE
 from theeye.errors import InvalidSql
 
 DIALECT: Final = "trino"  # Athena's engine
 LOCAL_DIALECT: Final = "duckdb"
-MAX_SQL_LENGTH: Final = 100_000  # characters of one statement (Athena takes 256 KiB)
-MAX_ROWS: Final = 10_000
-DEFAULT_MAX_ROWS: Final = 1_000
 
 # The shape of a query: clauses, names, literals, operators and predicates.
 _STRUCTURE: Final[frozenset[type[exp.Expression]]] = frozenset(
