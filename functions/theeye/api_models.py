@@ -371,7 +371,10 @@ class SqlIn(BaseModel):
         examples=["SELECT category, count(*) AS n FROM events GROUP BY 1 ORDER BY n DESC"],
     )
     max_rows: int = Field(
-        default=DEFAULT_MAX_ROWS, ge=1, le=MAX_ROWS, description="Rows answered at most; `truncated` says more."
+        default=DEFAULT_MAX_ROWS,
+        ge=1,
+        le=MAX_ROWS,
+        description="Rows answered at most; `truncated` says more.",
     )
 
 

@@ -279,7 +279,9 @@ FRAGMENTS = [
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.sampled_from(FRAGMENTS), min_size=1, max_size=14))
-def test_any_statement_is_refused_or_answered_read_only(world: Lake, tmp_path: Path, parts: list[str]) -> None:
+def test_any_statement_is_refused_or_answered_read_only(
+    world: Lake, tmp_path: Path, parts: list[str]
+) -> None:
     engine = DuckDbEngine(world.take, time_limit_seconds=5)
     text = world.statement(" ".join(parts))
     before = files_under(tmp_path)
