@@ -2,6 +2,8 @@
 rows, ``max_rows`` and ``truncated``, the empty lake, the engine's own refusals, and every
 allowed function running on DuckDB as sqlglot translates it."""
 
+# ruff: noqa: S608 - statements are written here on purpose, hostile ones included
+
 from __future__ import annotations
 
 import pytest

@@ -2,6 +2,8 @@
 problem, and nothing runs: the lake is not even looked at, no file is read, none is written.
 Behind the parse, DuckDB's own walls hold for a statement that got past it."""
 
+# ruff: noqa: S608 - statements are written here on purpose, hostile ones included
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,7 +15,6 @@ from hypothesis import strategies as st
 
 from tests.sql_lake import event, lake
 from theeye.analytics.duckdb_engine import DuckDbEngine
-from theeye.analytics.engine import SqlResult
 from theeye.analytics.sql import Statement, check
 from theeye.analytics.table import Snapshot
 from theeye.errors import InvalidSql, QueryTooExpensive
@@ -64,7 +65,7 @@ HOSTILE = [
     "SELECT * FROM awsdatacatalog.theeye.events",
     "SELECT * FROM main.events",
     'SELECT * FROM "memory"."main"."events"',
-    "SELECT * FROM ｅvents",
+    "SELECT * FROM \uff45vents",
     'SELECT * FROM "events\u200b"',
     'SELECT * FROM "events "',
     # other statements
@@ -273,7 +274,7 @@ FRAGMENTS = [
     "INSTALL", "LOAD", "CALL", "WITH", "x", "AS", "(", ")", ",", "UNION", "ALL", "information_schema.tables",
     "main.events", "current_setting('allowed_paths')", "glob('{dir}/*')", "LATERAL", "JOIN", "ON", "LIMIT", "1",
     "json_extract_scalar(data, '$.path')", "GROUP BY", "ORDER BY", "DROP", "VIEW", "CREATE", "TABLE", "$$",
-    "\n", "\u200b", "ｅvents", "E'\\x3b'", "query('SELECT 1')", "getenv('HOME')", "INTO",
+    "\n", "\u200b", "\uff45vents", "E'\\x3b'", "query('SELECT 1')", "getenv('HOME')", "INTO",
 ]  # fmt: skip
 
 
@@ -286,10 +287,8 @@ def test_any_statement_is_refused_or_answered_read_only(
     text = world.statement(" ".join(parts))
     before = files_under(tmp_path)
     try:
-        answer = engine.run(text, 50)
+        said = repr(engine.run(text, 50))
     except (InvalidSql, QueryTooExpensive) as refused:
-        assert SECRET not in refused.message
-    else:
-        assert isinstance(answer, SqlResult)
-        assert SECRET not in repr(answer.rows)
+        said = refused.message
+    assert SECRET not in said
     assert files_under(tmp_path) == before

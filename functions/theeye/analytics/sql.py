@@ -130,7 +130,7 @@ def check(text: str) -> Statement:
     return Statement(text, tree)
 
 
-def _parse(text: str, dialect: str) -> list[exp.Expression | None]:
+def _parse(text: str, dialect: str) -> list[exp.Expr | None]:
     try:
         return sqlglot.parse(text, read=dialect)
     except ParseError as exc:
@@ -145,7 +145,7 @@ def _parse(text: str, dialect: str) -> list[exp.Expression | None]:
         raise InvalidSql("the statement is nested too deeply") from None
 
 
-def _check_tree(tree: exp.Expression) -> None:
+def _check_tree(tree: exp.Expr) -> None:
     defined = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     try:
         nodes = list(tree.walk())
@@ -174,7 +174,7 @@ def _check_table(table: exp.Table, defined: set[str]) -> None:
         raise InvalidSql(f"only the table {TABLE} can be read; found {qualified}")
 
 
-def _kind(node: exp.Expression) -> str:
+def _kind(node: exp.Expr) -> str:
     """``LATERAL``, ``TABLESAMPLE``: what a refused node is, in words an analyst recognises."""
     return node.key.upper().replace("_", " ")
 
@@ -202,11 +202,11 @@ def _named_as_athena(tree: exp.Query) -> exp.Query:
     """A copy whose unnamed result columns are named as Athena names them (``_col0``, ``_col1``,
     by position), so both engines answer the same column names."""
     named = tree.copy()
-    first: exp.Expression = named
+    first: exp.Expr | None = named
     while not isinstance(first, exp.Select):
-        first = first.left if isinstance(first, exp.SetOperation) else first.this
         if first is None:
             return named
+        first = first.left if isinstance(first, exp.SetOperation) else first.this
     if any(isinstance(e, exp.Star) or e.is_star for e in first.expressions):
         return named  # positions after a * are not known before it runs
     for position, expression in enumerate(first.expressions):
