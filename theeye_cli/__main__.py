@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from theeye.analytics.engine import DEFAULT_MAX_ROWS
 from theeye.checks import Rules
 from theeye.config import Settings
 from theeye.errors import NotFound, TheEyeError
@@ -26,7 +27,7 @@ from theeye.events import MAX_TEXT_LENGTH
 from theeye.keys import SCOPES
 from theeye.ports import ErrorFilter
 from theeye.records import ERROR_SOURCES, ERROR_TYPES
-from theeye_cli import dlq, erase, error_records, keys, logs, status, validate
+from theeye_cli import dlq, erase, error_records, keys, logs, sql, status, validate
 from theeye_cli.output import parse_since, write_json
 from theeye_cli.reshard import ReshardInterrupted
 from theeye_cli.target import Target, TargetError, default_state_file, local_target, stack_target
@@ -226,6 +227,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     reading.add_argument("--follow", "-f", action="store_true", help="keep printing new lines until Ctrl-C")
 
+    # sql
+    querying = leaf(
+        commands,
+        "sql",
+        _sql,
+        "run one SELECT over the events table (Athena's SQL) through POST /sql of the target, or of "
+        "--url; prints a table, or --json / --csv",
+    )
+    querying.add_argument("statement", nargs="?", metavar="SQL", help="the statement (or -f FILE)")
+    querying.add_argument("-f", "--file", metavar="FILE", help="read the statement from FILE ('-': stdin)")
+    querying.add_argument("--csv", action="store_true", help="print CSV (a header line, then the rows)")
+    querying.add_argument(
+        "--max-rows",
+        type=_positive,
+        default=DEFAULT_MAX_ROWS,
+        help=f"at most this many rows (default {DEFAULT_MAX_ROWS})",
+    )
+    querying.add_argument("--url", help="the service's base URL instead of the target's")
+    querying.add_argument(
+        "--key", help="query key (default: $THEEYE_QUERY_KEY; with --local, the stack's own)"
+    )
+    querying.set_defaults(target_optional=True)
+
     # validate
     defaults = Settings()  # the functions' defaults, as the template's parameters give them
     checking = leaf(
@@ -420,6 +444,33 @@ def _logs(args: argparse.Namespace, target: Target | None, out: TextIO) -> int:
     except BrokenPipeError:  # | head: the reader has seen enough
         if out is sys.stdout:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
+def _sql(args: argparse.Namespace, target: Target | None, out: TextIO) -> int:
+    if (args.statement is None) == (args.file is None):
+        raise CliError("give the statement, or -f FILE (one of them)", 2)
+    if args.file is not None:
+        try:
+            statement = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CliError(f"cannot read {args.file}: {exc}", 2) from None
+    else:
+        statement = args.statement
+    url = args.url or (target.api_url if target is not None else None)
+    if not url:
+        raise CliError("choose where to send it: --local, --stack NAME or --url URL", 2)
+    key = args.key or os.environ.get("THEEYE_QUERY_KEY") or (target.query_key if target else None)
+    if not key:
+        raise CliError("SQL needs a query key: pass --key or set THEEYE_QUERY_KEY", 2)
+    try:
+        answer = sql.run(url, key, statement, max_rows=args.max_rows)
+    except sql.SqlFailed as exc:
+        raise CliError(str(exc)) from None
+    if args.csv:
+        out.write(sql.render_csv(answer))
+    else:
+        _emit(args, out, answer, sql.render)
     return 0
 
 
