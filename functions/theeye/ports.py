@@ -16,7 +16,7 @@ carries it, and a page continues strictly after it in reading order.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Set
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -305,6 +305,46 @@ class Queue(EventQueue, BodyQueue, QueueDepth, Protocol):
 class StoreHealth(Protocol):
     def write_problem(self) -> str | None:
         """Why the store cannot take writes right now, in plain words; None when it can."""
+        ...
+
+
+@dataclass(frozen=True)
+class LakeUpsert:
+    """A stored event, as the row of the ``events`` table it becomes (``theeye.analytics.table.row_of``).
+
+    ``sequence`` grows with the source's order of changes (the local change log's position, the
+    stream's sequence number on AWS); it only has to order the changes of one event, and an
+    event's upserts against the deletes that name it or its session."""
+
+    sequence: int
+    row: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class LakeDelete:
+    """Rows gone from the store (an erasure, or retention): every row of ``session_id`` (when
+    given) and every row whose ``event_id`` is listed. An upsert of one of them whose
+    ``sequence`` is not above this delete's stays out, even when it arrives later."""
+
+    sequence: int
+    session_id: str | None = None
+    event_ids: tuple[str, ...] = ()
+
+
+LakeChange = LakeUpsert | LakeDelete
+
+
+class LakeSink(Protocol):
+    """The change -> lake step: what keeps the ``events`` table of ``POST /sql`` equal to the store.
+
+    One contract suite (``tests/contract/test_lake_sink.py``) holds every implementation to it:
+    an event's row is there once however often its upsert is delivered, a delete removes the
+    rows (and their bytes) it names, and a delete hides every upsert of those events that is not
+    newer than it, whatever order the two arrive in."""
+
+    def apply(self, changes: Sequence[LakeChange]) -> None:
+        """Apply ``changes`` in the order given, all or none; raises when they could not be
+        applied (then applying them again is safe)."""
         ...
 
 
