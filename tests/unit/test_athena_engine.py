@@ -11,7 +11,9 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from theeye.aws.athena import AthenaEngine, AthenaStatements, SqlColumn, SqlResult, SqlRunning
+from theeye.analytics.engine import ResultColumn, SqlResult, SqlRunning
+from theeye.analytics.sql import check
+from theeye.aws.athena import AthenaEngine, AthenaStatements
 from theeye.errors import InvalidRequest, NotFound, ServiceUnavailable
 
 EXECUTION = "c0ffee00-0000-4000-8000-000000000001"
@@ -87,7 +89,7 @@ def expect_start(stubber: Stubber) -> None:
         "start_query_execution",
         {"QueryExecutionId": EXECUTION},
         {
-            "QueryString": SQL,
+            "QueryString": check(SQL).athena,  # what runs is rebuilt from the checked parse
             "WorkGroup": "theeye-analytics",
             "QueryExecutionContext": {"Database": "theeye"},
         },
@@ -109,10 +111,11 @@ def test_a_finished_query_answers_its_rows_typed_with_as_of_the_submission_minus
     )
     answer = engine(client, clock).run(SQL, max_rows=10)
     assert answer == SqlResult(
-        columns=[SqlColumn("category", "varchar"), SqlColumn("n", "bigint")],
+        columns=(ResultColumn("category", "varchar"), ResultColumn("n", "bigint")),
         rows=[["page interaction", 1204], [None, 3]],
         truncated=False,
         as_of=SUBMITTED - timedelta(seconds=300),
+        engine="athena",
         elapsed_ms=1834,
     )
 
@@ -192,12 +195,20 @@ def test_a_statement_athena_refuses_at_once_is_invalid_sql(athena: Any) -> None:
     stubber.add_client_error(
         "start_query_execution",
         service_error_code="InvalidRequestException",
-        service_message="line 1:1: mismatched input 'SELEC'",
+        service_message="line 1:8: Function 'approx_set' not registered",
         http_status_code=400,
     )
     with pytest.raises(InvalidRequest) as refused:
-        engine(client, FakeClock()).run("SELEC 1", max_rows=10)
-    assert refused.value.code == "invalid_sql" and "mismatched input" in refused.value.message
+        engine(client, FakeClock()).run(SQL, max_rows=10)
+    assert refused.value.code == "invalid_sql" and "not registered" in refused.value.message
+
+
+def test_a_statement_the_check_refuses_never_reaches_athena(athena: Any) -> None:
+    client, _stubber = athena  # no response queued: any call to Athena fails the test
+    for refused_statement in ("SELEC 1", "DROP TABLE events", "SELECT * FROM information_schema.tables"):
+        with pytest.raises(InvalidRequest) as refused:
+            engine(client, FakeClock()).run(refused_statement, max_rows=10)
+        assert refused.value.code == "invalid_sql"
 
 
 def test_athenas_own_failures_and_throttles_are_503(athena: Any) -> None:

@@ -176,10 +176,17 @@ NO_ENGINE: Final = (
 
 
 def athena_engine(settings: Settings) -> SqlEngine:
-    """The engine of a deployed stack: Athena over the lake's Iceberg table (its own module,
-    built from ``settings``). Until that module is there, every statement answers 503."""
-    del settings
-    return _Unavailable()
+    """The engine of a deployed stack: Athena over the lake's Iceberg table, in the analysts'
+    work group; without Athena's settings every valid statement answers 503 naming them."""
+    if not (settings.athena_workgroup and settings.lake_database):
+        return _Unavailable()
+    from theeye.aws.athena import AthenaEngine
+
+    return AthenaEngine(
+        workgroup=settings.athena_workgroup,
+        database=settings.lake_database,
+        lake_delay=timedelta(seconds=settings.lake_delay_seconds),
+    )
 
 
 class _Unavailable:

@@ -13,8 +13,9 @@
 * Rows come from GetQueryResults, page by page, up to ``max_rows + 1`` (the first row of a
   SELECT's first page is its header): one more than asked for says ``truncated``. Column names
   and types come from ``ResultSetMetadata``; values, text in Athena's answer, are given back as
-  JSON numbers for integer and floating-point types and booleans for ``boolean``, otherwise as
-  Athena's text (``decimal`` stays exact text, timestamps ``2026-12-06 18:00:00.000``).
+  JSON numbers for integer and floating-point types, booleans for ``boolean``, timestamps in the
+  API's one form (``2026-12-06T18:00:00.000000Z``, as DuckDB's answers), otherwise as Athena's
+  text (``decimal`` stays exact text).
 * ``as_of`` is the query's submission time minus the lake's delivery delay (``LAKE_DELAY_SECONDS``):
   an event stored before that instant had reached the table when the query started.
 * Failures: a query the work group's cutoff cancelled is ``400 query_too_expensive`` (so is one
@@ -39,15 +40,15 @@ from typing import Any, Final
 from botocore.exceptions import BotoCoreError, ClientError
 
 from theeye import aws
-from theeye.errors import InvalidRequest, NotFound, ServiceUnavailable
+from theeye.analytics.engine import ResultColumn, SqlAnswer, SqlResult, SqlRunning, cell
+from theeye.clock import parse_timestamp
+from theeye.errors import InvalidSql, NotFound, QueryTooExpensive, ServiceUnavailable
 
 ENGINE: Final = "athena"
 WAIT_SECONDS: Final = 20.0  # docs/API.md: then 202 {"query_id", "status": "running"}
 PAGE_ROWS: Final = 1000  # GetQueryResults' largest page
 FIRST_POLL_SECONDS: Final = 0.2
 LONGEST_POLL_SECONDS: Final = 2.0
-INVALID_SQL: Final = "invalid_sql"
-QUERY_TOO_EXPENSIVE: Final = "query_too_expensive"
 USER_ERROR_CATEGORY: Final = 2  # Athena error catalog: 1 SYSTEM, 2 USER, 3 OTHER
 TIMED_OUT_ERROR_TYPES: Final = frozenset({206, 210})  # Athena error catalog: "Query timeout"
 _BYTES_CUTOFF = re.compile(r"bytes scanned limit", re.IGNORECASE)
@@ -55,32 +56,6 @@ _QUERY_ID = re.compile(r"^(?P<execution>[0-9a-fA-F-]{36})\.(?P<max_rows>[1-9][0-
 _INTEGER_TYPES: Final = frozenset({"tinyint", "smallint", "integer", "int", "bigint"})
 _FLOAT_TYPES: Final = frozenset({"double", "float", "real"})
 _FINISHED: Final = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
-
-
-@dataclass(frozen=True)
-class SqlColumn:
-    name: str
-    type: str
-
-
-@dataclass(frozen=True)
-class SqlResult:
-    """A finished statement's answer (docs/API.md, ``POST /sql`` 200)."""
-
-    columns: list[SqlColumn]
-    rows: list[list[Any]]
-    truncated: bool
-    as_of: datetime
-    elapsed_ms: int
-    engine: str = ENGINE
-
-
-@dataclass(frozen=True)
-class SqlRunning:
-    """A statement still running after the wait (docs/API.md, ``202 {"query_id", "status"}``)."""
-
-    query_id: str
-    status: str = "running"
 
 
 def query_id_of(execution_id: str, max_rows: int) -> str:
@@ -107,9 +82,12 @@ class AthenaEngine:
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
 
-    def run(self, sql: str, max_rows: int) -> SqlResult | SqlRunning:
+    def run(self, sql: str, max_rows: int) -> SqlAnswer:
+        from theeye.analytics.sql import check
+
+        statement = check(sql)  # refused before anything runs
         started = self.clock()
-        execution_id = start_query(self.client, sql, self.workgroup, self.database)
+        execution_id = start_query(self.client, statement.athena, self.workgroup, self.database)
         pause = FIRST_POLL_SECONDS
         while True:
             execution = query_execution(self.client, execution_id)
@@ -121,7 +99,7 @@ class AthenaEngine:
             self.sleep(min(pause, left))
             pause = min(pause * 2, LONGEST_POLL_SECONDS)
 
-    def result(self, query_id: str) -> SqlResult | SqlRunning:
+    def result(self, query_id: str) -> SqlAnswer:
         execution_id, max_rows = parse_query_id(query_id)
         execution = query_execution(self.client, execution_id)
         if execution.get("WorkGroup") not in (None, self.workgroup):
@@ -138,15 +116,16 @@ class AthenaEngine:
         columns, rows = self._rows(str(execution["QueryExecutionId"]), max_rows + 1)
         submitted: datetime = status["SubmissionDateTime"]
         return SqlResult(
-            columns=columns,
+            columns=tuple(columns),
             rows=rows[:max_rows],
             truncated=len(rows) > max_rows,
             as_of=submitted.astimezone(UTC) - self.lake_delay,
+            engine="athena",
             elapsed_ms=int((execution.get("Statistics") or {}).get("TotalExecutionTimeInMillis", 0)),
         )
 
-    def _rows(self, execution_id: str, wanted: int) -> tuple[list[SqlColumn], list[list[Any]]]:
-        columns: list[SqlColumn] = []
+    def _rows(self, execution_id: str, wanted: int) -> tuple[list[ResultColumn], list[list[Any]]]:
+        columns: list[ResultColumn] = []
         rows: list[list[Any]] = []
         token: str | None = None
         header = True
@@ -168,7 +147,7 @@ class AthenaEngine:
             result = page["ResultSet"]
             if not columns:
                 info = result["ResultSetMetadata"]["ColumnInfo"]
-                columns = [SqlColumn(str(c["Name"]), str(c["Type"]).lower()) for c in info]
+                columns = [ResultColumn(str(c["Name"]), str(c["Type"]).lower()) for c in info]
             data = result.get("Rows") or []
             if header and data:
                 data = data[1:]  # a SELECT's first row names its columns
@@ -190,7 +169,7 @@ def start_query(client: Any, sql: str, workgroup: str, database: str) -> str:
         # Athena refuses some statements at once (InvalidRequestException naming the
         # problem); a throttle or its own failure is not the user's.
         if aws.error_code(exc) == "InvalidRequestException":
-            raise InvalidRequest(_message(exc), code=INVALID_SQL) from exc
+            raise InvalidSql(_message(exc)) from exc
         raise _unavailable(aws.error_code(exc)) from exc
     except BotoCoreError as exc:
         raise _unavailable(type(exc).__name__) from exc
@@ -211,7 +190,7 @@ def query_execution(client: Any, execution_id: str) -> Mapping[str, Any]:
     return execution
 
 
-def _values(row: Mapping[str, Any], columns: list[SqlColumn]) -> list[Any]:
+def _values(row: Mapping[str, Any], columns: list[ResultColumn]) -> list[Any]:
     return [
         _value(cell.get("VarCharValue"), column.type)
         for cell, column in zip(row.get("Data") or [], columns, strict=True)
@@ -227,6 +206,9 @@ def _value(text: str | None, sql_type: str) -> Any:
         return float(text)
     if sql_type == "boolean":
         return text == "true"
+    if sql_type.startswith("timestamp"):
+        # Athena's text (``2026-12-06 18:00:00.000``) in the one form the API writes times
+        return cell(parse_timestamp(text))
     return text
 
 
@@ -235,13 +217,11 @@ def _failure(state: str, status: Mapping[str, Any]) -> Exception:
     error = status.get("AthenaError") or {}
     reason = str(error.get("ErrorMessage") or status.get("StateChangeReason") or state.lower())
     if _BYTES_CUTOFF.search(reason) or _BYTES_CUTOFF.search(str(status.get("StateChangeReason", ""))):
-        return InvalidRequest(
-            f"the query would scan more than the work group allows: {reason}", code=QUERY_TOO_EXPENSIVE
-        )
+        return QueryTooExpensive(f"the query would scan more than the work group allows: {reason}")
     if error.get("ErrorType") in TIMED_OUT_ERROR_TYPES:
-        return InvalidRequest(f"the query ran over Athena's time limit: {reason}", code=QUERY_TOO_EXPENSIVE)
+        return QueryTooExpensive(f"the query ran over Athena's time limit: {reason}")
     if state == "FAILED" and error.get("ErrorCategory") == USER_ERROR_CATEGORY:
-        return InvalidRequest(reason, code=INVALID_SQL)
+        return InvalidSql(reason)
     return _unavailable(reason)
 
 
