@@ -15,7 +15,6 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from pydantic import ValidationError
 
 from admin.replay import Replay, ReplayRequest
@@ -148,7 +147,9 @@ def replay_request(body: str) -> ReplayRequest:
         value = strict_json.loads(body)
     except ValueError as exc:
         raise InvalidRequest(
-            "the request body is not JSON", code="invalid_json", details=[{"field": "body", "message": str(exc)}]
+            "the request body is not JSON",
+            code="invalid_json",
+            details=[{"field": "body", "message": str(exc)}],
         ) from None
     try:
         given = ReplayIn.model_validate(value)
@@ -156,7 +157,9 @@ def replay_request(body: str) -> ReplayRequest:
         details = [
             {"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]} for e in exc.errors()
         ]
-        raise InvalidRequest("the replay's parameters are invalid", code="invalid_parameter", details=details) from None
+        raise InvalidRequest(
+            "the replay's parameters are invalid", code="invalid_parameter", details=details
+        ) from None
     return ReplayRequest(
         type=given.type,
         start=given.start,

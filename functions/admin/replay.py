@@ -209,7 +209,9 @@ def checked(asked: ReplayRequest) -> None:
     if not 1 <= asked.max <= REPLAY_MAX_ERRORS:
         problems.append({"field": "max", "message": f"must be 1-{REPLAY_MAX_ERRORS}"})
     if problems:
-        raise InvalidRequest("the replay's parameters are invalid", code="invalid_parameter", details=problems)
+        raise InvalidRequest(
+            "the replay's parameters are invalid", code="invalid_parameter", details=problems
+        )
 
 
 def _time(value: str | None, name: str) -> datetime | None:

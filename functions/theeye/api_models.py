@@ -27,8 +27,8 @@ from theeye.events import (
     MAX_TIME_TEXT_LENGTH,
     NOT_BLANK_PATTERN,
 )
-from theeye.messages import MAX_ERROR_PAYLOAD_BYTES
 from theeye.ledger import BALANCE
+from theeye.messages import MAX_ERROR_PAYLOAD_BYTES
 from theeye.records import (
     REPLAY_DEFAULT_MAX,
     REPLAY_LISTED,
@@ -484,13 +484,18 @@ class ReplayIn(BaseModel):
 
     type: ProcessorErrorType = Field(description="One of the processor's error types.")
     start: str | None = Field(
-        default=None, alias="from", max_length=40, description="On the error's received_at; default 7 days ago."
+        default=None,
+        alias="from",
+        max_length=40,
+        description="On the error's received_at; default 7 days ago.",
     )
     end: str | None = Field(default=None, alias="to", max_length=40, description="Exclusive; default now.")
     category: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT_LENGTH)
     name: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT_LENGTH)
     dry_run: bool = Field(default=False, description="Check and count only; nothing is queued or marked.")
-    max: int = Field(default=REPLAY_DEFAULT_MAX, ge=1, le=REPLAY_MAX_ERRORS, description="Errors taken at most.")
+    max: int = Field(
+        default=REPLAY_DEFAULT_MAX, ge=1, le=REPLAY_MAX_ERRORS, description="Errors taken at most."
+    )
     cursor: str | None = Field(
         default=None, max_length=2048, description="`next` of the previous answer, with the same parameters."
     )
@@ -521,7 +526,9 @@ REPLAY_RESPONSES: dict[int, OpenAPIResponse] = {
         "description": "The errors examined by this call, counted (and replayed unless dry_run)",
         "content": {"application/json": {"model": ReplayOut}},
     },
-    400: _error("Not JSON, an unknown field, a type that is not the processor's, max out of range, a bad time"),
+    400: _error(
+        "Not JSON, an unknown field, a type that is not the processor's, max out of range, a bad time"
+    ),
     401: _error("Missing or unknown API key"),
     403: _error("The key lacks the admin scope"),
     503: _error("The store or the queue cannot answer now; repeat the call (nothing is replayed twice)"),

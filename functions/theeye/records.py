@@ -24,7 +24,9 @@ ErrorType = Literal[
 ]
 ErrorSource = Literal["ingest", "processor"]
 # What the processor records (a replay takes these): the part of ErrorType it owns.
-ProcessorErrorType = Literal["schema_violation", "future_timestamp", "unknown_event_type", "event_id_conflict"]
+ProcessorErrorType = Literal[
+    "schema_violation", "future_timestamp", "unknown_event_type", "event_id_conflict"
+]
 PROCESSOR_ERROR_TYPES: tuple[str, ...] = get_args(ProcessorErrorType)
 ERROR_TYPES: tuple[str, ...] = get_args(ErrorType)
 ERROR_SOURCES: tuple[str, ...] = get_args(ErrorSource)

@@ -87,7 +87,9 @@ def asked(**given: Any) -> ReplayRequest:
 
 
 def status(backend: MemoryBackend) -> dict[str, Any]:
-    return ledger_status(backend.counters().totals(), backend.queue().depth(), {"messages": 0, "in_flight": 0})
+    return ledger_status(
+        backend.counters().totals(), backend.queue().depth(), {"messages": 0, "in_flight": 0}
+    )
 
 
 def test_errors_keep_the_events_context_and_hold_the_event_as_the_processor_had_it(
@@ -124,9 +126,11 @@ def test_a_replay_stores_each_event_once_with_its_original_id_receipt_and_contex
     ledger = status(backend)
     assert (ledger["accepted"], ledger["replayed"], ledger["stored"]) == (5, 4, 4)
     assert ledger["invalid"]["schema_violation"] == 5 and ledger["balanced"] and ledger["queued"] == 0
-    replayed = [v for v in backend.error_reader().page(
-        Window(None, NOW, False, None), ErrorFilter(replayed=True), limit=10
-    ).items]
+    replayed = list(
+        backend.error_reader()
+        .page(Window(None, NOW, False, None), ErrorFilter(replayed=True), limit=10)
+        .items
+    )
     assert sorted(v["replayed"]["event_id"] for v in replayed) == [f"ev-{n}" for n in range(4)]
     assert {v["replayed"]["at"] for v in replayed} == {"2021-01-03T00:00:00.000000Z"}
 
@@ -190,7 +194,8 @@ def test_max_filters_and_erasure_limit_what_is_taken(backend: MemoryBackend) -> 
 
 
 @pytest.mark.parametrize(
-    "given", [{"type": "invalid_json"}, {"max": 0}, {"max": 100_001}, {"start": "yesterday"}, {"start": "2021-01-02"}]
+    "given",
+    [{"type": "invalid_json"}, {"max": 0}, {"max": 100_001}, {"start": "yesterday"}, {"start": "2021-01-02"}],
 )
 def test_bad_parameters_are_refused(backend: MemoryBackend, given: dict[str, Any]) -> None:
     with pytest.raises(InvalidRequest):
@@ -215,6 +220,9 @@ def test_the_future_timestamp_rule_is_judged_against_the_original_receipt() -> N
     backend.intake().accept([QueueMessage(origin, [QueuedEvent(0, late)])])
     process(backend, RELAXED)
     answer = replay(backend).run(asked(type="future_timestamp", dry_run=True))
-    assert (answer.matched, answer.replayable) == (1, 0)  # a day later it is still in the future of its receipt
+    assert (answer.matched, answer.replayable) == (
+        1,
+        0,
+    )  # a day later it is still in the future of its receipt
     assert answer.still_invalid[0]["errors"][0]["type"] == "future_timestamp"
     assert NOW - datetime(2021, 1, 1, tzinfo=UTC) > timedelta(hours=1)

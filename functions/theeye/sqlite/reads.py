@@ -94,7 +94,14 @@ def range_query(window: Window, name: str | None, limit: int) -> Query:
 
 
 def error_query(window: Window, where: ErrorFilter, limit: int) -> Query:
-    rest = (where.source, where.source, where.application_id, where.application_id, where.replayed, where.replayed)
+    rest = (
+        where.source,
+        where.source,
+        where.application_id,
+        where.application_id,
+        where.replayed,
+        where.replayed,
+    )
     if where.type is None:
         return paged("errors", _ERROR_COLUMNS, ERROR_WHERE["all"], rest, window, limit)
     return paged("errors", _ERROR_COLUMNS, ERROR_WHERE["type"], (where.type, *rest), window, limit)
