@@ -191,9 +191,12 @@ def list_errors(
     limit: Limit = 100,
     cursor: Cursor = None,
     order: Order = "desc",
+    replayed: Annotated[
+        bool | None, Query(description="`true`: only errors replayed; `false`: only those not replayed.")
+    ] = None,
 ) -> ErrorPage:
     asked = logic.PageRequest(
-        "/errors", ErrorFilter(type, source, application_id), start, end, order, limit, cursor
+        "/errors", ErrorFilter(type, source, application_id, replayed), start, end, order, limit, cursor
     )
     return ErrorPage.model_validate(dependencies().listings.error_page(asked))
 

@@ -246,6 +246,12 @@ EXPECTED_GRANTS: dict[str, dict[tuple[str, str], str]] = {
         ("dynamodb:Query", "ErrorsTable/index/BySession"): "theeye.aws.erasure.DynamoEraser._redact_errors",
         ("dynamodb:UpdateItem", "ErrorsTable"): "theeye.aws.erasure.DynamoEraser._redact_errors",
         ("dynamodb:DeleteItem", "CountersTable"): "theeye.aws.erasure.DynamoEraser.erase",  # the summary
+        # POST /errors/replay: the errors of a type, each claimed (UpdateItem, as redaction), the
+        # events queued again and their intake counted (a marker per message, the ledger update)
+        ("dynamodb:Query", "ErrorsTable/index/ByType"): "theeye.aws.reads.DynamoErrorReader.page",
+        ("secretsmanager:GetSecretValue", "CursorSecret"): "theeye.aws.backend.AwsBackend.cursor_secret",
+        ("sqs:SendMessage", "EventsQueue"): "theeye.aws.queue.SqsQueue.send",
+        ("dynamodb:PutItem", "CountersTable"): "theeye.aws.ledger.DynamoCounters.count_intake",
     },
 }
 # What SAM attaches for the Lambda service itself (it writes the logs, uploads the traces of
@@ -400,7 +406,10 @@ def test_each_function_reads_exactly_the_indexes_its_code_queries() -> None:
             index("ErrorsTable", layout.ERRORS_TYPE_INDEX),
             index("CountersTable", layout.SESSION_START_INDEX),
         },
-        "AdminFunction": {index("ErrorsTable", layout.ERRORS_SESSION_INDEX)},
+        "AdminFunction": {
+            index("ErrorsTable", layout.ERRORS_SESSION_INDEX),
+            index("ErrorsTable", layout.ERRORS_TYPE_INDEX),  # a replay takes errors of one type
+        },
         "FeederFunction": set(),
         "LakeSweepFunction": set(),
     }

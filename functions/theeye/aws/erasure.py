@@ -158,12 +158,14 @@ class DynamoEraser:
                         _failure,
                         TableName=self.errors_table,
                         Key={"error_id": {"S": str(item["error_id"])}},
-                        UpdateExpression="SET #payload = :null, #details = :details, #erased = :true",
+                        UpdateExpression="SET #payload = :null, #details = :details, #erased = :true"
+                        " REMOVE #context",
                         ConditionExpression="attribute_exists(error_id) AND attribute_not_exists(#erased)",
                         ExpressionAttributeNames={
                             "#payload": "payload",
                             "#details": "details",
                             "#erased": "erased",
+                            "#context": "context",
                         },
                         ExpressionAttributeValues={
                             ":null": {"S": "null"},
