@@ -26,7 +26,7 @@ from theeye.clock import format_timestamp
 from theeye.keys import ApiKey
 from theeye.ledger import IntakeTally, MessageTally
 from theeye.messages import QueueMessage
-from theeye.records import ErrorRecord, EventRecord, WriteOutcome
+from theeye.records import ErrorRecord, EventRecord, Replayed, WriteOutcome
 
 # Every position starts with a four-digit year, so these bound "everything".
 LOWEST_POSITION = "0"
@@ -82,15 +82,18 @@ class Window:
 
 @dataclass(frozen=True)
 class ErrorFilter:
-    """Which recorded errors: of a type, from a source, of an application (None: any)."""
+    """Which recorded errors: of a type, from a source, of an application, replayed or not
+    (None: any)."""
 
     type: str | None = None
     source: str | None = None
     application_id: str | None = None
+    replayed: bool | None = None
 
     def matches(self, view: View) -> bool:
         wanted = (("type", self.type), ("source", self.source), ("application_id", self.application_id))
-        return all(want is None or view.get(name) == want for name, want in wanted)
+        replayed = self.replayed is None or (view.get("replayed") is not None) == self.replayed
+        return replayed and all(want is None or view.get(name) == want for name, want in wanted)
 
 
 @dataclass
@@ -124,6 +127,17 @@ class ErrorStore(Protocol):
 
     def put_all(self, records: list[ErrorRecord]) -> list[bool]:
         """``put`` of every record, in order, as ``EventStore.put_all`` writes events."""
+        ...
+
+    def mark_replayed(self, error_id: str, replayed: Replayed) -> bool:
+        """Claim an error for a replay before its event is queued again: mark it ``replayed``
+        when it exists, is not erased and was not replayed, in one conditional write; False
+        otherwise (another replay claimed it first, its session was erased, it expired)."""
+        ...
+
+    def unmark_replayed(self, error_id: str, replayed: Replayed) -> bool:
+        """Give back a claim whose event could not be queued: remove the mark when it is still
+        exactly ``replayed``; False otherwise."""
         ...
 
 
@@ -246,7 +260,11 @@ class EventReader(Protocol):
 
 
 class ErrorReader(Protocol):
-    """Pages of recorded errors in ``(received_at, error_id)`` order within a window."""
+    """Pages of recorded errors in ``(received_at, error_id)`` order within a window.
+
+    A view carries, besides what the API shows (``replayed`` included), ``key_id``,
+    ``request_id`` and ``context`` (the event's stored context; None when not kept), which a
+    replay needs and the query API does not show."""
 
     def page(self, window: Window, where: ErrorFilter, *, limit: int) -> Page: ...
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from theeye.errors import RetryableStoreError, ServiceUnavailable, TheEyeError
 
-SCHEMA_VERSION = 7  # 2: indexes on expires_at for the retention sweep; 3 to 7: see MIGRATIONS
+SCHEMA_VERSION = 8  # 2: indexes on expires_at for the retention sweep; 3 to 8: see MIGRATIONS
 BUSY_TIMEOUT_MS = 10_000
 # How long a writer waits before asking for the write lock again (see Database._begin_immediate).
 LOCK_RETRY_MIN_SECONDS = 0.0002
@@ -160,9 +160,12 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     5: ("ALTER TABLE api_keys ADD COLUMN last_used_at TEXT",),
     # each event's context built at ingest, as compact JSON (NULL: none, as for older events)
     6: ("ALTER TABLE events ADD COLUMN context TEXT",),
+    # an error's event's stored context (so a replay stores the event with it) and when the
+    # error was replayed (POST /errors/replay), both compact JSON (NULL: none, not replayed)
+    7: ("ALTER TABLE errors ADD COLUMN context TEXT", "ALTER TABLE errors ADD COLUMN replayed TEXT"),
     # the change log the local lake is fed from (``theeye.sqlite.changes``), written in the
     # transaction of each stored event and each removal, and this file's identity, made once
-    7: (
+    8: (
         """CREATE TABLE IF NOT EXISTS lake_changes (
             position INTEGER PRIMARY KEY AUTOINCREMENT,
             kind TEXT NOT NULL,

@@ -28,7 +28,7 @@ _DELETE_GUARDS = (
 )
 _DELETE_EVENTS = "DELETE FROM events WHERE session_id = ? RETURNING event_id"
 _ERRORS = "SELECT error_id, details FROM errors WHERE session_id = ? AND erased = 0"
-_REDACT = "UPDATE errors SET payload = 'null', details = ?, erased = 1 WHERE error_id = ?"
+_REDACT = "UPDATE errors SET payload = 'null', details = ?, context = NULL, erased = 1 WHERE error_id = ?"
 
 
 @dataclass
