@@ -6,6 +6,8 @@ allowed function running on DuckDB as sqlglot translates it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.sql_lake import AS_OF, event, lake
@@ -193,3 +195,20 @@ def test_every_allowed_function_runs_on_duckdb(engine: DuckDbEngine, expression:
 def test_functions_whose_engines_disagree_are_refused(expression: str) -> None:
     with pytest.raises(InvalidSql, match="is not allowed"):
         sql.check(f"SELECT {expression} FROM events")
+
+
+def test_a_statement_whose_files_were_replaced_meanwhile_reads_the_table_again(
+    tmp_path: Path,
+) -> None:
+    """An erasure or a compaction replaces files: a statement that lost one reads the new snapshot."""
+    events = [event(n) for n in range(4)]
+    current = lake(tmp_path / "current", events[:2], events[2:])
+    gone = Snapshot(files=(*current.files, str(tmp_path / "replaced.parquet")), as_of=current.as_of)
+    snapshots = iter([gone, current])
+    answer = DuckDbEngine(lambda: next(snapshots)).run("SELECT count(*) AS n FROM events", 10)
+    assert isinstance(answer, SqlResult) and answer.rows == [[4]]
+
+
+def test_a_statement_that_fails_on_files_that_are_all_there_is_not_tried_again(engine: DuckDbEngine) -> None:
+    with pytest.raises(InvalidSql):
+        engine.run("SELECT no_such_column FROM events", 10)

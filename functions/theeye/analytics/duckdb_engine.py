@@ -18,6 +18,7 @@ statement that got past it.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -68,6 +69,10 @@ _ATHENA_TYPES: Final = {
 }
 
 
+# Snapshots a statement is tried on when files of the one it read were replaced meanwhile.
+SNAPSHOT_ATTEMPTS: Final = 3
+
+
 @dataclass
 class DuckDbEngine:
     """``snapshot`` tells the lake's current files (``LocalLake(directory).snapshot``)."""
@@ -88,14 +93,27 @@ class DuckDbEngine:
     def execute(self, statement: Statement, max_rows: int) -> SqlResult:
         """Run a checked statement over the current snapshot."""
         started = time.monotonic()
-        table = self.snapshot()
-        with self._connection(table) as connection, _Watchdog(connection, self.time_limit_seconds) as dog:
+        for attempt in range(1, SNAPSHOT_ATTEMPTS + 1):
+            table = self.snapshot()
+            expired = False
             try:
-                cursor = connection.execute(statement.duckdb)
-                described = connection.description or []
-                fetched = cursor.fetchmany(max_rows + 1)
+                with (
+                    self._connection(table) as connection,
+                    _Watchdog(connection, self.time_limit_seconds) as dog,
+                ):
+                    try:
+                        cursor = connection.execute(statement.duckdb)
+                        described = connection.description or []
+                        fetched = cursor.fetchmany(max_rows + 1)
+                    finally:
+                        expired = dog.expired
+                break
             except duckdb.Error as exc:
-                raise self._refusal(exc, expired=dog.expired) from None
+                # An erasure or a compaction replaced files of this snapshot while the statement
+                # read them (or before its view was made): read the table again, as it is now.
+                replaced = not all(os.path.exists(path) for path in table.files)
+                if expired or not replaced or attempt == SNAPSHOT_ATTEMPTS:
+                    raise self._refusal(exc, expired=expired) from None
         columns = tuple(ResultColumn(str(d[0]), athena_type(d[1])) for d in described)
         return SqlResult(
             columns=columns,

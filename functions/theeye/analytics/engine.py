@@ -163,8 +163,7 @@ def _default() -> SqlEngine:
 
 def lake_snapshots(directory: str) -> Callable[[], Snapshot]:
     """How the local engine learns the lake's current files: the one reader of the local lake."""
-    # The local lake's module is written apart from this one; the ignore goes once both are in.
-    from theeye.analytics.local_lake import LocalLake  # type: ignore[import-not-found,unused-ignore]
+    from theeye.analytics.local_lake import LocalLake
 
     snapshot: Callable[[], Snapshot] = LocalLake(directory).snapshot
     return snapshot
