@@ -133,8 +133,10 @@ def test_an_error_is_recorded_once(backend: Backend) -> None:
         "details": [{"field": "data.path", "message": "is required"}],
         "payload": {"name": "pageview"},
         "erased": False,
+        "replayed": None,
         "key_id": "key-1",
         "request_id": "req-1",
+        "context": None,
     }
 
 
