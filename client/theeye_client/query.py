@@ -51,6 +51,11 @@ class FieldProblem(TypedDict):
     message: str
 
 
+class Replay(TypedDict):
+    at: str
+    event_id: str
+
+
 class ErrorRecord(TypedDict):
     error_id: str
     type: str
@@ -62,6 +67,7 @@ class ErrorRecord(TypedDict):
     details: list[FieldProblem]
     payload: Any  #: None once its session was erased
     erased: bool
+    replayed: Replay | None  #: when the error's event was replayed, and as which event
 
 
 class StatsPoint(TypedDict):
@@ -92,6 +98,7 @@ class Status(TypedDict):
     queued: int
     dead_lettered: int
     erased: int  #: stored events since erased (still counted in stored)
+    replayed: int  #: recorded errors whose events entered the pipeline again
     balanced: bool
     rejected: dict[str, int]
     queue: QueueDepth

@@ -16,27 +16,27 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from feeder import logic
 from theeye import wiring
-from theeye.aws.lake import FirehoseLakeSink
-from theeye.config import get_settings
 from theeye.observability import logger, metrics
-from theeye.ports import LakeSink
+from theeye.ports import ChangeReader, LakeSink
 
 
 @dataclass
 class Dependencies:
+    read: ChangeReader
     sink: LakeSink
 
 
 @lru_cache(maxsize=1)
 def dependencies() -> Dependencies:
     """Production collaborators, built on first use (never at import)."""
-    return Dependencies(FirehoseLakeSink(get_settings().required("lake_delivery_stream")))
+    return Dependencies(wiring.change_reader(), wiring.lake_sink())
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    answer, applied = logic.feed(event.get("Records") or [], dependencies().sink)
+    deps = dependencies()
+    answer, applied = logic.feed(event.get("Records") or [], deps.read, deps.sink)
     metrics.add_metric(name="LakeChangesSent", unit=MetricUnit.Count, value=applied)
     if answer["batchItemFailures"]:
         logger.warning("the lake did not take every change; resuming", extra=answer)

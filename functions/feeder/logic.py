@@ -13,13 +13,16 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
-from theeye.aws.lake import LakeDeliveryFailed, StreamChange, stream_changes
-from theeye.ports import LakeSink
+from theeye.errors import LakeDeliveryFailed
+from theeye.ports import ChangeReader, LakeSink, StreamChange
 
 
-def feed(records: Sequence[Mapping[str, Any]], sink: LakeSink) -> tuple[PartialItemFailureResponse, int]:
-    """Apply the lake changes of ``records``; (the answer to Lambda, changes applied)."""
-    changes = stream_changes(records)
+def feed(
+    records: Sequence[Mapping[str, Any]], read: ChangeReader, sink: LakeSink
+) -> tuple[PartialItemFailureResponse, int]:
+    """Apply the lake changes of ``records`` (as ``read`` reads them); (the answer to Lambda,
+    changes applied)."""
+    changes = read(records)
     try:
         sink.apply([fed.change for fed in changes])
     except LakeDeliveryFailed as exc:

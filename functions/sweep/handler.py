@@ -10,28 +10,22 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sweep import logic
-from theeye import aws, wiring
-from theeye.aws.athena import AthenaStatements
-from theeye.aws.erasure import DynamoErasureLog
+from theeye import wiring
 from theeye.clock import utc_now
-from theeye.config import get_settings
 from theeye.observability import logger, metrics
+from theeye.ports import ErasureLog, LakeStatements
 
 
 @dataclass
 class Dependencies:
-    log: logic.ErasureLog
-    statements: logic.Statements
+    log: ErasureLog
+    statements: LakeStatements
 
 
 @lru_cache(maxsize=1)
 def dependencies() -> Dependencies:
     """Production collaborators, built on first use (never at import)."""
-    settings = get_settings()
-    return Dependencies(
-        DynamoErasureLog(aws.client("dynamodb"), settings.required("counters_table")),
-        AthenaStatements(settings.required("athena_workgroup"), settings.required("lake_database")),
-    )
+    return Dependencies(wiring.erasure_log(), wiring.lake_statements())
 
 
 @logger.inject_lambda_context

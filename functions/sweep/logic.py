@@ -10,19 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Final, Protocol
+from typing import Final
 
 from theeye.analytics.table import TABLE
+from theeye.ports import ErasureLog, LakeStatements
 
 SESSIONS_PER_STATEMENT: Final = 1000  # a statement's text stays far under Athena's 256 KiB
-
-
-class ErasureLog(Protocol):
-    def erased_since(self, now: datetime) -> list[str]: ...
-
-
-class Statements(Protocol):
-    def execute(self, sql: str, *, timeout_seconds: float) -> None: ...
 
 
 def delete_statement(session_ids: Sequence[str]) -> str:
@@ -33,7 +26,7 @@ def delete_statement(session_ids: Sequence[str]) -> str:
     return f"DELETE FROM {TABLE} WHERE session_id IN ({literals})"  # noqa: S608
 
 
-def sweep(log: ErasureLog, statements: Statements, now: datetime, time_left: Callable[[], float]) -> int:
+def sweep(log: ErasureLog, statements: LakeStatements, now: datetime, time_left: Callable[[], float]) -> int:
     """Delete the lake rows of every session erased lately; the number of sessions swept."""
     sessions = log.erased_since(now)
     for first in range(0, len(sessions), SESSIONS_PER_STATEMENT):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -75,6 +76,15 @@ class RetryableStoreError(TheEyeError):
     """A store throttled or timed out; the work must be retried later (never dropped)."""
 
     code = "store_unavailable"
+
+
+class LakeDeliveryFailed(RetryableStoreError):
+    """The lake did not take ``failed`` (changes, after retrying them); sending them again is safe."""
+
+    def __init__(self, detail: str, failed: Sequence[object]) -> None:
+        super().__init__(f"the lake's delivery stream did not take {len(failed)} changes ({detail})")
+        self.detail = detail
+        self.failed = list(failed)
 
 
 class QueueUnavailable(ServiceUnavailable):

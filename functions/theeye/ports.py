@@ -16,7 +16,7 @@ carries it, and a page continues strictly after it in reading order.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -364,6 +364,31 @@ class LakeSink(Protocol):
         """Apply ``changes`` in the order given, all or none; raises when they could not be
         applied (then applying them again is safe)."""
         ...
+
+
+@dataclass(frozen=True)
+class StreamChange:
+    """A lake change read from a change stream, and the first record of the stream it stands
+    for (where the stream resumes when the change could not be applied)."""
+
+    change: LakeChange
+    first_record: str
+
+
+# A batch of a change stream's records read as lake changes, in the stream's order.
+ChangeReader = Callable[[Sequence[Mapping[str, Any]]], list[StreamChange]]
+
+
+class ErasureLog(Protocol):
+    """The sessions erased lately (the lake's erasure sweep deletes their rows again)."""
+
+    def erased_since(self, now: datetime) -> list[str]: ...
+
+
+class LakeStatements(Protocol):
+    """Statements the lake's maintenance runs to their end (the sweep's ``DELETE``)."""
+
+    def execute(self, sql: str, *, timeout_seconds: float) -> None: ...
 
 
 class Backend(Protocol):

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from theeye.config import get_settings
-from theeye.ports import Backend
+from theeye.ports import Backend, ChangeReader, ErasureLog, LakeSink, LakeStatements
 
 _installed: list[Backend] = []
 
@@ -56,3 +56,33 @@ def build_at_init(dependencies: Callable[[], object]) -> None:
 def reset() -> None:
     """Forget the default backend (its settings and clients), as a new container would."""
     _default.cache_clear()
+
+
+# -- the lake's collaborators (the feeder and the erasure sweep; on AWS only) ----------------------
+
+
+def change_reader() -> ChangeReader:
+    """How the feeder reads a batch of the events table's stream as lake changes."""
+    from theeye.aws.lake import stream_changes
+
+    return stream_changes
+
+
+def lake_sink() -> LakeSink:
+    """Where the feeder sends lake changes: the Firehose stream of the Iceberg table."""
+    from theeye.aws.lake import FirehoseLakeSink
+
+    return FirehoseLakeSink(get_settings().required("lake_delivery_stream"))
+
+
+def erasure_log() -> ErasureLog:
+    from theeye.aws.erasure import DynamoErasureLog
+
+    return DynamoErasureLog.of_table(get_settings().required("counters_table"))
+
+
+def lake_statements() -> LakeStatements:
+    from theeye.aws.athena import AthenaStatements
+
+    settings = get_settings()
+    return AthenaStatements(settings.required("athena_workgroup"), settings.required("lake_database"))

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 FUNCTIONS = Path(__file__).parents[2] / "functions"
-FUNCTION_PACKAGES = ("admin", "ingest", "processor", "query")
+FUNCTION_PACKAGES = ("admin", "feeder", "ingest", "processor", "query", "sweep")
 ADAPTERS = ("theeye.aws", "theeye.sqlite", "boto3", "botocore", "sqlite3")
 
 

@@ -192,6 +192,10 @@ class DynamoErasureLog:
     client: Any
     counters_table: str
 
+    @classmethod
+    def of_table(cls, counters_table: str) -> DynamoErasureLog:
+        return cls(aws.client("dynamodb"), counters_table)
+
     def erased_since(self, now: datetime, days: int = ERASURE_NOTE_DAYS) -> list[str]:
         """Sessions erased on the ``days`` days up to and including ``now``'s, oldest day first."""
         found: list[str] = []

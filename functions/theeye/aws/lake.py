@@ -37,8 +37,8 @@ from boto3.dynamodb.types import TypeDeserializer
 from theeye import aws
 from theeye.analytics.table import COLUMNS, KEY_COLUMN, row_of
 from theeye.aws import layout
-from theeye.errors import RetryableStoreError
-from theeye.ports import LakeChange, LakeDelete, LakeUpsert
+from theeye.errors import LakeDeliveryFailed
+from theeye.ports import LakeChange, LakeDelete, LakeUpsert, StreamChange
 from theeye.views import event_view
 
 # PutRecordBatch limits (Firehose quotas): records and bytes per call.
@@ -52,15 +52,7 @@ _MICROSECOND: Final = timedelta(microseconds=1)
 _deserialize = TypeDeserializer().deserialize
 
 
-@dataclass(frozen=True)
-class StreamChange:
-    """A lake change and the first stream record (its ``SequenceNumber``) it stands for."""
-
-    change: LakeChange
-    first_record: str
-
-
-def stream_changes(records: Iterable[Mapping[str, Any]]) -> list[StreamChange]:
+def stream_changes(records: Sequence[Mapping[str, Any]]) -> list[StreamChange]:
     """The lake changes of one stream batch, in stream order, one per event."""
     last: dict[str, StreamChange] = {}
     for record in records:
@@ -100,15 +92,6 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, datetime):
         return (value.replace(tzinfo=None) - _EPOCH) // _MICROSECOND
     return value
-
-
-class LakeDeliveryFailed(RetryableStoreError):
-    """Firehose did not take ``failed`` (after retrying them); sending them again is safe."""
-
-    def __init__(self, detail: str, failed: Sequence[LakeChange]) -> None:
-        super().__init__(f"the lake's delivery stream did not take {len(failed)} changes ({detail})")
-        self.detail = detail
-        self.failed = list(failed)
 
 
 @dataclass
