@@ -43,6 +43,7 @@ from theeye.config import ConfigurationError, get_settings
 from theeye.cursor import CursorCodec
 from theeye.errors import TheEyeError
 from theeye.http import (
+    as_json_body,
     domain_error_response,
     invalid_parameters_response,
     json_response,
@@ -352,7 +353,7 @@ def schema_registry(directory: str) -> SchemaRegistry:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return app.resolve(as_json_body(event), context)
 
 
 wiring.build_at_init(dependencies)

@@ -87,3 +87,17 @@ def register_error_handlers(app: ApiGatewayResolver) -> None:
         logger.exception("unhandled error")
         metrics.add_metric(name="ServerErrors", unit=MetricUnit.Count, value=1)
         return error_response(500, "internal_error", "an unexpected error occurred; it has been logged")
+
+
+def as_json_body(event: dict[str, Any]) -> dict[str, Any]:
+    """The API Gateway event with its body read as JSON whatever ``Content-Type`` came with it:
+    every body the API takes is JSON, and a browser's ``fetch`` or ``sendBeacon`` labels one
+    ``text/plain`` unless told otherwise (a body that is not JSON is then a 400 naming it)."""
+    headers = event.get("headers") or {}
+    if not event.get("body"):
+        return event
+    kept = {name: value for name, value in headers.items() if name.lower() != "content-type"}
+    declared = next((value for name, value in headers.items() if name.lower() == "content-type"), "")
+    if str(declared).lower().startswith(JSON):
+        return event
+    return {**event, "headers": {**kept, "content-type": JSON}}

@@ -158,3 +158,24 @@ def test_lake_directory_chooses_duckdb_over_the_local_lake(
     assert isinstance(engine.sql_engine(), DuckDbEngine)
     status, body = call("POST", "/sql", {"sql": "SELECT count(*) AS n FROM events"})
     assert (status, body["rows"], body["engine"]) == (200, [[0]], "duckdb")
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain;charset=UTF-8", None, "application/x-www-form-urlencoded", "application/json"],
+)
+def test_a_json_body_is_read_whatever_content_type_it_comes_with(
+    lake_engine: DuckDbEngine, content_type: str | None
+) -> None:
+    """A browser's ``fetch`` sends ``text/plain`` unless told otherwise: the body is still JSON."""
+    request: dict[str, Any] = json.loads((ROOT / "events" / "apigw_get_health.json").read_text())
+    request["rawPath"] = request["requestContext"]["http"]["path"] = "/sql"
+    request["requestContext"]["http"]["method"] = "POST"
+    request["routeKey"] = request["requestContext"]["routeKey"] = "$default"
+    request["headers"] = {k: v for k, v in request["headers"].items() if k != "content-type"}
+    request["headers"]["authorization"] = f"Bearer {QUERY_KEY}"
+    if content_type:
+        request["headers"]["content-type"] = content_type
+    request["body"] = json.dumps({"sql": "SELECT count(*) AS n FROM events"})
+    answer = query_handler(request, LambdaContext())
+    assert (answer["statusCode"], json.loads(answer["body"])["rows"]) == (200, [[5]])
