@@ -163,3 +163,20 @@ def test_an_erased_payload_leaves_no_byte_in_the_data_directory(
     assert erasure.events_erased == 55
     assert files_holding() == []
     assert (tmp_path / "data" / "theeye.db-wal").stat().st_size == 0
+
+
+def test_a_change_written_between_the_logs_two_reads_is_not_a_gap(backend: SqliteBackend) -> None:
+    """The feeder asks whether the log still holds everything after its position while events
+    are being stored: a change that lands between reading the log's two ends is no gap."""
+    store = backend.event_store()
+    store.put(record("ev-1"))
+
+    class Racing(SqliteChangeLog):
+        def first(self) -> int | None:
+            found = super().first()
+            store.put(record(f"ev-{secrets.token_hex(4)}"))  # stored between the two reads
+            return found
+
+    log = Racing(backend.db)
+    log.prune(1)  # the lake has everything: the log is empty
+    assert log.complete_after(1)

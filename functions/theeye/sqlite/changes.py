@@ -110,9 +110,14 @@ class SqliteChangeLog:
         return int(rows[0]["seq"]) if rows else 0
 
     def complete_after(self, position: int) -> bool:
-        """Whether every change after ``position`` is still in the log (none was pruned)."""
+        """Whether every change after ``position`` is still in the log (none was pruned).
+
+        The newest position is read before the oldest: changes written between the two reads
+        only add to the log's end (only the reader prunes), so an empty log read first and a
+        change written just after cannot look like a gap."""
+        last = self.last()
         first = self.first()
-        return position >= self.last() or (first is not None and first <= position + 1)
+        return position >= last or (first is not None and first <= position + 1)
 
     def source(self) -> str:
         return str(self.db.read(_read_failure, _SOURCE)[0]["id"])
