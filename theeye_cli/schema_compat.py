@@ -39,7 +39,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeGuard
 
 Compatibility = Literal["additive", "breaking"]
 ADDITIVE: Final = "additive"
@@ -420,7 +420,7 @@ _RULES: Final[dict[str, Rule]] = {
 # -- helpers ----------------------------------------------------------------------------------
 
 
-def _assertions(schema: Any) -> dict[str, Any] | bool:
+def _assertions(schema: Any) -> dict[str, Any] | Literal[False]:
     """The keywords of ``schema`` that validate (``True``/``False`` schemas as they are; an
     object with none is ``{}``, which accepts everything)."""
     if isinstance(schema, bool):
@@ -461,7 +461,7 @@ def kind_of(value: Any) -> str:
     return OBJECT
 
 
-def _finite(rules: dict[str, Any] | bool, kinds: frozenset[str]) -> list[Any] | None:
+def _finite(rules: dict[str, Any] | Literal[False], kinds: frozenset[str]) -> list[Any] | None:
     """The values of a kind in ``kinds`` the old schema may accept, when they are few enough to
     list (``enum``, ``const``, or kinds null and boolean only); ``None`` otherwise."""
     if not isinstance(rules, dict):
@@ -519,7 +519,7 @@ def _uses_ref(schema: Any) -> bool:
     return False
 
 
-def _number(value: Any) -> bool:
+def _number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 

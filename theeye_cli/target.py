@@ -92,6 +92,7 @@ class Target:
     index_shards: int = MAX_INDEX_SHARDS
     api_url: str | None = None
     ingest_key: str | None = None  # the local stack's (its state file): for commands that call the API
+    query_key: str | None = None  # likewise, for commands that read through the API
     local: bool = False
     # SQS short polling samples a subset of its servers, so a receive can come back empty while
     # messages wait; long polling asks them all. moto has one "server": no wait needed locally.
@@ -228,6 +229,7 @@ class Target:
             dlq_url=str(state["dlq_url"]),
             api_url=str(state["api_url"]) if state.get("api_url") else None,
             ingest_key=str(state["ingest_key"]) if state.get("ingest_key") else None,
+            query_key=str(state["query_key"]) if state.get("query_key") else None,
             local=True,
             receive_wait_seconds=0,
         )
