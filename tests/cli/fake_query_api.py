@@ -155,7 +155,7 @@ class FakeQueryApi:
 class _Handler(BaseHTTPRequestHandler):
     api: FakeQueryApi
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet."""
 
     def _authorised(self) -> bool:

@@ -35,7 +35,7 @@ scalars = st.one_of(st.none(), st.booleans(), st.sampled_from(NUMBERS), st.sampl
 values = st.recursive(
     scalars,
     lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(NAMES + ("z",)), inner, max_size=4)
+        st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from((*NAMES, "z")), inner, max_size=4)
     ),
     max_leaves=6,
 )
