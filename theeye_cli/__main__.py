@@ -3,7 +3,9 @@
 Exit codes: 0 success; 1 failure (one line on stderr: missing state file, unknown id, AWS
 error...); 2 bad usage; 3 ``status`` found the ledger NOT BALANCED; 130 interrupted.
 ``validate`` needs no target (it checks offline unless told where the service is): 0 every event
-valid, 1 some invalid, 2 the file cannot be read as events.
+valid, 1 some invalid, 2 the file cannot be read as events. ``schemas check`` reads through the
+API (``--url`` alone will do): 0 safe to deploy, 1 breaking or rejecting stored events, 2 it
+cannot run.
 """
 
 from __future__ import annotations
@@ -101,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="theeye",
         description="Operate The Eye: API keys, recorded errors, the dead-letter queue and the ledger; "
-        "check files of events before sending them (validate).",
+        "check files of events before sending them (validate) and schema changes before deploying them "
+        "(schemas check).",
         epilog="Exit codes: 0 ok, 1 failure, 2 bad usage, 3 ledger not balanced (status), 130 interrupted. "
         "Guide: docs/OPERATING.md",
     )
