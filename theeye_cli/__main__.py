@@ -11,6 +11,7 @@ cannot run.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import threading
@@ -21,14 +22,23 @@ from typing import Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from admin.replay import ReplayRequest
+from theeye.analytics.engine import DEFAULT_MAX_ROWS
 from theeye.checks import Rules
 from theeye.config import Settings
 from theeye.errors import NotFound, TheEyeError
 from theeye.events import MAX_TEXT_LENGTH
 from theeye.keys import SCOPES
 from theeye.ports import ErrorFilter
-from theeye.records import ERROR_SOURCES, ERROR_TYPES
-from theeye_cli import dlq, erase, error_records, keys, logs, schema_check, status, validate
+from theeye.records import (
+    ERROR_SOURCES,
+    ERROR_TYPES,
+    PROCESSOR_ERROR_TYPES,
+    REPLAY_DEFAULT_MAX,
+    REPLAY_MAX_ERRORS,
+)
+from theeye.schemas import SchemaFileError
+from theeye_cli import dlq, erase, error_records, keys, logs, replay, schema_check, sql, status, validate
 from theeye_cli.output import parse_since, write_json
 from theeye_cli.reshard import ReshardInterrupted
 from theeye_cli.target import Target, TargetError, default_state_file, local_target, stack_target
@@ -167,6 +177,49 @@ def build_parser() -> argparse.ArgumentParser:
         help="look at today and the N days before (default: the target's ErrorRetentionDays + 7)",
     )
     reshard.add_argument("--dry-run", action="store_true", help="count the errors to move, move nothing")
+    replaying = leaf(
+        errors_commands,
+        "replay",
+        _errors_replay,
+        "check recorded errors' events again with the current schemas and rules and queue those now valid "
+        "(as POST /errors/replay); shows the dry run first and asks for confirmation unless --yes",
+    )
+    replaying.add_argument("--type", required=True, choices=PROCESSOR_ERROR_TYPES, help="the error type")
+    replaying.add_argument(
+        "--from", dest="start", metavar="TIME", help="errors received since (default 7 days ago)"
+    )
+    replaying.add_argument("--to", dest="end", metavar="TIME", help="errors received before (default now)")
+    replaying.add_argument("--category", help="only events of this category")
+    replaying.add_argument("--name", help="only events of this name")
+    replaying.add_argument(
+        "--max",
+        type=_positive,
+        default=REPLAY_DEFAULT_MAX,
+        help=f"at most this many errors (default {REPLAY_DEFAULT_MAX})",
+    )
+    replaying.add_argument("--dry-run", action="store_true", help="count and list only; queue nothing")
+    replaying.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    replaying.add_argument(
+        "--schemas",
+        type=Path,
+        metavar="DIR",
+        default=validate.REPOSITORY_SCHEMAS,
+        help="the target's schemas (default: the repository's schemas/)",
+    )
+    replay_defaults = Settings()
+    replaying.add_argument(
+        "--max-clock-skew",
+        type=int,
+        metavar="SECONDS",
+        default=replay_defaults.max_clock_skew_seconds,
+        help=f"the target's MAX_CLOCK_SKEW_SECONDS (default {replay_defaults.max_clock_skew_seconds})",
+    )
+    replaying.add_argument(
+        "--unknown-event-types",
+        choices=("accept", "reject"),
+        default=replay_defaults.unknown_event_types,
+        help=f"the target's UNKNOWN_EVENT_TYPES (default {replay_defaults.unknown_event_types})",
+    )
 
     # dlq
     dlq_parser = commands.add_parser("dlq", help="the dead-letter queue: stats, peek, redrive")
@@ -229,6 +282,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     reading.add_argument("--follow", "-f", action="store_true", help="keep printing new lines until Ctrl-C")
 
+    # sql
+    querying = leaf(
+        commands,
+        "sql",
+        _sql,
+        "run one SELECT over the events table (Athena's SQL) through POST /sql of the target, or of "
+        "--url; prints a table, or --json / --csv",
+    )
+    querying.add_argument("statement", nargs="?", metavar="SQL", help="the statement (or -f FILE)")
+    querying.add_argument("-f", "--file", metavar="FILE", help="read the statement from FILE ('-': stdin)")
+    querying.add_argument("--csv", action="store_true", help="print CSV (a header line, then the rows)")
+    querying.add_argument(
+        "--max-rows",
+        type=_positive,
+        default=DEFAULT_MAX_ROWS,
+        help=f"at most this many rows (default {DEFAULT_MAX_ROWS})",
+    )
+    querying.add_argument("--url", help="the service's base URL instead of the target's")
+    querying.add_argument(
+        "--key", help="query key (default: $THEEYE_QUERY_KEY; with --local, the stack's own)"
+    )
+    querying.set_defaults(target_optional=True)
+
     # schemas
     defaults = Settings()  # the functions' defaults, as the template's parameters give them
     schemas_parser = commands.add_parser("schemas", help="event schemas: check a change before deploying it")
@@ -268,7 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
         f"(default {defaults.unknown_event_types})",
     )
 
-    # validate  # the functions' defaults, as the template's parameters give them
+    # validate
     checking = leaf(
         commands,
         "validate",
@@ -384,6 +460,38 @@ def _errors_reshard(args: argparse.Namespace, target: Target, out: TextIO) -> in
     return 0
 
 
+def _errors_replay(args: argparse.Namespace, target: Target, out: TextIO) -> int:
+    if args.max > REPLAY_MAX_ERRORS:
+        raise CliError(f"--max must be 1-{REPLAY_MAX_ERRORS}", 2)
+    if args.max_clock_skew < 0:
+        raise CliError("--max-clock-skew must be 0 or more", 2)
+    rules = Rules(
+        max_clock_skew=timedelta(seconds=args.max_clock_skew), unknown_event_types=args.unknown_event_types
+    )
+    asked = ReplayRequest(args.type, args.start, args.end, args.category, args.name, True, args.max)
+
+    def run(request: ReplayRequest) -> dict[str, Any]:
+        try:
+            return replay.replay(target, request, schemas=args.schemas, rules=rules)
+        except SchemaFileError as exc:
+            raise CliError(f"cannot read the schemas: {exc}", 2) from None
+
+    dry = run(asked)
+    if args.dry_run or not dry["replayable"]:
+        _emit(args, out, dry, lambda v: replay.render(v, dry_run=True))
+        return 0
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise CliError("a replay queues events again: confirm with --yes when not at a terminal", 2)
+        out.write(replay.render(dry, dry_run=True) + "\n")
+        answer = input(f"Queue {dry['replayable']} event(s) again on {target.description}? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            raise CliError("nothing replayed", 1)
+    done = run(dataclasses.replace(asked, dry_run=False))
+    _emit(args, out, done, lambda v: replay.render(v, dry_run=False))
+    return 0
+
+
 def _dlq_stats(args: argparse.Namespace, target: Target, out: TextIO) -> int:
     _emit(args, out, dlq.stats(target), dlq.render_stats)
     return 0
@@ -461,6 +569,33 @@ def _logs(args: argparse.Namespace, target: Target | None, out: TextIO) -> int:
     except BrokenPipeError:  # | head: the reader has seen enough
         if out is sys.stdout:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
+def _sql(args: argparse.Namespace, target: Target | None, out: TextIO) -> int:
+    if (args.statement is None) == (args.file is None):
+        raise CliError("give the statement, or -f FILE (one of them)", 2)
+    if args.file is not None:
+        try:
+            statement = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CliError(f"cannot read {args.file}: {exc}", 2) from None
+    else:
+        statement = args.statement
+    url = args.url or (target.api_url if target is not None else None)
+    if not url:
+        raise CliError("choose where to send it: --local, --stack NAME or --url URL", 2)
+    key = args.key or os.environ.get("THEEYE_QUERY_KEY") or (target.query_key if target else None)
+    if not key:
+        raise CliError("SQL needs a query key: pass --key or set THEEYE_QUERY_KEY", 2)
+    try:
+        answer = sql.run(url, key, statement, max_rows=args.max_rows)
+    except sql.SqlFailed as exc:
+        raise CliError(str(exc)) from None
+    if args.csv:
+        out.write(sql.render_csv(answer))
+    else:
+        _emit(args, out, answer, sql.render)
     return 0
 
 

@@ -1,6 +1,6 @@
 """``theeye status``: the ledger, exactly as ``GET /status`` computes it (``query.logic.Dashboards``).
 
-``accepted = stored + duplicates + invalid + queued + dead_lettered``, where ``queued`` is what
+``accepted + replayed = stored + duplicates + invalid + queued + dead_lettered``, where ``queued`` is what
 is left over. The ledger balances when ``queued`` is never negative and is zero whenever the
 events queue is empty. Exit code 0 when balanced, 3 when not (1 is left to failures).
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from query.logic import Dashboards
+from theeye.ledger import BALANCE
 from theeye_cli.output import table
 from theeye_cli.target import Target
 
@@ -23,10 +24,10 @@ def status(target: Target) -> dict[str, Any]:
 
 def verdict(view: dict[str, Any]) -> str:
     if view["balanced"]:
-        return "BALANCED: accepted = stored + duplicates + invalid + queued + dead-lettered"
+        return f"BALANCED: {BALANCE}"
     queued, queue = view["queued"], view["queue"]
     if queued < 0:
-        reason = f"{-queued} more event(s) accounted for than were accepted"
+        reason = f"{-queued} more event(s) accounted for than were accepted or replayed"
     else:
         waiting = queue["messages"] + queue["in_flight"]
         reason = f"{queued} event(s) counted as queued but the events queue holds {waiting} message(s)"
@@ -37,6 +38,7 @@ def render(view: dict[str, Any]) -> str:
     invalid = view["invalid"]
     rows: list[tuple[str, Any]] = [
         ("accepted", view["accepted"]),
+        ("replayed (recorded errors' events entering again)", view.get("replayed", 0)),
         ("  stored", view["stored"]),
         ("  duplicates (dropped)", view["duplicates"]),
         ("  invalid", sum(invalid.values())),

@@ -92,7 +92,7 @@ class Target:
     index_shards: int = MAX_INDEX_SHARDS
     api_url: str | None = None
     ingest_key: str | None = None  # the local stack's (its state file): for commands that call the API
-    query_key: str | None = None  # likewise, for commands that read through the API
+    query_key: str | None = None  # likewise (theeye sql)
     local: bool = False
     # SQS short polling samples a subset of its servers, so a receive can come back empty while
     # messages wait; long polling asks them all. moto has one "server": no wait needed locally.

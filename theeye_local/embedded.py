@@ -6,7 +6,8 @@ get the environment they get on AWS, with ``STORAGE_BACKEND=sqlite`` and ``DATAB
 added, so ``theeye.wiring`` builds ``theeye.sqlite.backend.SqliteBackend`` in each worker. The
 queue's ``VisibilityTimeout`` and its ``RedrivePolicy`` (``maxReceiveCount``) are read from
 the template too, and the stack's pollers receive through ``theeye_local.sqlite_sqs.SqliteSqs``
-with them.
+with them. The local lake that ``POST /sql`` reads is a folder beside the file
+(``LAKE_DIRECTORY``), fed from the file's change log by ``theeye_local.lake_feeder``.
 
 No function needs AWS here; their AWS endpoint is a closed local port, so a call to AWS that
 slipped in would fail at once instead of leaving 127.0.0.1.
@@ -16,15 +17,19 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import shutil
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Final
 
+from theeye.analytics.local_lake import LAKE_FOLDER, LocalLake
 from theeye.sqlite.backend import SqliteBackend
+from theeye.sqlite.changes import SqliteChangeLog
 from theeye.sqlite.queue import SqliteQueue
 from theeye_local.intrinsics import Resolver
+from theeye_local.lake_feeder import LakeFeeder
 from theeye_local.lambdas import SqsSource
 from theeye_local.resources import EMBEDDED_QUEUE_SCHEME
 from theeye_local.sqlite_sqs import SqliteSqs
@@ -34,7 +39,7 @@ LOG = logging.getLogger("theeye_local")
 
 # The discard port: nothing listens there, so a connection is refused at once.
 UNREACHABLE_AWS_ENDPOINT: Final = "http://127.0.0.1:9"
-SQLITE_FILES: Final = ("", "-wal", "-shm", "-journal")  # what THEEYE_FRESH deletes
+SQLITE_FILES: Final = ("", "-wal", "-shm", "-journal")  # what THEEYE_FRESH deletes (and the lake)
 SWEEP_INTERVAL_SECONDS: Final = 300.0
 DEFAULT_VISIBILITY_TIMEOUT: Final = 30  # SQS's default
 DEFAULT_MAX_RECEIVE_COUNT: Final = 5  # theeye.config.Settings' default
@@ -102,6 +107,7 @@ class EmbeddedStore:
         if fresh:
             for suffix in SQLITE_FILES:
                 path.with_name(path.name + suffix).unlink(missing_ok=True)
+            shutil.rmtree(path.with_name(LAKE_FOLDER), ignore_errors=True)
             LOG.info("THEEYE_FRESH: started from an empty store")
         store = cls(path, plan)
         store._lock = lock
@@ -114,9 +120,18 @@ class EmbeddedStore:
             )
         return store
 
+    @property
+    def lake_directory(self) -> Path:
+        return self.path.with_name(LAKE_FOLDER)
+
     def environment(self) -> dict[str, str]:
-        """What every function's environment gets on the embedded backend."""
-        variables = {"STORAGE_BACKEND": "sqlite", "DATABASE_PATH": str(self.path)}
+        """What every function's environment gets on the embedded backend (the query function
+        reads the lake at ``LAKE_DIRECTORY``)."""
+        variables = {
+            "STORAGE_BACKEND": "sqlite",
+            "DATABASE_PATH": str(self.path),
+            "LAKE_DIRECTORY": str(self.lake_directory),
+        }
         if self.plan is not None:
             variables["MAX_RECEIVE_COUNT"] = str(self.plan.max_receive_count)
         return variables
@@ -130,6 +145,10 @@ class EmbeddedStore:
             queues[self.plan.dlq_url] = self.backend.dead_letter_queue()
         return SqliteSqs(queues, visibility_timeout=self.plan.visibility_timeout)
 
+    def lake_feeder(self) -> LakeFeeder:
+        """The feeder of the lake at ``lake_directory`` from this file's change log (not started)."""
+        return LakeFeeder(SqliteChangeLog(self.backend.db), LocalLake(self.lake_directory))
+
     def start_sweeping(self, interval_seconds: float = SWEEP_INTERVAL_SECONDS) -> None:
         """Delete expired rows now and every ``interval_seconds`` (DynamoDB's TTL, locally)."""
         self._sweeper = threading.Thread(
@@ -142,6 +161,7 @@ class EmbeddedStore:
         return {
             "database": str(self.path),
             "data_dir": str(self.path.parent),
+            "lake_directory": str(self.lake_directory),
             "max_receive_count": plan.max_receive_count if plan else None,
             "visibility_timeout": plan.visibility_timeout if plan else None,
         }

@@ -179,7 +179,15 @@ class Resolver:
             raise TemplateError(f"{name} ({kind}) is referenced before it was created")
         if kind in ("AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion"):
             return self.world.arn("lambda", f"layer:{self.world.physical_name(name)}:1")
-        return self.world.physical_name(name)
+        return self.named(name) or self.world.physical_name(name)
+
+    def named(self, logical_id: str) -> str | None:
+        """The name a resource's own properties give it (``Ref`` on AWS is that name), if any."""
+        path = _NAME_PROPERTY.get(self.template.resource_type(logical_id))
+        value: Any = self.template.properties(logical_id) if path else None
+        for key in path or ():
+            value = value.get(key) if isinstance(value, Mapping) else None
+        return None if value is None else self.resolve_text(value, what=f"{logical_id} name")
 
     def get_att(self, logical_id: str, attribute: str) -> str:
         kind = self.template.resource_type(logical_id)
@@ -192,7 +200,14 @@ class Resolver:
                 "QueueUrl": ref,
             }
         elif kind == "AWS::DynamoDB::Table":
-            by_attribute = {"Arn": self.world.arn("dynamodb", f"table/{ref}")}
+            by_attribute = {
+                "Arn": self.world.arn("dynamodb", f"table/{ref}"),
+                "StreamArn": self.world.arn("dynamodb", f"table/{ref}/stream/{LOCAL_STREAM_LABEL}"),
+            }
+        elif kind == "AWS::S3::Bucket":
+            by_attribute = {"Arn": f"arn:{self.world.partition}:s3:::{ref}"}
+        elif kind == "AWS::KinesisFirehose::DeliveryStream":
+            by_attribute = {"Arn": self.world.arn("firehose", f"deliverystream/{ref}")}
         elif kind in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
             by_attribute = {"Arn": self.world.arn("lambda", f"function:{ref}")}
         elif kind == "AWS::Logs::LogGroup":
@@ -277,6 +292,17 @@ class Resolver:
         "Fn::Not": lambda self, argument: self._truth({"Fn::Not": argument}),
     }
 
+
+# Where a resource type's properties name it, when the template names it (``Ref`` gives that name).
+_NAME_PROPERTY: Final[dict[str, tuple[str, ...]]] = {
+    "AWS::Athena::WorkGroup": ("Name",),
+    "AWS::Glue::Database": ("DatabaseInput", "Name"),
+    "AWS::Glue::Table": ("Name",),
+    "AWS::S3::Bucket": ("BucketName",),
+    "AWS::KinesisFirehose::DeliveryStream": ("DeliveryStreamName",),
+}
+# The label of a table's stream in a resolved ``StreamArn`` (AWS's is the stream's creation time).
+LOCAL_STREAM_LABEL: Final = "local"
 
 # Resources whose ``Ref`` only exists once the local stack has created them.
 _CREATED_LOCALLY: Final = frozenset(

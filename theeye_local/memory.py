@@ -32,7 +32,7 @@ from theeye.ports import (
     event_position,
     session_position,
 )
-from theeye.records import ErrorRecord, EventRecord, WriteOutcome, redacted_details
+from theeye.records import ErrorRecord, EventRecord, Replayed, WriteOutcome, redacted_details
 from theeye.views import error_view, event_view, session_view
 
 
@@ -68,6 +68,7 @@ class MemoryErrorStore:
     def __init__(self) -> None:
         self.errors: dict[str, ErrorRecord] = {}
         self.erased: set[str] = set()  # ids of errors whose session was erased
+        self.replayed: dict[str, Replayed] = {}  # error id -> its replay
         self._lock = threading.Lock()
 
     def put_all(self, records: list[ErrorRecord]) -> list[bool]:
@@ -78,6 +79,20 @@ class MemoryErrorStore:
             if record.error_id in self.errors:
                 return False
             self.errors[record.error_id] = record
+            return True
+
+    def mark_replayed(self, error_id: str, replayed: Replayed) -> bool:
+        with self._lock:
+            if error_id not in self.errors or error_id in self.erased or error_id in self.replayed:
+                return False
+            self.replayed[error_id] = replayed
+            return True
+
+    def unmark_replayed(self, error_id: str, replayed: Replayed) -> bool:
+        with self._lock:
+            if self.replayed.get(error_id) != replayed:
+                return False
+            del self.replayed[error_id]
             return True
 
 
@@ -271,7 +286,10 @@ class MemoryEventReader:
         return _event_view(found[0]) if found else None
 
 
-def _error_view(record: ErrorRecord, erased: Set[str] = frozenset()) -> View:
+def _error_view(
+    record: ErrorRecord, erased: Set[str] = frozenset(), replayed: Mapping[str, Replayed] | None = None
+) -> View:
+    replay = (replayed or {}).get(record.error_id)
     kept = {
         **{name: getattr(record, name) for name in ("error_id", "type", "source", "application_id")},
         **{name: getattr(record, name) for name in ("received_at", "event_id", "key_id", "request_id")},
@@ -279,6 +297,8 @@ def _error_view(record: ErrorRecord, erased: Set[str] = frozenset()) -> View:
         "payload": compact_json(cut_payload(record.payload)),
         "session_id": record.session_id,
         "erased": record.error_id in erased,
+        "replayed": compact_json(replay.to_dict()) if replay else None,
+        "context": compact_json(record.context) if record.context else None,
     }
     return error_view(kept)
 
@@ -325,7 +345,7 @@ class MemoryEraser:
             ]
             for error in redacted:
                 self.errors.errors[error.error_id] = dataclasses.replace(
-                    error, payload=None, details=redacted_details(error.details)
+                    error, payload=None, details=redacted_details(error.details), context=None
                 )
                 self.errors.erased.add(error.error_id)
         with self.counters._lock:
@@ -339,7 +359,9 @@ class MemoryErrorReader:
         self.store = store
 
     def page(self, window: Window, where: ErrorFilter, *, limit: int) -> Page:
-        views = (_error_view(r, self.store.erased) for r in self.store.errors.values())
+        views = (
+            _error_view(r, self.store.erased, self.store.replayed) for r in list(self.store.errors.values())
+        )
         return _page(
             ((error_position(v["received_at"], v["error_id"]), v) for v in views if where.matches(v)),
             window,
@@ -348,7 +370,7 @@ class MemoryErrorReader:
 
     def get(self, error_id: str) -> View | None:
         record = self.store.errors.get(error_id)
-        return _error_view(record, self.store.erased) if record else None
+        return _error_view(record, self.store.erased, self.store.replayed) if record else None
 
 
 @dataclasses.dataclass

@@ -6,7 +6,8 @@
                                    file, kept across restarts; ``moto``: moto's emulated AWS,
                                    in memory, gone on exit
 ``THEEYE_DATA_DIR``                where the embedded backend keeps its file (default
-                                   ``.theeye/data`` next to the template)
+                                   ``.theeye/data`` next to the template), and both backends
+                                   the local lake ``POST /sql`` reads (its ``lake`` folder)
 ``THEEYE_FRESH``                   ``1``: delete the embedded backend's data before starting
 ``THEEYE_AWS_PORT``                moto's port with ``THEEYE_BACKEND=moto`` (default: a free port)
 ``THEEYE_INGEST_KEY``              raw key created with scope ``ingest`` (default: random)
@@ -54,6 +55,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Literal
 
+from theeye.analytics.local_lake import LAKE_FOLDER
 from theeye_local.function_logs import log_file, logs_dir
 from theeye_local.template import DEFAULT_TEMPLATE
 
@@ -130,6 +132,11 @@ class LocalSettings:
     def database_path(self) -> Path:
         """The embedded backend's SQLite file."""
         return (self.data_dir or self.template_path.parent / ".theeye" / "data") / DATABASE_FILE
+
+    @property
+    def lake_directory(self) -> Path:
+        """The local lake that ``POST /sql`` reads (``LAKE_DIRECTORY``): beside the database file."""
+        return self.database_path.with_name(LAKE_FOLDER)
 
     def http_workers(self, function_id: str) -> int:
         default = HTTP_WORKERS_BY_FUNCTION.get(function_id, DEFAULT_HTTP_WORKERS)

@@ -1,9 +1,9 @@
 """The local stack's lifecycle: start every piece in order, stop them in reverse.
 
 Start: HTTP front (bound at once; answers ``503 starting``) -> the backend -> API keys ->
-worker pools (spawned side by side, each worker imports its handler) -> SQS pollers -> state
-file -> ready. Stop: HTTP front (in-flight requests finish) -> pollers (in-flight batches
-finish) -> workers -> the backend.
+worker pools (spawned side by side, each worker imports its handler) -> SQS pollers -> the
+lake feeder (embedded) -> state file -> ready. Stop: HTTP front (in-flight requests finish) ->
+pollers (in-flight batches finish) -> workers -> the lake feeder -> the backend.
 
 Two backends, one set of handlers (``THEEYE_BACKEND``):
 
@@ -22,6 +22,7 @@ import functools
 import json
 import logging
 import os
+import shutil
 import sys
 import time
 from collections.abc import Mapping
@@ -34,6 +35,7 @@ from theeye_local.embedded import UNREACHABLE_AWS_ENDPOINT, EmbeddedStore, Queue
 from theeye_local.embedded_aws import EmbeddedAws, client_environment
 from theeye_local.http_front import ApiFront, Gateway
 from theeye_local.intrinsics import LocalWorld, Resolver
+from theeye_local.lake_feeder import LakeFeeder
 from theeye_local.lambdas import FunctionSpec, HttpRoute, SqsSource, load_functions
 from theeye_local.local_keys import LocalKeys, issue_keys
 from theeye_local.poller import InFlight, SqsPoller
@@ -65,6 +67,7 @@ class LocalStack:
     pools: dict[str, WorkerPool] = field(default_factory=dict)
     pollers: list[SqsPoller] = field(default_factory=list)
     keys: LocalKeys | None = None
+    feeder: LakeFeeder | None = None
     state: dict[str, Any] = field(default_factory=dict)
 
     def start(self) -> None:
@@ -78,6 +81,8 @@ class LocalStack:
         self._start_pollers(world)
         if self.store is not None:
             self.store.start_sweeping()
+            self.feeder = self.store.lake_feeder()
+            self.feeder.start()
         api_id, routes = self._http_api(resolver)
         self.state = self._state(world)
         write_state(self.settings.state_path, self.state)
@@ -109,6 +114,8 @@ class LocalStack:
         for pool in self.pools.values():
             pool.stop()
         LOG.debug("workers stopped after %.2f s", time.monotonic() - started)
+        if self.feeder is not None:
+            self.feeder.stop()
         if self.aws is not None:
             self.aws.stop()
         if self.store is not None:
@@ -137,6 +144,8 @@ class LocalStack:
         assert self.template is not None
         self.aws = aws = EmbeddedAws(self.settings.aws_port)
         aws.start()
+        # moto's data lives in memory only: a lake left by an earlier run would describe none of it.
+        shutil.rmtree(self.settings.lake_directory, ignore_errors=True)
         # Everything this process does with boto3 (the key store included) goes to moto.
         _point_boto3_at(aws.endpoint, aws.region)
         session = aws.session()
@@ -211,7 +220,10 @@ class LocalStack:
             }
         else:
             assert self.aws is not None
-            backend = client_environment(self.aws.endpoint, self.aws.region)
+            backend = {
+                **client_environment(self.aws.endpoint, self.aws.region),
+                "LAKE_DIRECTORY": str(self.settings.lake_directory),
+            }
         environment = {**spec.environment, **overrides, **backend, **_runtime_environment(spec)}
         return WorkerConfig(
             function_id=spec.logical_id,
@@ -300,6 +312,7 @@ class LocalStack:
         else:
             where = {
                 "backend": "moto",
+                "lake_directory": str(self.settings.lake_directory),
                 "aws_endpoint": self._moto().endpoint,
                 "dlq_url": self._dead_letter_queue(source),
             }

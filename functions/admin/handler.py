@@ -1,7 +1,8 @@
-"""DELETE /sessions/{session_id}: erasure for data-subject requests (scope ``admin``).
+"""The admin routes (scope ``admin``): ``DELETE /sessions/{session_id}``, erasure for
+data-subject requests, and ``POST /errors/replay``.
 
-Wiring only: what erasure does is the backend's ``Eraser`` (``theeye.ports``). The route is the
-only one of this function, so its role holds the only delete grants of the stack.
+Wiring only: what erasure does is the backend's ``Eraser`` (``theeye.ports``), what a replay does
+is ``admin.replay``. This function's role holds the only delete grants of the stack.
 """
 
 from __future__ import annotations
@@ -14,10 +15,22 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
 
-from theeye import wiring
-from theeye.api_models import ERASE_OPERATION_ID, ERASE_RESPONSES, ERASE_SUMMARY
+from admin.replay import Replay, ReplayRequest
+from theeye import strict_json, wiring
+from theeye.api_models import (
+    ERASE_OPERATION_ID,
+    ERASE_RESPONSES,
+    ERASE_SUMMARY,
+    REPLAY_OPERATION_ID,
+    REPLAY_RESPONSES,
+    REPLAY_SUMMARY,
+    ReplayIn,
+)
+from theeye.checks import Rules
 from theeye.config import get_settings
+from theeye.cursor import CursorCodec
 from theeye.errors import InvalidRequest, RetryableStoreError, ServiceUnavailable
 from theeye.events import MAX_TEXT_LENGTH
 from theeye.http import json_response, path_value, register_error_handlers
@@ -33,6 +46,25 @@ register_error_handlers(app)
 class Dependencies:
     authenticator: Authenticator
     eraser: Eraser
+
+
+@lru_cache(maxsize=1)
+def replay() -> Replay:
+    """The replay's collaborators, built on the first replay (erasure never loads the schemas)."""
+    from theeye.schemas import SchemaRegistry  # imports fastjsonschema: only once a replay runs
+
+    settings = get_settings()
+    backend = wiring.backend()
+    schemas = SchemaRegistry.from_directory(settings.schemas_dir)
+    schemas.compile_all()
+    return Replay(
+        reader=backend.error_reader(),
+        errors=backend.error_store(),
+        intake=backend.intake(),
+        schemas=schemas,
+        rules=Rules.from_settings(settings),
+        cursors=CursorCodec(backend.cursor_secret()),
+    )
 
 
 @lru_cache(maxsize=1)
@@ -81,6 +113,62 @@ def erase_session(session_id: str) -> Response[str]:
             "events_erased": erasure.events_erased,
             "errors_redacted": erasure.errors_redacted,
         },
+    )
+
+
+@app.post(
+    "/errors/replay",
+    summary=REPLAY_SUMMARY,
+    operation_id=REPLAY_OPERATION_ID,
+    responses=REPLAY_RESPONSES,
+)
+def replay_errors() -> Response[str]:
+    deps = dependencies()
+    request = app.current_event
+    headers = {k.lower(): v for k, v in (request.headers or {}).items()}
+    caller = deps.authenticator.authenticate(presented_key(headers), "admin")
+    logger.append_keys(key_id=caller.key_id)
+    asked = replay_request(request.decoded_body or "")
+    try:
+        answer = replay().run(asked)
+    except RetryableStoreError as exc:  # what was claimed and queued stays so: repeating finishes it
+        raise ServiceUnavailable(f"the replay could not finish ({exc.message}); repeat the call") from exc
+    metrics.add_metric(name="ErrorsReplayed", unit=MetricUnit.Count, value=answer.replayed)
+    logger.info(
+        "errors replayed" if not asked.dry_run else "replay dry run",
+        extra={"type": asked.type, "matched": answer.matched, "replayed": answer.replayed},
+    )
+    return json_response(200, answer.to_dict())
+
+
+def replay_request(body: str) -> ReplayRequest:
+    """The body of ``POST /errors/replay`` read, or ``InvalidRequest`` naming each problem."""
+    try:
+        value = strict_json.loads(body)
+    except ValueError as exc:
+        raise InvalidRequest(
+            "the request body is not JSON",
+            code="invalid_json",
+            details=[{"field": "body", "message": str(exc)}],
+        ) from None
+    try:
+        given = ReplayIn.model_validate(value)
+    except ValidationError as exc:
+        details = [
+            {"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]} for e in exc.errors()
+        ]
+        raise InvalidRequest(
+            "the replay's parameters are invalid", code="invalid_parameter", details=details
+        ) from None
+    return ReplayRequest(
+        type=given.type,
+        start=given.start,
+        end=given.end,
+        category=given.category,
+        name=given.name,
+        dry_run=given.dry_run,
+        max=given.max,
+        cursor=given.cursor,
     )
 
 

@@ -189,6 +189,7 @@ def event_error(
         payload=queued.as_sent(),
         key_id=origin.key_id,
         request_id=origin.request_id,
+        context=event.context or None,
     )
 
 

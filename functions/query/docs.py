@@ -29,6 +29,9 @@ from theeye.api_models import (
     INGEST_OPERATION_ID,
     INGEST_RESPONSES,
     INGEST_SUMMARY,
+    REPLAY_OPERATION_ID,
+    REPLAY_RESPONSES,
+    REPLAY_SUMMARY,
     SEGMENT_BODY_DESCRIPTION,
     SEGMENT_RESPONSES,
     VALIDATE_OPERATION_ID,
@@ -37,6 +40,7 @@ from theeye.api_models import (
     Accepted,
     EventBatch,
     EventIn,
+    ReplayIn,
     SegmentBatch,
     SegmentMessage,
     segment_operation_id,
@@ -161,8 +165,18 @@ def _describe_segment(document: dict[str, Any]) -> None:
 
 
 def _describe_admin(document: dict[str, Any]) -> None:
-    """DELETE /sessions/{session_id}, served by the admin function."""
+    """DELETE /sessions/{session_id} and POST /errors/replay, served by the admin function."""
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    _add_schema(schemas, ReplayIn)
+    document["paths"].setdefault("/errors/replay", {})["post"] = {
+        "summary": REPLAY_SUMMARY,
+        "operationId": REPLAY_OPERATION_ID,
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": _REF.format(model="ReplayIn")}}},
+        },
+        "responses": _responses(schemas, REPLAY_RESPONSES),
+    }
     document["paths"].setdefault("/sessions/{session_id}", {})["delete"] = {
         "summary": ERASE_SUMMARY,
         "operationId": ERASE_OPERATION_ID,

@@ -1,4 +1,4 @@
-"""Every GET route of the query API, read top down: the resolver and its key check, the typed
+"""Every GET route of the query API and SQL (``POST /sql``), read top down: the resolver and its key check, the typed
 parameters, then the routes, each one call of a use case (logic.py); the dependency factory last.
 Wiring only."""
 
@@ -14,15 +14,18 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from query import docs, logic, static
 from theeye import wiring
+from theeye.analytics.engine import SqlAnswer, SqlRunning, sql_engine
 from theeye.api_models import (
     HEALTH_RESPONSES,
+    SQL_RESPONSES,
+    SQL_RESULT_RESPONSES,
     ErrorOut,
     ErrorPage,
     EventOut,
@@ -32,6 +35,7 @@ from theeye.api_models import (
     SchemaList,
     SchemaOut,
     SessionPage,
+    SqlIn,
     Status,
     responses,
 )
@@ -41,6 +45,7 @@ from theeye.errors import TheEyeError
 from theeye.http import (
     domain_error_response,
     invalid_parameters_response,
+    json_response,
     path_value,
     register_error_handlers,
 )
@@ -186,9 +191,12 @@ def list_errors(
     limit: Limit = 100,
     cursor: Cursor = None,
     order: Order = "desc",
+    replayed: Annotated[
+        bool | None, Query(description="`true`: only errors replayed; `false`: only those not replayed.")
+    ] = None,
 ) -> ErrorPage:
     asked = logic.PageRequest(
-        "/errors", ErrorFilter(type, source, application_id), start, end, order, limit, cursor
+        "/errors", ErrorFilter(type, source, application_id, replayed), start, end, order, limit, cursor
     )
     return ErrorPage.model_validate(dependencies().listings.error_page(asked))
 
@@ -244,6 +252,32 @@ def _path_value(parameter: str, matched: str) -> str:
 @app.get("/status", summary="The ledger: where every accepted event is", responses=responses(Status))
 def status() -> Status:
     return Status.model_validate(dependencies().dashboards.status())
+
+
+@app.post(
+    "/sql",
+    summary="Run one SELECT over the events table, in Athena's SQL",
+    responses=SQL_RESPONSES,
+)
+def run_sql(body: Annotated[SqlIn, Body()]) -> Response[str]:
+    """Read-only: one SELECT (or WITH … SELECT) over `events`; anything else is `400 invalid_sql`
+    and nothing runs. Locally (DuckDB) every statement answers at once; on AWS (Athena) a
+    statement still running after 20 s answers `202` with its `query_id`."""
+    return _sql_answer(sql_engine().run(body.sql, body.max_rows))
+
+
+@app.get(
+    "/sql/<query_id>",
+    summary="The result of a statement that was still running",
+    responses=SQL_RESULT_RESPONSES,
+)
+def sql_result(query_id: Annotated[str, Path(min_length=1, max_length=128)]) -> Response[str]:
+    """`202` while it runs, then `200` with the result (kept 24 hours) or its error."""
+    return _sql_answer(sql_engine().result(_path_value("query_id", query_id)))
+
+
+def _sql_answer(answer: SqlAnswer) -> Response[str]:
+    return json_response(202 if isinstance(answer, SqlRunning) else 200, answer.body())
 
 
 @app.get("/health", summary="Readiness", security=[], responses=HEALTH_RESPONSES)

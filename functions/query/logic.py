@@ -49,6 +49,7 @@ PUBLIC_ERROR_FIELDS = (
     "details",
     "payload",
     "erased",
+    "replayed",
 )
 
 

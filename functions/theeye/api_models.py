@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, with_config
 from typing_extensions import TypedDict  # pydantic reads typing's TypedDict only from Python 3.12
 
+from theeye.analytics.engine import DEFAULT_MAX_ROWS, MAX_ROWS, MAX_SQL_LENGTH
 from theeye.checks import CheckType
 from theeye.context import (
     CONTEXT_RULES,
@@ -27,8 +28,16 @@ from theeye.events import (
     MAX_TIME_TEXT_LENGTH,
     NOT_BLANK_PATTERN,
 )
+from theeye.ledger import BALANCE
 from theeye.messages import MAX_ERROR_PAYLOAD_BYTES
-from theeye.records import ErrorSource, ErrorType
+from theeye.records import (
+    REPLAY_DEFAULT_MAX,
+    REPLAY_LISTED,
+    REPLAY_MAX_ERRORS,
+    ErrorSource,
+    ErrorType,
+    ProcessorErrorType,
+)
 
 
 def _size(size: int) -> str:
@@ -240,6 +249,11 @@ class EventPage(BaseModel):
     next_cursor: str | None = Field(description="Pass as `cursor` with the same filters for the next page.")
 
 
+class ReplayedOut(BaseModel):
+    at: str = Field(examples=["2021-01-02T10:00:00.000000Z"])
+    event_id: str
+
+
 class ErrorOut(BaseModel):
     error_id: str
     type: ErrorType
@@ -256,6 +270,9 @@ class ErrorOut(BaseModel):
         f"{_size(MAX_ERROR_PAYLOAD_BYTES)}; null once its session was erased."
     )
     erased: bool = Field(description="Its session was erased: payload is null, detail messages redacted.")
+    replayed: ReplayedOut | None = Field(
+        description="When its event entered the pipeline again (POST /errors/replay); null when it did not."
+    )
 
 
 class SessionOut(BaseModel):
@@ -306,6 +323,10 @@ class Status(BaseModel):
     """The ledger: where every accepted event is. Balanced when nothing is unaccounted for."""
 
     accepted: int = Field(description="Events accepted at ingest (202).")
+    replayed: int = Field(
+        description="Recorded errors' events that entered the pipeline again (POST /errors/replay); "
+        "their errors stay counted in invalid."
+    )
     stored: int
     duplicates: int = Field(description="Events whose id was already stored with the same content.")
     invalid: dict[str, int] = Field(description="Accepted events the processor refused, by error type.")
@@ -313,8 +334,7 @@ class Status(BaseModel):
     dead_lettered: int = Field(description="Accepted events in the dead-letter queue.")
     erased: int = Field(description="Stored events since erased (they stay counted in stored).")
     balanced: bool = Field(
-        description="accepted = stored + duplicates + invalid + queued + dead_lettered, with queued "
-        "never negative and zero whenever the queue is empty."
+        description=f"{BALANCE}, with queued never negative and zero whenever the queue is empty."
     )
     rejected: dict[str, int] = Field(description="Events refused at ingest (never accepted), by error type.")
     queue: QueueDepth
@@ -358,8 +378,81 @@ class SchemaList(BaseModel):
     items: list[SchemaOut] = Field(description="Every event type that has a schema, by category then name.")
 
 
+class SqlIn(BaseModel):
+    """One statement in Athena's SQL over the `events` table (docs/API.md, "SQL over every event")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sql: str = Field(
+        min_length=1,
+        max_length=MAX_SQL_LENGTH,
+        description="One SELECT (or WITH … SELECT) over `events`, in Athena's (Trino) dialect.",
+        examples=["SELECT category, count(*) AS n FROM events GROUP BY 1 ORDER BY n DESC"],
+    )
+    max_rows: int = Field(
+        default=DEFAULT_MAX_ROWS,
+        ge=1,
+        le=MAX_ROWS,
+        description="Rows answered at most; `truncated` says more.",
+    )
+
+
+class SqlColumn(BaseModel):
+    name: str
+    type: str = Field(description="Athena's name of the type.", examples=["varchar", "bigint", "timestamp"])
+
+
+class SqlResultOut(BaseModel):
+    """A statement's result."""
+
+    columns: list[SqlColumn]
+    rows: list[list[Any]] = Field(
+        description="Cells as JSON; times as ISO-8601 UTC with microseconds and `Z` (as everywhere in the "
+        'API), dates `2026-12-01`, NaN and infinities as the texts `"NaN"`, `"Infinity"`, `"-Infinity"`.'
+    )
+    truncated: bool = Field(description="The result had more rows than `max_rows`.")
+    as_of: str = Field(
+        description="Every event stored before this instant is in the table the statement read.",
+        examples=["2026-12-06T18:00:00.000000Z"],
+    )
+    engine: Literal["duckdb", "athena"]
+    elapsed_ms: int
+
+
+class SqlRunning(BaseModel):
+    """Still running (Athena, after 20 s): ask `GET /sql/{query_id}`."""
+
+    query_id: str
+    status: Literal["running"]
+
+
+def _sql_answers(missing: str | None) -> dict[int, OpenAPIResponse]:
+    answers: dict[int, OpenAPIResponse] = {
+        200: {"description": "The result", "content": {"application/json": {"model": SqlResultOut}}},
+        202: {
+            "description": "Still running (Athena only): ask `GET /sql/{query_id}`",
+            "content": {"application/json": {"model": SqlRunning}},
+        },
+        400: _error(
+            "`invalid_sql`: not one read-only SELECT over `events`, a syntax error or an unknown column "
+            "(the message names it); `query_too_expensive`: over the time limit or bytes-scanned cap; "
+            "`invalid_parameter`: a malformed body or `max_rows`"
+        ),
+        401: _error("Missing or unknown API key"),
+        403: _error("The key lacks the query scope"),
+        503: _error("No SQL engine can answer now; retry"),
+    }
+    if missing:
+        answers[404] = _error(missing)
+    return answers
+
+
 def _error(description: str) -> OpenAPIResponse:
     return {"description": description, "content": {"application/json": {"model": ErrorBody}}}
+
+
+SQL_RESPONSES = _sql_answers(None)
+SQL_RESULT_RESPONSES = _sql_answers("No statement with this id (or its result is over 24 hours old)")
 
 
 def responses(ok: type[BaseModel], *, missing: str | None = None) -> dict[int, OpenAPIResponse]:
@@ -454,6 +547,65 @@ ERASE_RESPONSES: dict[int, OpenAPIResponse] = {
     401: _error("Missing or unknown API key"),
     403: _error("The key lacks the admin scope"),
     503: _error("The store cannot answer now; nothing or part was erased, repeat the call"),
+}
+
+
+# POST /errors/replay: the admin function's second route, described like the first.
+class ReplayIn(BaseModel):
+    """Which recorded errors to replay (see docs/API.md, "Error replay")."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    type: ProcessorErrorType = Field(description="One of the processor's error types.")
+    start: str | None = Field(
+        default=None,
+        alias="from",
+        max_length=40,
+        description="On the error's received_at; default 7 days ago.",
+    )
+    end: str | None = Field(default=None, alias="to", max_length=40, description="Exclusive; default now.")
+    category: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT_LENGTH)
+    name: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT_LENGTH)
+    dry_run: bool = Field(default=False, description="Check and count only; nothing is queued or marked.")
+    max: int = Field(
+        default=REPLAY_DEFAULT_MAX, ge=1, le=REPLAY_MAX_ERRORS, description="Errors taken at most."
+    )
+    cursor: str | None = Field(
+        default=None, max_length=2048, description="`next` of the previous answer, with the same parameters."
+    )
+
+
+class StillInvalid(BaseModel):
+    error_id: str
+    errors: list[ValidationProblem]
+
+
+class ReplayOut(BaseModel):
+    matched: int = Field(description="Errors that hold an event of the filters, not erased, not replayed.")
+    replayable: int = Field(description="Those whose event the current rules accept.")
+    replayed: int = Field(description="Those queued again and marked now (0 on a dry run).")
+    still_invalid: list[StillInvalid] = Field(
+        description=f"Errors whose event the current rules still refuse, and why (at most {REPLAY_LISTED})."
+    )
+    next: str | None = Field(
+        description="Set when this call stopped early (at most 1,000 errors or about 20 s per call): "
+        "send the same body with it as `cursor` to continue; counts are per call."
+    )
+
+
+REPLAY_SUMMARY = "Replay recorded errors: check their events again and queue those now valid (scope admin)"
+REPLAY_OPERATION_ID = "replay_errors_errors_replay_post"
+REPLAY_RESPONSES: dict[int, OpenAPIResponse] = {
+    200: {
+        "description": "The errors examined by this call, counted (and replayed unless dry_run)",
+        "content": {"application/json": {"model": ReplayOut}},
+    },
+    400: _error(
+        "Not JSON, an unknown field, a type that is not the processor's, max out of range, a bad time"
+    ),
+    401: _error("Missing or unknown API key"),
+    403: _error("The key lacks the admin scope"),
+    503: _error("The store or the queue cannot answer now; repeat the call (nothing is replayed twice)"),
 }
 
 

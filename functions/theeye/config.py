@@ -39,9 +39,19 @@ class Settings(BaseModel):
     # MaxMind's format to use instead of the one the layer ships (empty: the shipped one).
     ip_anonymization: Literal["truncate", "drop"] = "truncate"
     geoip_database: str = ""
+    # The lake on AWS (docs/ANALYTICS.md, "On AWS"): the Firehose stream the feeder sends changes
+    # to, the Athena work group and Glue database queries run in, and the delivery delay the
+    # answers state (as_of = a query's submission time minus it).
+    lake_delivery_stream: str = ""
+    athena_workgroup: str = ""
+    lake_database: str = ""
+    lake_delay_seconds: int = Field(default=300, ge=0)
     # Where the data lives: DynamoDB and SQS (every deployed stack), or one SQLite file (one machine).
     storage_backend: Literal["aws", "sqlite"] = "aws"
     database_path: str = ""
+    # The local lake's directory (Parquet files and their manifest): set, SQL runs on DuckDB over
+    # it; empty (every deployed stack), on Athena.
+    lake_directory: str = ""
     # Set by the Lambda runtime (and the local stack): the container is a function's, not a test's.
     aws_lambda_function_name: str = ""
 

@@ -27,6 +27,19 @@ class InvalidRequest(TheEyeError):
     code = "invalid_request"
 
 
+class InvalidSql(InvalidRequest):
+    """A statement that is not one read-only query over ``events``, or that the engine refused
+    (a syntax error, an unknown column): the message names the problem; nothing ran."""
+
+    code = "invalid_sql"
+
+
+class QueryTooExpensive(InvalidRequest):
+    """A statement that went over the engine's time limit (or, on AWS, bytes-scanned cap)."""
+
+    code = "query_too_expensive"
+
+
 class AuthenticationFailed(TheEyeError):
     status = 401
     code = "unauthorized"

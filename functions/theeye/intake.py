@@ -24,9 +24,13 @@ from theeye.ports import EventQueue, IngestLedger
 
 
 def intake_tally(message: QueueMessage, body: str | None = None) -> IntakeTally:
-    """What ``message`` (queued as ``body``) counts for at intake."""
+    """What ``message`` (queued as ``body``) counts for at intake: accepted events, or replayed
+    ones when it is a replay's."""
     rejected = Counter(r.type for r in message.rejections)
-    return IntakeTally(message_key(body or message.to_body()), len(message.events), dict(rejected))
+    key = message_key(body or message.to_body())
+    if message.replay:
+        return IntakeTally(key, 0, dict(rejected), replayed=len(message.events))
+    return IntakeTally(key, len(message.events), dict(rejected))
 
 
 @dataclass

@@ -6,8 +6,11 @@ type; both exactly once per message, keyed by ``message_key``. A message that fa
 delivery is counted dead-lettered. The processor also counts a message's intake when ingest
 did not (a worker that died between queueing and counting): whoever comes first counts it,
 the other finds its marker and adds nothing, so ``accepted`` is what reached the queue.
-Nothing is counted per event and nothing is derived from logs, so
-``accepted = stored + duplicates + invalid + queued + dead-lettered`` can be checked.
+A replay (``POST /errors/replay``) queues recorded errors' events again in messages of its
+own, whose intake counts ``replayed`` instead of ``accepted``: the error stays counted as
+invalid, and its event enters a second time. Nothing is counted per event and nothing is
+derived from logs, so
+``accepted + replayed = stored + duplicates + invalid + queued + dead-lettered`` can be checked.
 """
 
 from __future__ import annotations
@@ -17,8 +20,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from theeye.records import PROCESSOR_ERROR_TYPES
+
+# What a balanced ledger satisfies (with ``queued`` never negative, and zero whenever the
+# events queue is empty), as people read it: ``GET /status``'s schema, ``theeye status``.
+BALANCE = "accepted + replayed = stored + duplicates + invalid + queued + dead_lettered"
+
 # Ledger fields a processor-side invalid event type is counted under.
-PROCESSOR_INVALID = ("schema_violation", "future_timestamp", "unknown_event_type", "event_id_conflict")
+PROCESSOR_INVALID = PROCESSOR_ERROR_TYPES
 INGEST_REJECTED = ("invalid_envelope", "invalid_json")
 
 
@@ -29,14 +38,21 @@ def message_key(body: str) -> str:
 
 @dataclass(frozen=True)
 class IntakeTally:
-    """What one queued message counts for at intake: its events, and its rejections by type."""
+    """What one queued message counts for at intake: its events (accepted, or replayed when the
+    message is a replay's), and its rejections by type."""
 
     key: str  # message_key of the body as queued
     accepted: int
     rejected: Mapping[str, int]
+    replayed: int = 0
 
     def counts(self) -> dict[str, int]:
-        return {"accepted": self.accepted, **{f"rejected_{t}": n for t, n in self.rejected.items() if n}}
+        replayed = {"replayed": self.replayed} if self.replayed else {}
+        return {
+            "accepted": self.accepted,
+            **replayed,
+            **{f"rejected_{t}": n for t, n in self.rejected.items() if n},
+        }
 
 
 @dataclass(frozen=True)
@@ -85,19 +101,21 @@ def ledger_status(
 ) -> dict[str, Any]:
     """Where every accepted event is, and whether the books balance (``GET /status``, ``theeye status``).
 
-    ``queued`` is what was accepted and not yet accounted for. The ledger balances when it is
+    ``queued`` is what was accepted or replayed and not yet accounted for. The ledger balances when it is
     never negative and is zero whenever the queue holds no message (messages can carry only
     rejections, so a non-empty queue with nothing queued is fine).
     """
     invalid = {t: totals.get(f"invalid_{t}", 0) for t in PROCESSOR_INVALID}
     rejected = {t: totals.get(f"rejected_{t}", 0) for t in INGEST_REJECTED}
     accepted, stored, duplicates = (totals.get(k, 0) for k in ("accepted", "stored", "duplicates"))
+    replayed = totals.get("replayed", 0)  # recorded errors' events that entered again
     dead_lettered = totals.get("dead_lettered", 0)
     erased = totals.get("erased", 0)  # erased events stay counted as stored: no part of the balance
-    queued = accepted - stored - duplicates - sum(invalid.values()) - dead_lettered
+    queued = accepted + replayed - stored - duplicates - sum(invalid.values()) - dead_lettered
     waiting = queue["messages"] + queue["in_flight"]
     return {
         "accepted": accepted,
+        "replayed": replayed,
         "stored": stored,
         "duplicates": duplicates,
         "invalid": invalid,

@@ -5,6 +5,7 @@ One message carries many events of one request (packed up to ``MAX_MESSAGE_BYTES
 error store hears of every rejection through the same queue.
 
     {"v": 1, "application_id": "...", "key_id": "...", "received_at": "...Z", "request_id": "...",
+     "replay": true (only in a replay's messages: recorded errors' events entering again),
      "events": [{index, event_id, session_id, category, name, data, timestamp,
                  client_timestamp?, sent_timestamp?, sent_at?}, ...],
      "rejections": [{"index": 3 | null, "type": "invalid_envelope" | "invalid_json",
@@ -128,11 +129,15 @@ class QueueMessage:
     origin: Origin
     events: list[QueuedEvent] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
+    # the events are recorded errors' events entering again (``POST /errors/replay``): the ledger
+    # counts them as ``replayed``, not ``accepted``
+    replay: bool = False
 
     def to_body(self) -> str:
         return compact_json(
             {
                 **self.origin.to_dict(),
+                **({"replay": True} if self.replay else {}),
                 "events": [e.to_dict() for e in self.events],
                 "rejections": [r.to_dict() for r in self.rejections],
             }
@@ -157,6 +162,7 @@ class QueueMessage:
                 for e in value.get("events") or []
             ],
             rejections=[Rejection.from_dict(r) for r in value.get("rejections") or []],
+            replay=value.get("replay") is True,
         )
 
 

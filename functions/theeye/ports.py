@@ -16,7 +16,7 @@ carries it, and a page continues strictly after it in reading order.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Set
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -26,7 +26,7 @@ from theeye.clock import format_timestamp
 from theeye.keys import ApiKey
 from theeye.ledger import IntakeTally, MessageTally
 from theeye.messages import QueueMessage
-from theeye.records import ErrorRecord, EventRecord, WriteOutcome
+from theeye.records import ErrorRecord, EventRecord, Replayed, WriteOutcome
 
 # Every position starts with a four-digit year, so these bound "everything".
 LOWEST_POSITION = "0"
@@ -82,15 +82,18 @@ class Window:
 
 @dataclass(frozen=True)
 class ErrorFilter:
-    """Which recorded errors: of a type, from a source, of an application (None: any)."""
+    """Which recorded errors: of a type, from a source, of an application, replayed or not
+    (None: any)."""
 
     type: str | None = None
     source: str | None = None
     application_id: str | None = None
+    replayed: bool | None = None
 
     def matches(self, view: View) -> bool:
         wanted = (("type", self.type), ("source", self.source), ("application_id", self.application_id))
-        return all(want is None or view.get(name) == want for name, want in wanted)
+        replayed = self.replayed is None or (view.get("replayed") is not None) == self.replayed
+        return replayed and all(want is None or view.get(name) == want for name, want in wanted)
 
 
 @dataclass
@@ -124,6 +127,17 @@ class ErrorStore(Protocol):
 
     def put_all(self, records: list[ErrorRecord]) -> list[bool]:
         """``put`` of every record, in order, as ``EventStore.put_all`` writes events."""
+        ...
+
+    def mark_replayed(self, error_id: str, replayed: Replayed) -> bool:
+        """Claim an error for a replay before its event is queued again: mark it ``replayed``
+        when it exists, is not erased and was not replayed, in one conditional write; False
+        otherwise (another replay claimed it first, its session was erased, it expired)."""
+        ...
+
+    def unmark_replayed(self, error_id: str, replayed: Replayed) -> bool:
+        """Give back a claim whose event could not be queued: remove the mark when it is still
+        exactly ``replayed``; False otherwise."""
         ...
 
 
@@ -246,7 +260,11 @@ class EventReader(Protocol):
 
 
 class ErrorReader(Protocol):
-    """Pages of recorded errors in ``(received_at, error_id)`` order within a window."""
+    """Pages of recorded errors in ``(received_at, error_id)`` order within a window.
+
+    A view carries, besides what the API shows (``replayed`` included), ``key_id``,
+    ``request_id`` and ``context`` (the event's stored context; None when not kept), which a
+    replay needs and the query API does not show."""
 
     def page(self, window: Window, where: ErrorFilter, *, limit: int) -> Page: ...
 
@@ -305,6 +323,46 @@ class Queue(EventQueue, BodyQueue, QueueDepth, Protocol):
 class StoreHealth(Protocol):
     def write_problem(self) -> str | None:
         """Why the store cannot take writes right now, in plain words; None when it can."""
+        ...
+
+
+@dataclass(frozen=True)
+class LakeUpsert:
+    """A stored event, as the row of the ``events`` table it becomes (``theeye.analytics.table.row_of``).
+
+    ``sequence`` grows with the source's order of changes (the local change log's position, the
+    stream's sequence number on AWS); it only has to order the changes of one event, and an
+    event's upserts against the deletes that name it or its session."""
+
+    sequence: int
+    row: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class LakeDelete:
+    """Rows gone from the store (an erasure, or retention): every row of ``session_id`` (when
+    given) and every row whose ``event_id`` is listed. An upsert of one of them whose
+    ``sequence`` is not above this delete's stays out, even when it arrives later."""
+
+    sequence: int
+    session_id: str | None = None
+    event_ids: tuple[str, ...] = ()
+
+
+LakeChange = LakeUpsert | LakeDelete
+
+
+class LakeSink(Protocol):
+    """The change -> lake step: what keeps the ``events`` table of ``POST /sql`` equal to the store.
+
+    One contract suite (``tests/contract/test_lake_sink.py``) holds every implementation to it:
+    an event's row is there once however often its upsert is delivered, a delete removes the
+    rows (and their bytes) it names, and a delete hides every upsert of those events that is not
+    newer than it, whatever order the two arrive in."""
+
+    def apply(self, changes: Sequence[LakeChange]) -> None:
+        """Apply ``changes`` in the order given, all or none; raises when they could not be
+        applied (then applying them again is safe)."""
         ...
 
 

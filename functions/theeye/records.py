@@ -23,6 +23,11 @@ ErrorType = Literal[
     "event_id_conflict",
 ]
 ErrorSource = Literal["ingest", "processor"]
+# What the processor records (a replay takes these): the part of ErrorType it owns.
+ProcessorErrorType = Literal[
+    "schema_violation", "future_timestamp", "unknown_event_type", "event_id_conflict"
+]
+PROCESSOR_ERROR_TYPES: tuple[str, ...] = get_args(ProcessorErrorType)
 ERROR_TYPES: tuple[str, ...] = get_args(ErrorType)
 ERROR_SOURCES: tuple[str, ...] = get_args(ErrorSource)
 
@@ -62,6 +67,27 @@ class ErrorRecord:
     key_id: str = ""
     request_id: str = ""
     session_id: str | None = None  # the event's session, so erasure finds its errors
+    # the event's stored context, as ingest built it (the address already anonymised, never the
+    # raw one), so a replay stores the event as it would have been stored; None: none or unknown
+    context: dict[str, Any] | None = None
+
+
+# A replay (POST /errors/replay): how many errors it may take (``max``: at most, by default), and
+# how many of those still invalid one answer lists.
+REPLAY_MAX_ERRORS = 100_000
+REPLAY_DEFAULT_MAX = 10_000
+REPLAY_LISTED = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Replayed:
+    """When an error's event entered the pipeline again (``POST /errors/replay``), and its id."""
+
+    at: str
+    event_id: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"at": self.at, "event_id": self.event_id}
 
 
 # What erasure leaves of an error's details: the fields that were wrong, not what was in them

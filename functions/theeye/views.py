@@ -58,8 +58,10 @@ def error_view(stored: Stored) -> View:
         "details": json_field(field("details"), []),
         "payload": json_field(field("payload"), None),
         "erased": bool(field("erased")),
+        "replayed": json_field(field("replayed"), None),
         "key_id": field("key_id") or None,
         "request_id": field("request_id") or None,
+        "context": json_field(field("context"), None),
     }
 
 

@@ -77,6 +77,7 @@ def clear_caches() -> None:
     processor_handler.dependencies.cache_clear()
     query_handler.dependencies.cache_clear()
     admin_handler.dependencies.cache_clear()
+    admin_handler.replay.cache_clear()
 
 
 @pytest.fixture

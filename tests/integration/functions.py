@@ -242,3 +242,8 @@ def query_handler(event: dict[str, Any], context: Any) -> Any:
 def admin_handler(event: dict[str, Any], context: Any) -> Any:
     """``admin.handler.lambda_handler``, run as AdminFunction."""
     return _run_as("AdminFunction", "admin.handler", event, context)
+
+
+def feeder_handler(event: dict[str, Any], context: Any) -> Any:
+    """``feeder.handler.lambda_handler``, run as FeederFunction."""
+    return _run_as("FeederFunction", "feeder.handler", event, context)

@@ -35,6 +35,20 @@ def erase(session_id: str, context: Any, key: str | None) -> tuple[int, Any]:
     return response["statusCode"], json.loads(response["body"])
 
 
+def replay(body: Any, context: Any, key: str | None) -> tuple[int, Any]:
+    """POST /errors/replay as API Gateway sends it."""
+    event = sample("apigw_get_health.json")
+    event["rawPath"] = event["requestContext"]["http"]["path"] = "/errors/replay"
+    event["requestContext"]["http"]["method"] = "POST"
+    event["routeKey"] = event["requestContext"]["routeKey"] = "POST /errors/replay"
+    event["body"] = body if isinstance(body, str) else json.dumps(body)
+    event["isBase64Encoded"] = False
+    if key:
+        event["headers"]["authorization"] = f"Bearer {key}"
+    response = admin_handler(event, context)
+    return response["statusCode"], json.loads(response["body"])
+
+
 def new_key(aws: Aws, scope: str) -> str:
     raw, record = new_api_key(f"{scope}-people", [scope])
     DynamoKeyStore(aws.refs["ApiKeysTable"], aws.client("dynamodb")).put(record)
@@ -192,3 +206,40 @@ def test_a_session_id_over_128_characters_is_400_with_the_error_shape(
     assert status == 400 and body["error"]["details"][0]["field"] == "session_id"
     _, ledger = get("/status", lambda_context, query_key)
     assert ledger["erased"] == 0
+
+
+def test_a_replay_dry_run_judges_the_recorded_violations_by_the_deployed_schemas(
+    stored: list[str], admin_key: str, query_key: str, lambda_context: Any
+) -> None:
+    status, body = replay({"type": "schema_violation", "dry_run": True}, lambda_context, admin_key)
+    assert status == 200, body
+    assert (body["matched"], body["replayable"], body["replayed"], body["next"]) == (2, 0, 0, None)
+    assert [e["type"] for s in body["still_invalid"] for e in s["errors"]] == ["schema_violation"] * 2
+    listed = get("/errors", lambda_context, query_key, replayed="false")[1]["items"]
+    assert len(listed) == 2 and all(e["replayed"] is None for e in listed)
+    assert get("/errors", lambda_context, query_key, replayed="true")[1]["items"] == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not json",
+        [],
+        {},
+        {"type": "invalid_json"},
+        {"type": "schema_violation", "max": 0},
+        {"type": "schema_violation", "max": 100001},
+        {"type": "schema_violation", "from": "soon"},
+        {"type": "schema_violation", "extra": 1},
+        {"type": "schema_violation", "cursor": "forged.cursor"},
+    ],
+)
+def test_a_bad_replay_request_is_a_400(body: Any, admin_key: str, lambda_context: Any) -> None:
+    status, answer = replay(body, lambda_context, admin_key)
+    assert status == 400, answer
+    assert set(answer["error"]) == {"code", "message", "details"}
+
+
+def test_a_replay_needs_the_admin_scope(query_key: str, lambda_context: Any) -> None:
+    assert replay({"type": "schema_violation"}, lambda_context, query_key)[0] == 403
+    assert replay({"type": "schema_violation"}, lambda_context, None)[0] == 401

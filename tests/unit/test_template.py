@@ -140,6 +140,14 @@ def test_the_index_erasure_reads_holds_only_what_redaction_needs() -> None:
 BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 XRAY_WRITE = "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"
 SQS_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole"
+STREAM_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaDynamoDBExecutionRole"
+ANALYSTS = "workgroup/theeye-local-analytics"  # AnalyticsWorkGroup, named by the stack
+MAINTENANCE = "workgroup/theeye-local-lake-maintenance"  # LakeMaintenanceWorkGroup
+# Athena reads the Glue catalog and S3 as the caller (and writes the results there), so the
+# roles that run queries hold those grants; the lake database is LakeDatabaseName's default.
+ATHENA_READS_THE_LAKE = "Athena, on the caller's behalf"
+LAKE_CATALOG = ("catalog", "database/theeye")
+LAKE_TABLE = (*LAKE_CATALOG, "theeye/events")  # table/<database>/<table>, its table/ shortened
 
 # What each function's code may do: (action, resource by logical id) -> the code that needs it.
 # tests/integration/test_iam_roles.py proves each is used, by running the code under the role.
@@ -189,6 +197,43 @@ EXPECTED_GRANTS: dict[str, dict[tuple[str, str], str]] = {
         ): "theeye.aws.reads.DynamoSessionReader._groups",
         ("sqs:GetQueueAttributes", "EventsQueue"): "theeye.aws.queue.SqsQueue.depth",
         ("sqs:GetQueueAttributes", "DeadLetterQueue"): "theeye.aws.queue.SqsQueue.depth",
+        ("athena:StartQueryExecution", ANALYSTS): "theeye.aws.athena.start_query",
+        ("athena:GetQueryExecution", ANALYSTS): "theeye.aws.athena.query_execution",
+        ("athena:GetQueryResults", ANALYSTS): "theeye.aws.athena.AthenaEngine._rows",
+        **{("glue:GetDatabase", arn): ATHENA_READS_THE_LAKE for arn in LAKE_CATALOG},
+        **{("glue:GetTable", arn): ATHENA_READS_THE_LAKE for arn in LAKE_TABLE},
+        ("s3:GetBucketLocation", "LakeBucket"): ATHENA_READS_THE_LAKE,
+        ("s3:ListBucket", "LakeBucket"): ATHENA_READS_THE_LAKE,
+        ("s3:GetObject", "LakeBucket/events/*"): ATHENA_READS_THE_LAKE,
+        ("s3:GetBucketLocation", "QueryResultsBucket"): ATHENA_READS_THE_LAKE,
+        ("s3:ListBucket", "QueryResultsBucket"): ATHENA_READS_THE_LAKE,
+        ("s3:PutObject", "QueryResultsBucket/analytics/*"): ATHENA_READS_THE_LAKE,
+        ("s3:GetObject", "QueryResultsBucket/analytics/*"): ATHENA_READS_THE_LAKE,
+        ("s3:AbortMultipartUpload", "QueryResultsBucket/analytics/*"): ATHENA_READS_THE_LAKE,
+    },
+    "FeederFunction": {
+        (
+            "firehose:PutRecordBatch",
+            "deliverystream/LakeDeliveryStream",
+        ): "theeye.aws.lake.FirehoseLakeSink.apply",
+    },
+    "LakeSweepFunction": {
+        ("dynamodb:Query", "CountersTable"): "theeye.aws.erasure.DynamoErasureLog.erased_since",
+        ("athena:StartQueryExecution", MAINTENANCE): "theeye.aws.athena.start_query",
+        ("athena:GetQueryExecution", MAINTENANCE): "theeye.aws.athena.query_execution",
+        **{("glue:GetDatabase", arn): ATHENA_READS_THE_LAKE for arn in LAKE_CATALOG},
+        **{("glue:GetTable", arn): ATHENA_READS_THE_LAKE for arn in LAKE_TABLE},
+        **{("glue:UpdateTable", arn): ATHENA_READS_THE_LAKE for arn in LAKE_TABLE},  # the DELETE's commit
+        ("s3:GetBucketLocation", "LakeBucket"): ATHENA_READS_THE_LAKE,
+        ("s3:ListBucket", "LakeBucket"): ATHENA_READS_THE_LAKE,
+        ("s3:GetObject", "LakeBucket/events/*"): ATHENA_READS_THE_LAKE,
+        ("s3:PutObject", "LakeBucket/events/*"): ATHENA_READS_THE_LAKE,  # delete files, metadata
+        ("s3:AbortMultipartUpload", "LakeBucket/events/*"): ATHENA_READS_THE_LAKE,
+        ("s3:GetBucketLocation", "QueryResultsBucket"): ATHENA_READS_THE_LAKE,
+        ("s3:ListBucket", "QueryResultsBucket"): ATHENA_READS_THE_LAKE,
+        ("s3:PutObject", "QueryResultsBucket/maintenance/*"): ATHENA_READS_THE_LAKE,
+        ("s3:GetObject", "QueryResultsBucket/maintenance/*"): ATHENA_READS_THE_LAKE,
+        ("s3:AbortMultipartUpload", "QueryResultsBucket/maintenance/*"): ATHENA_READS_THE_LAKE,
     },
     "AdminFunction": {
         ("dynamodb:GetItem", "ApiKeysTable"): "theeye.aws.keys.DynamoKeyStore.get",
@@ -201,6 +246,12 @@ EXPECTED_GRANTS: dict[str, dict[tuple[str, str], str]] = {
         ("dynamodb:Query", "ErrorsTable/index/BySession"): "theeye.aws.erasure.DynamoEraser._redact_errors",
         ("dynamodb:UpdateItem", "ErrorsTable"): "theeye.aws.erasure.DynamoEraser._redact_errors",
         ("dynamodb:DeleteItem", "CountersTable"): "theeye.aws.erasure.DynamoEraser.erase",  # the summary
+        # POST /errors/replay: the errors of a type, each claimed (UpdateItem, as redaction), the
+        # events queued again and their intake counted (a marker per message, the ledger update)
+        ("dynamodb:Query", "ErrorsTable/index/ByType"): "theeye.aws.reads.DynamoErrorReader.page",
+        ("secretsmanager:GetSecretValue", "CursorSecret"): "theeye.aws.backend.AwsBackend.cursor_secret",
+        ("sqs:SendMessage", "EventsQueue"): "theeye.aws.queue.SqsQueue.send",
+        ("dynamodb:PutItem", "CountersTable"): "theeye.aws.ledger.DynamoCounters.count_intake",
     },
 }
 # What SAM attaches for the Lambda service itself (it writes the logs, uploads the traces of
@@ -210,13 +261,18 @@ EXPECTED_MANAGED_POLICIES = {
     "ProcessorFunction": {BASIC_EXECUTION, XRAY_WRITE, SQS_EXECUTION},
     "QueryFunction": {BASIC_EXECUTION, XRAY_WRITE},
     "AdminFunction": {BASIC_EXECUTION, XRAY_WRITE},
+    "FeederFunction": {BASIC_EXECUTION, XRAY_WRITE, STREAM_EXECUTION},  # the service reads the stream
+    "LakeSweepFunction": {BASIC_EXECUTION, XRAY_WRITE},
 }
 # `Resource: "*"` appears only in those managed policies. X-Ray requires it (PutTraceSegments,
 # PutTelemetryRecords and the sampling calls have no resource-level permissions); the logs and
 # SQS statements of the other two could be scoped only by replacing SAM's role with our own.
 # No statement of the template has it, and none calls cloudwatch:PutMetricData (metrics are EMF
 # log lines).
-MANAGED_POLICIES_WITH_ANY_RESOURCE = {BASIC_EXECUTION, XRAY_WRITE, SQS_EXECUTION}
+MANAGED_POLICIES_WITH_ANY_RESOURCE = {BASIC_EXECUTION, XRAY_WRITE, SQS_EXECUTION, STREAM_EXECUTION}
+# The one wildcard a statement of the template may hold: the objects under a prefix of one of
+# the stack's own buckets (S3 names objects only by key; the lake's files are Iceberg's to name).
+OBJECTS_UNDER_A_PREFIX = re.compile(r"^(LakeBucket|QueryResultsBucket)/[a-z]+/\*$")
 
 
 @cache
@@ -226,12 +282,16 @@ def roles() -> dict[str, FunctionRole]:
     named = {
         logical_id: logical_id
         for logical_id, _ in template.of_type(
-            "AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::SecretsManager::Secret"
+            "AWS::DynamoDB::Table",
+            "AWS::SQS::Queue",
+            "AWS::SecretsManager::Secret",
+            "AWS::S3::Bucket",
+            "AWS::KinesisFirehose::DeliveryStream",
         )
     }
     world = LocalWorld()
     resolver = Resolver(template, world, named)
-    prefix = re.compile(rf"^arn:aws:[a-z]+:{world.region}:{world.account_id}:(table/)?")
+    prefix = re.compile(rf"^arn:aws:([a-z]+:{world.region}:{world.account_id}:(table/)?|s3:::)")
 
     def short(value: Any) -> Any:
         if isinstance(value, str):
@@ -312,6 +372,8 @@ def test_resources_are_named_except_where_aws_requires_any(name: str) -> None:
     for statement in roles()[name].statements():
         assert "NotResource" not in statement, statement
         for resource in as_list(statement["Resource"]):
+            if OBJECTS_UNDER_A_PREFIX.match(resource):
+                continue
             assert not any(w in resource for w in IAM_WILDCARDS), f"{statement.get('Sid')}: {resource}"
     for arn, statement in managed_statements(name):
         if "*" in as_list(statement["Resource"]):
@@ -344,7 +406,12 @@ def test_each_function_reads_exactly_the_indexes_its_code_queries() -> None:
             index("ErrorsTable", layout.ERRORS_TYPE_INDEX),
             index("CountersTable", layout.SESSION_START_INDEX),
         },
-        "AdminFunction": {index("ErrorsTable", layout.ERRORS_SESSION_INDEX)},
+        "AdminFunction": {
+            index("ErrorsTable", layout.ERRORS_SESSION_INDEX),
+            index("ErrorsTable", layout.ERRORS_TYPE_INDEX),  # a replay takes errors of one type
+        },
+        "FeederFunction": set(),
+        "LakeSweepFunction": set(),
     }
     # an index is only ever queried (its items are written through the table)
     assert {

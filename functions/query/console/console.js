@@ -938,6 +938,7 @@
         h("span", { class: "badge bad" }, error.type),
         h("span", { class: "badge" }, error.source),
         what ? h("strong", {}, what) : null,
+        error.replayed ? h("span", { class: "badge ok", "data-replayed": "true" }, "replayed") : null,
         timeEl(error.received_at),
         link("details", hashFor("error", null, error.error_id), { "aria-label": `Error ${error.error_id}` }),
       ),
@@ -947,6 +948,7 @@
         `application ${error.application_id}`,
         error.event_id ? [" · event ", idText(error.event_id)] : null,
         session ? [" · session ", link(idText(session), hashFor("timeline", { session }))] : null,
+        error.replayed ? [" · replayed ", timeEl(error.replayed.at)] : null,
       ),
       problemsList(error.details),
       payload(error.payload),
@@ -1161,6 +1163,7 @@
         h("caption", { class: "visually-hidden" }, "Where every accepted event is"),
         h("tbody", {},
           kvRow("Accepted", status.accepted, { id: "health-accepted" }),
+          kvRow("Replayed (errors' events entering again)", status.replayed || 0, { id: "health-replayed" }),
           kvRow("Stored", status.stored, { id: "health-stored" }),
           kvRow("Duplicates", status.duplicates),
           kvRow("Invalid", invalidTotal, { id: "health-invalid" }),
@@ -1170,7 +1173,7 @@
         ),
       ),
       h("p", { class: "equation" },
-        `accepted ${status.accepted} = stored ${status.stored} + duplicates ${status.duplicates} + invalid ${invalidTotal}` +
+        `accepted ${status.accepted} + replayed ${status.replayed || 0} = stored ${status.stored} + duplicates ${status.duplicates} + invalid ${invalidTotal}` +
         ` + dead-lettered ${status.dead_lettered} + queued ${status.queued}`),
       status.balanced
         ? null
@@ -1280,6 +1283,10 @@
           ["Event id", error.event_id ? idText(error.event_id) : "—"],
           session ? ["Session", link(idText(session), hashFor("timeline", { session }))] : null,
           ["Problems", problemsList(error.details) || "—"],
+          ["Replayed", error.replayed
+            ? h("span", { id: "error-replayed" }, timeEl(error.replayed.at), " as event ",
+              link(idText(error.replayed.event_id), hashFor("event", null, error.replayed.event_id)))
+            : "no"],
         ]),
         payload(error.payload, "Payload as sent", true),
       ),

@@ -8,6 +8,9 @@
 * Errors: the errors table's ``BySession`` index names them; each not yet erased gets its
   payload replaced by ``null`` and its details' messages redacted, conditionally (once).
 * The summary item (``theeye.aws.session_summaries``) is deleted last.
+* The erasure is noted in the counters table under its day (``erased#<YYYY-MM-DD>``, the session
+  as sort key, expiring after ``ERASURE_NOTE_DAYS``): the lake's sweep deletes those sessions'
+  rows again, in case Firehose delivered an upsert after its delete (``DynamoErasureLog``).
 
 Write units: each event's item and guard are deleted in a transaction, which bills twice a plain
 write; bench/erasure.py counts and prices an erasure from its requests.
@@ -18,6 +21,7 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from theeye import aws
@@ -25,6 +29,7 @@ from theeye.aws import layout
 from theeye.aws.ledger import LEDGER_PK
 from theeye.aws.partition import Partition, fetcher
 from theeye.aws.session_summaries import summary_key
+from theeye.clock import format_timestamp, utc_now
 from theeye.errors import RetryableStoreError
 from theeye.events import compact_json
 from theeye.ports import Erasure
@@ -32,6 +37,10 @@ from theeye.records import redacted_details
 from theeye.views import json_field
 
 _failure = aws.retryable("erasure")
+ERASURE_NOTE_PREFIX = "erased#"
+# An upsert reaches the lake at most a day (the stream's retention) and two hours (Firehose's
+# retries) after the feeder read it; notes outlive that, and the sweep reads this many days.
+ERASURE_NOTE_DAYS = 2
 EVENTS_PER_TRANSACTION = 49  # x 2 deletes + the ledger update = 99 of 100 items
 ERASURE_LEDGER_SK = "erasure"
 ATTEMPTS = 8
@@ -53,7 +62,21 @@ class DynamoEraser:
             TableName=self.counters_table,
             Key=summary_key(session_id),
         )
+        self._note(session_id)
         return Erasure(session_id, events, errors)
+
+    def _note(self, session_id: str) -> None:
+        now = utc_now()
+        expires = int((now + timedelta(days=ERASURE_NOTE_DAYS + 1)).timestamp())
+        aws.call(
+            self.client.update_item,
+            _failure,
+            TableName=self.counters_table,
+            Key={"pk": {"S": erasure_note_pk(now.date())}, "sk": {"S": session_id}},
+            UpdateExpression="SET #at = :at, #expires = :expires",
+            ExpressionAttributeNames={"#at": "erased_at", "#expires": "expires_at"},
+            ExpressionAttributeValues={":at": {"S": format_timestamp(now)}, ":expires": {"N": str(expires)}},
+        )
 
     def _erase_events(self, session_id: str) -> int:
         """Erase the events stored when the erasure read the session; events stored after that
@@ -135,12 +158,14 @@ class DynamoEraser:
                         _failure,
                         TableName=self.errors_table,
                         Key={"error_id": {"S": str(item["error_id"])}},
-                        UpdateExpression="SET #payload = :null, #details = :details, #erased = :true",
+                        UpdateExpression="SET #payload = :null, #details = :details, #erased = :true"
+                        " REMOVE #context",
                         ConditionExpression="attribute_exists(error_id) AND attribute_not_exists(#erased)",
                         ExpressionAttributeNames={
                             "#payload": "payload",
                             "#details": "details",
                             "#erased": "erased",
+                            "#context": "context",
                         },
                         ExpressionAttributeValues={
                             ":null": {"S": "null"},
@@ -154,3 +179,36 @@ class DynamoEraser:
             if continuation is None:
                 return redacted
             token = continuation[1]
+
+
+def erasure_note_pk(day: date) -> str:
+    return f"{ERASURE_NOTE_PREFIX}{day.isoformat()}"
+
+
+@dataclass
+class DynamoErasureLog:
+    """The sessions erased lately, from the erasures' notes (read by the lake's sweep)."""
+
+    client: Any
+    counters_table: str
+
+    def erased_since(self, now: datetime, days: int = ERASURE_NOTE_DAYS) -> list[str]:
+        """Sessions erased on the ``days`` days up to and including ``now``'s, oldest day first."""
+        found: list[str] = []
+        for back in range(days - 1, -1, -1):
+            request: dict[str, Any] = {
+                "TableName": self.counters_table,
+                "KeyConditionExpression": "#pk = :pk",
+                "ExpressionAttributeNames": {"#pk": "pk"},
+                "ExpressionAttributeValues": {
+                    ":pk": {"S": erasure_note_pk((now - timedelta(days=back)).date())}
+                },
+                "ProjectionExpression": "sk",
+            }
+            while True:
+                answer = aws.call(self.client.query, _failure, **request)
+                found += [str(item["sk"]["S"]) for item in answer.get("Items", [])]
+                if "LastEvaluatedKey" not in answer:
+                    break
+                request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+        return list(dict.fromkeys(found))

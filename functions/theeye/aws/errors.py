@@ -1,4 +1,5 @@
-"""DynamoDB adapter of ``ErrorStore``: one conditional put per error id."""
+"""DynamoDB adapter of ``ErrorStore``: one conditional put per error id; a replay's claim is one
+conditional update of the error's item (``replayed`` absent, not erased)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from theeye.aws.concurrently import run_all
 from theeye.clock import parse_timestamp
 from theeye.events import compact_json
 from theeye.messages import cut_payload
-from theeye.records import ErrorRecord
+from theeye.records import ErrorRecord, Replayed
 
 _failure = aws.retryable("error store")
 
@@ -38,6 +39,8 @@ def error_item(record: ErrorRecord, shards: int, expires_at: int | None) -> dict
         item["event_id"] = {"S": record.event_id}
     if record.session_id is not None:  # indexed (BySession): erasure finds the session's errors
         item["session_id"] = {"S": record.session_id}
+    if record.context:  # the event's stored context, for a replay (erasure removes it)
+        item["context"] = {"S": compact_json(record.context)}
     if expires_at is not None:
         item["expires_at"] = {"N": str(expires_at)}
     return item
@@ -64,6 +67,33 @@ class DynamoErrorStore:
                 TableName=self.table_name,
                 Item=error_item(record, self.shards, int(received) + self.retention_days * 86400),
                 ConditionExpression="attribute_not_exists(error_id)",
+            )
+        except aws.ConditionFailed:
+            return False
+        return True
+
+    def mark_replayed(self, error_id: str, replayed: Replayed) -> bool:
+        return self._update(
+            error_id,
+            "SET #replayed = :replayed",
+            "attribute_exists(error_id) AND attribute_not_exists(#replayed) AND attribute_not_exists(erased)",
+            replayed,
+        )
+
+    def unmark_replayed(self, error_id: str, replayed: Replayed) -> bool:
+        return self._update(error_id, "REMOVE #replayed", "#replayed = :replayed", replayed)
+
+    def _update(self, error_id: str, update: str, condition: str, replayed: Replayed) -> bool:
+        try:
+            aws.call(
+                self.client.update_item,
+                _failure,
+                TableName=self.table_name,
+                Key={"error_id": {"S": error_id}},
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#replayed": "replayed"},
+                ExpressionAttributeValues={":replayed": {"S": compact_json(replayed.to_dict())}},
             )
         except aws.ConditionFailed:
             return False

@@ -40,13 +40,20 @@ class Member:
     value: str
 
 
+@dataclass(frozen=True)
+class Present:
+    """A filter that an attribute be there (``True``) or absent (``False``), whatever its value."""
+
+    value: bool
+
+
 def fetcher(
     client: Any,
     partition: Partition,
     *,
     descending: bool,
     page_size: int,
-    filters: Mapping[str, str | Member] | None = None,
+    filters: Mapping[str, str | Member | Present] | None = None,
     consistent: bool = False,
 ) -> Fetch:
     """A function that reads the partition one DynamoDB page at a time, in sort-key order."""
@@ -70,7 +77,9 @@ def fetcher(
         clauses = []
         for n, (name, value) in enumerate(sorted(filters.items())):
             request["ExpressionAttributeNames"][f"#f{n}"] = name
-            if isinstance(value, Member):
+            if isinstance(value, Present):
+                clauses.append(f"attribute_exists(#f{n})" if value.value else f"attribute_not_exists(#f{n})")
+            elif isinstance(value, Member):
                 request["ExpressionAttributeValues"][f":f{n}"] = {"S": value.value}
                 clauses.append(f"contains(#f{n}, :f{n})")
             else:

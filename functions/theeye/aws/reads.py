@@ -9,8 +9,8 @@
 | errors, time range            | errors ``ByTime``: day x shard                          |
 | sessions by first event       | counters ``BySessionStart``: day x shard                |
 
-Filters that no key covers (``name`` within a category, ``source`` and ``application_id`` of
-errors) are DynamoDB filter expressions; the merge (``theeye.aws.merge``) keeps paging correct
+Filters that no key covers (``name`` within a category, ``source``, ``application_id`` and
+``replayed`` of errors) are DynamoDB filter expressions; the merge (``theeye.aws.merge``) keeps paging correct
 when they thin pages, and visits one day's partitions at a time.
 """
 
@@ -25,7 +25,7 @@ from typing import Any
 from theeye.aws import layout
 from theeye.aws.categories import DynamoCategories
 from theeye.aws.merge import Group, merge_pages
-from theeye.aws.partition import Member, Partition, fetcher, get
+from theeye.aws.partition import Member, Partition, Present, fetcher, get
 from theeye.ports import ErrorFilter, Page, View, Window
 from theeye.views import error_view, event_view, session_view
 
@@ -153,7 +153,11 @@ class DynamoErrorReader:
         self._partitions = _Partitions(self.client, self.executor)
 
     def page(self, window: Window, where: ErrorFilter, *, limit: int) -> Page:
-        filters = {k: v for k, v in (("source", where.source), ("application_id", where.application_id)) if v}
+        filters: dict[str, str | Present] = {
+            k: v for k, v in (("source", where.source), ("application_id", where.application_id)) if v
+        }
+        if where.replayed is not None:
+            filters["replayed"] = Present(where.replayed)
         return self._partitions.merged(
             self._groups(window, where.type, limit, filters), window, limit, error_view
         )
@@ -163,7 +167,7 @@ class DynamoErrorReader:
         return error_view(item) if item else None
 
     def _groups(
-        self, window: Window, error_type: str | None, limit: int, filters: dict[str, str]
+        self, window: Window, error_type: str | None, limit: int, filters: dict[str, str | Present]
     ) -> Iterator[Group]:
         for day in days(window):
             if error_type is not None:

@@ -25,11 +25,13 @@ from typing import Any
 
 from theeye.errors import RetryableStoreError, ServiceUnavailable, TheEyeError
 
-SCHEMA_VERSION = 6  # 2: indexes on expires_at for the retention sweep; 3 to 6: see MIGRATIONS
+SCHEMA_VERSION = 8  # 2: indexes on expires_at for the retention sweep; 3 to 8: see MIGRATIONS
 BUSY_TIMEOUT_MS = 10_000
 # How long a writer waits before asking for the write lock again (see Database._begin_immediate).
 LOCK_RETRY_MIN_SECONDS = 0.0002
 LOCK_RETRY_MAX_SECONDS = 0.0015
+# How long one attempt to truncate the write-ahead log waits for readers (see Database.truncate_wal).
+CHECKPOINT_WAIT_MS = 50
 
 # failure(what went wrong) -> the domain error to raise
 Failure = Callable[[str], TheEyeError]
@@ -158,6 +160,22 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     5: ("ALTER TABLE api_keys ADD COLUMN last_used_at TEXT",),
     # each event's context built at ingest, as compact JSON (NULL: none, as for older events)
     6: ("ALTER TABLE events ADD COLUMN context TEXT",),
+    # an error's event's stored context (so a replay stores the event with it) and when the
+    # error was replayed (POST /errors/replay), both compact JSON (NULL: none, not replayed)
+    7: ("ALTER TABLE errors ADD COLUMN context TEXT", "ALTER TABLE errors ADD COLUMN replayed TEXT"),
+    # the change log the local lake is fed from (``theeye.sqlite.changes``), written in the
+    # transaction of each stored event and each removal, and this file's identity, made once
+    8: (
+        """CREATE TABLE IF NOT EXISTS lake_changes (
+            position INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL,
+            event_position TEXT,
+            session_id TEXT,
+            event_ids TEXT
+        )""",
+        "CREATE TABLE IF NOT EXISTS lake_source (id TEXT NOT NULL)",
+        "INSERT INTO lake_source (id) SELECT lower(hex(randomblob(16))) WHERE NOT EXISTS (SELECT 1 FROM lake_source)",
+    ),
 }
 
 
@@ -247,6 +265,35 @@ class Database:
             return _refusal(exc, wait_seconds)
         return None
 
+    def truncate_wal(self, failure: Failure, wait_seconds: float | None = None) -> None:
+        """Copy every page of the write-ahead log into the file and cut the log to zero bytes, so
+        no page image written before (an erased payload's) stays in ``<file>-wal``.
+
+        A checkpoint cannot finish while another connection reads an older snapshot or writes;
+        SQLite then answers "busy". Waiting inside one checkpoint (its busy handler) can last
+        the whole timeout even though readers come and go (a reader that starts meanwhile keeps
+        the log in use), while a new checkpoint finds the log free at once: so each attempt
+        waits ``CHECKPOINT_WAIT_MS`` at most, and attempts follow each other until the deadline
+        (default: the busy timeout); then ``failure`` is raised.
+        """
+        wait = self.busy_timeout_ms / 1000 if wait_seconds is None else wait_seconds
+        deadline = time.monotonic() + wait
+        with self._translated(failure):
+            connection = self.connection()
+            connection.execute(f"PRAGMA busy_timeout = {CHECKPOINT_WAIT_MS}")
+            try:
+                while True:
+                    busy, _, _ = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                    if not busy:
+                        return
+                    if time.monotonic() >= deadline:
+                        raise sqlite3.OperationalError(
+                            "the write-ahead log stayed in use; it was not truncated"
+                        )
+                    time.sleep(random.uniform(LOCK_RETRY_MIN_SECONDS, LOCK_RETRY_MAX_SECONDS))
+            finally:
+                connection.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+
     def read(self, failure: Failure, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         """Every row of one query (a read sees one snapshot: the statement's own)."""
         with self._translated(failure):
@@ -276,6 +323,9 @@ class Database:
         connection.row_factory = sqlite3.Row
         connection.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
         connection.execute("PRAGMA synchronous = FULL")
+        # Deleted content is overwritten with zeros, so an erased payload leaves no bytes in the
+        # file's free space (with ``truncate_wal`` after an erasure, none in the log either).
+        connection.execute("PRAGMA secure_delete = ON")
         with self._schema_lock:
             if not self._schema_ready:
                 _use_wal(connection, self.busy_timeout_ms / 1000)

@@ -2,7 +2,8 @@
 
 What a row keeps is what ``theeye.aws.errors.error_item`` keeps: details and the payload (cut
 to 32 KiB of text by ``cut_payload``) as compact JSON, key and request ids (empty when not
-known), and an expiry ``retention_days`` after the error was received.
+known), the event's stored context, and an expiry ``retention_days`` after the error was
+received. A replay claims an error by marking it ``replayed`` in one conditional update.
 """
 
 from __future__ import annotations
@@ -13,17 +14,19 @@ from theeye.clock import parse_timestamp
 from theeye.events import compact_json
 from theeye.messages import cut_payload
 from theeye.ports import error_position
-from theeye.records import ErrorRecord
+from theeye.records import ErrorRecord, Replayed
 from theeye.sqlite.db import Database, retryable
 
 _failure = retryable("error store")
 
 _INSERT = (
     "INSERT INTO errors (error_id, position, type, source, application_id, received_at, event_id,"
-    " details, payload, key_id, request_id, expires_at, session_id)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " details, payload, key_id, request_id, expires_at, session_id, context)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (error_id) DO NOTHING"
 )
+_MARK = "UPDATE errors SET replayed = ? WHERE error_id = ? AND erased = 0 AND replayed IS NULL"
+_UNMARK = "UPDATE errors SET replayed = NULL WHERE error_id = ? AND replayed = ?"
 
 
 @dataclass
@@ -41,6 +44,14 @@ class SqliteErrorStore:
         with self.db.write(_failure) as connection:
             return [connection.execute(_INSERT, self._row(record)).rowcount == 1 for record in records]
 
+    def mark_replayed(self, error_id: str, replayed: Replayed) -> bool:
+        with self.db.write(_failure) as connection:
+            return connection.execute(_MARK, (compact_json(replayed.to_dict()), error_id)).rowcount == 1
+
+    def unmark_replayed(self, error_id: str, replayed: Replayed) -> bool:
+        with self.db.write(_failure) as connection:
+            return connection.execute(_UNMARK, (error_id, compact_json(replayed.to_dict()))).rowcount == 1
+
     def _row(self, record: ErrorRecord) -> tuple[object, ...]:
         received = int(parse_timestamp(record.received_at).timestamp())
         return (
@@ -57,4 +68,5 @@ class SqliteErrorStore:
             record.request_id,
             received + self.retention_days * 86400,
             record.session_id,
+            compact_json(record.context) if record.context else None,
         )

@@ -4,7 +4,8 @@ The guard (``event_guards``) remembers the content hash and the origin (the deli
 first version stored under an id, exactly like ``DynamoEventStore``'s guard item: the same
 content from another delivery is a DUPLICATE, other content a CONFLICT (the first version is
 kept), and the same delivery again is STORED (finishing its work if it was half done) - never
-a second row. The sessions' summaries are the counting's (``theeye.sqlite.session_summaries``).
+a second row. A row stored is written to the lake's change log in the same transaction
+(``theeye.sqlite.changes``). The sessions' summaries are the counting's (``theeye.sqlite.session_summaries``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from theeye.clock import format_timestamp, utc_now
 from theeye.events import compact_json
 from theeye.ports import event_position
 from theeye.records import EventRecord, WriteOutcome
+from theeye.sqlite import changes
 from theeye.sqlite.db import Database, retryable
 
 _failure = retryable("event store")
@@ -61,7 +63,7 @@ def _put(connection: sqlite3.Connection, record: EventRecord, stored_at: str) ->
     elif old["origin"] != record.origin:
         return WriteOutcome.DUPLICATE
     # New, or our own earlier attempt of this same delivery: the row exists once.
-    connection.execute(
+    inserted = connection.execute(
         _INSERT_EVENT,
         (
             position,
@@ -78,5 +80,7 @@ def _put(connection: sqlite3.Connection, record: EventRecord, stored_at: str) ->
             record.expires_at,
             compact_json(event.context) if event.context else None,
         ),
-    )
+    ).rowcount
+    if inserted:
+        changes.record_stored(connection, position)
     return WriteOutcome.STORED

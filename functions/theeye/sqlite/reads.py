@@ -36,7 +36,7 @@ _EVENT_COLUMNS = (
 )
 _ERROR_COLUMNS = (
     "position, error_id, type, source, application_id, received_at, event_id, details, payload,"
-    " key_id, request_id, session_id, erased"
+    " key_id, request_id, session_id, erased, replayed, context"
 )
 _SESSION_COLUMNS = "position, session_id, first_seen, last_seen, events, application_ids"
 SESSION_WHERE = "(? IS NULL OR EXISTS (SELECT 1 FROM json_each(application_ids) WHERE value = ?))"
@@ -49,10 +49,11 @@ EVENT_WHERE = {
     "category_name": "category = ? AND name = ?",
     "range": "(? IS NULL OR name = ?)",
 }
-ERROR_WHERE = {
-    "all": "(? IS NULL OR source = ?) AND (? IS NULL OR application_id = ?)",
-    "type": "type = ? AND (? IS NULL OR source = ?) AND (? IS NULL OR application_id = ?)",
-}
+_ERROR_REST = (
+    "(? IS NULL OR source = ?) AND (? IS NULL OR application_id = ?)"
+    " AND (? IS NULL OR (replayed IS NOT NULL) = ?)"
+)
+ERROR_WHERE = {"all": _ERROR_REST, "type": "type = ? AND " + _ERROR_REST}
 EVENT_BY_ID = (
     "SELECT e.position, e.event_id, e.application_id, e.session_id, e.category, e.name, e.data,"
     " e.timestamp, e.client_timestamp, e.received_at, e.context FROM event_guards AS g JOIN events AS e ON e.position = g.position"
@@ -93,7 +94,14 @@ def range_query(window: Window, name: str | None, limit: int) -> Query:
 
 
 def error_query(window: Window, where: ErrorFilter, limit: int) -> Query:
-    rest = (where.source, where.source, where.application_id, where.application_id)
+    rest = (
+        where.source,
+        where.source,
+        where.application_id,
+        where.application_id,
+        where.replayed,
+        where.replayed,
+    )
     if where.type is None:
         return paged("errors", _ERROR_COLUMNS, ERROR_WHERE["all"], rest, window, limit)
     return paged("errors", _ERROR_COLUMNS, ERROR_WHERE["type"], (where.type, *rest), window, limit)

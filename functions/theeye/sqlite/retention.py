@@ -6,6 +6,8 @@ Tables swept (a row whose ``expires_at`` is NULL never expires):
   (``SqliteEventStore.put`` writes both from one record) and go in the same transaction, so an
   event id is never left half there. Once its guard is gone the id can be stored again, as on
   DynamoDB after TTL. ``events`` rows past expiry without a guard (none are written) go too.
+  The lake's change log gets the ids of the events removed, in the same transaction: past
+  retention an event leaves the ``events`` table of ``POST /sql`` as well.
 * ``errors``: ``retention_days`` after they were received.
 * ``counted_messages`` / ``dead_lettered_messages``: the counting markers, kept
   ``ledger.MARKER_DAYS`` (far beyond the queue's retention, so no redelivery can outlive
@@ -17,6 +19,7 @@ write lock for long; writers wait ``busy_timeout`` at most one short batch.
 
 from __future__ import annotations
 
+from theeye.sqlite import changes
 from theeye.sqlite.db import Database, compose, retryable
 
 _failure = retryable("retention sweep")
@@ -55,6 +58,8 @@ def sweep(db: Database, now: float, batch: int = 1000) -> dict[str, int]:
             guards = connection.execute(_EXPIRED_GUARDS, (now, batch)).fetchall()
             connection.executemany(_DELETE_GUARD, [(row["event_id"],) for row in guards])
             events = connection.executemany(_DELETE_EVENT, [(row["position"],) for row in guards])
+            if events.rowcount > 0:
+                changes.record_removed(connection, changes.EXPIRED, [row["event_id"] for row in guards])
             swept["event_guards"] += len(guards)
             swept["events"] += max(events.rowcount, 0)
         if len(guards) < batch:

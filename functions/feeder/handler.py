@@ -1,0 +1,46 @@
+"""EventsTable stream -> FeederFunction -> the lake. Wiring only: the use case is logic.py.
+
+The event source keeps event items only (template.yaml, FilterCriteria) and reports partial
+failures (``ReportBatchItemFailures``): see ``feeder.logic``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from feeder import logic
+from theeye import wiring
+from theeye.aws.lake import FirehoseLakeSink
+from theeye.config import get_settings
+from theeye.observability import logger, metrics
+from theeye.ports import LakeSink
+
+
+@dataclass
+class Dependencies:
+    sink: LakeSink
+
+
+@lru_cache(maxsize=1)
+def dependencies() -> Dependencies:
+    """Production collaborators, built on first use (never at import)."""
+    return Dependencies(FirehoseLakeSink(get_settings().required("lake_delivery_stream")))
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    answer, applied = logic.feed(event.get("Records") or [], dependencies().sink)
+    metrics.add_metric(name="LakeChangesSent", unit=MetricUnit.Count, value=applied)
+    if answer["batchItemFailures"]:
+        logger.warning("the lake did not take every change; resuming", extra=answer)
+    return answer
+
+
+wiring.build_at_init(dependencies)

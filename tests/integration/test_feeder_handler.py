@@ -1,0 +1,142 @@
+"""The lake feeder driven by the events table's real stream (moto's), after real processor writes
+and a real erasure; Firehose is checked at the boto3 boundary (moto keeps no Iceberg records).
+
+Given events stored by the processor (each an event item and its guard) and a session erased
+by the admin function, the stream's records, filtered as the event source filters them, are
+handed to the feeder as Lambda hands them; the records it sends to Firehose are the rows of
+``events`` (``theeye.analytics.table.row_of``) and the deletes of the erased events.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.stub import Stubber
+
+from tests.integration.conftest import Aws, sample
+from tests.integration.functions import feeder_handler, processor_handler
+from tests.integration.test_admin_handler import erase, new_key
+from tests.integration.test_processor_handler import post, sqs_event
+from theeye import aws as theeye_aws
+from theeye.analytics.table import COLUMN_NAMES
+from theeye_local.lambdas import function_environment
+from theeye_local.template import load_template
+
+
+@pytest.fixture
+def firehose(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
+    from feeder import handler
+
+    for name, value in function_environment("FeederFunction", aws.refs).items():
+        if name != "POWERTOOLS_SERVICE_NAME":
+            monkeypatch.setenv(name, value)
+    from theeye.config import get_settings
+
+    get_settings.cache_clear()
+    handler.dependencies.cache_clear()
+    with Stubber(theeye_aws.client("firehose")) as stubber:
+        yield stubber
+    handler.dependencies.cache_clear()
+
+
+def stream_records(aws: Aws) -> list[dict[str, Any]]:
+    """Every record of the events table's stream, as Lambda's DynamoDB event carries them."""
+    arn = aws.client("dynamodb").describe_table(TableName=aws.refs["EventsTable"])["Table"]["LatestStreamArn"]
+    # the service's regional endpoint: the one moto routes (botocore may resolve another)
+    streams = aws.session.client(
+        "dynamodbstreams", endpoint_url="https://streams.dynamodb.us-east-1.amazonaws.com"
+    )
+    records: list[dict[str, Any]] = []
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        iterator = streams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        got = streams.get_records(ShardIterator=iterator)["Records"]
+        records += [{**r, "eventSourceARN": arn} for r in got]
+    return records
+
+
+def passes_the_event_sources_filter(record: dict[str, Any]) -> bool:
+    """FeederFunction's FilterCriteria (one prefix pattern on the partition key), applied."""
+    stream = load_template().properties("FeederFunction")["Events"]["Stream"]["Properties"]
+    (pattern,) = (json.loads(f["Pattern"]) for f in stream["FilterCriteria"]["Filters"])
+    (prefix,) = pattern["dynamodb"]["Keys"]["pk"]["S"]
+    return str(record["dynamodb"]["Keys"]["pk"]["S"]).startswith(prefix["prefix"])
+
+
+def sent(stubber: Stubber, stream_name: str, count: int, answer: dict[str, Any] | None = None) -> list[bytes]:
+    """Expect one PutRecordBatch of ``count`` records; the list fills with their data when it runs."""
+    captured: list[bytes] = []
+
+    class Records:
+        def __eq__(self, records: object) -> bool:
+            assert isinstance(records, list) and len(records) == count, records
+            captured.extend(r["Data"] for r in records)
+            return True
+
+    stubber.add_response(
+        "put_record_batch",
+        answer or {"FailedPutCount": 0, "RequestResponses": [{"RecordId": f"r{i}"} for i in range(count)]},
+        {"DeliveryStreamName": stream_name, "Records": Records()},
+    )
+    return captured
+
+
+def test_stored_events_become_rows_and_an_erased_sessions_events_deletes(
+    aws: Aws, ingest_key: str, lambda_context: Any, firehose: Stubber
+) -> None:
+    # Given the briefing's three events stored, then their session erased
+    ids = post(sample("briefing_events.json"), lambda_context)["event_ids"]
+    assert processor_handler(sqs_event(aws, aws.drain()), lambda_context) == {"batchItemFailures": []}
+    session = json.loads(json.dumps(sample("briefing_events.json")))[0]["session_id"]
+    assert erase(session, lambda_context, new_key(aws, "admin"))[0] == 200
+    records = stream_records(aws)
+    events = [r for r in records if passes_the_event_sources_filter(r)]
+    assert len(records) == 12 and len(events) == 6  # items and guards, each written then removed
+    stream_name = (
+        aws.refs.get("LakeDeliveryStream")
+        or function_environment("FeederFunction", aws.refs)["LAKE_DELIVERY_STREAM"]
+    )
+
+    # When the feeder gets the stored events' records, then each becomes its row
+    data = sent(firehose, stream_name, 3)
+    inserts = [r for r in events if r["eventName"] == "INSERT"]
+    assert feeder_handler({"Records": inserts}, lambda_context) == {"batchItemFailures": []}
+    rows = [json.loads(d) for d in data]
+    assert [list(row) for row in rows] == [list(COLUMN_NAMES)] * 3
+    assert sorted(row["event_id"] for row in rows) == sorted(ids)
+    assert all(isinstance(row["event_time"], int) and row["received_at"] for row in rows)
+
+    # When it gets every record at once, then only each event's last change goes: its delete
+    data = sent(firehose, stream_name, 3)
+    assert feeder_handler({"Records": events}, lambda_context) == {"batchItemFailures": []}
+    deletes = [json.loads(d) for d in data]
+    assert sorted(d["event_id"] for d in deletes) == sorted(ids)
+    assert all(d["received_at"] is None and d["data"] is None for d in deletes)
+    firehose.assert_no_pending_responses()
+
+
+def test_a_refused_record_is_retried_and_what_stays_refused_resumes_the_stream_there(
+    aws: Aws, ingest_key: str, lambda_context: Any, firehose: Stubber, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("theeye.aws.lake.time.sleep", lambda _seconds: None)
+    post(sample("briefing_events.json"), lambda_context)
+    assert processor_handler(sqs_event(aws, aws.drain()), lambda_context) == {"batchItemFailures": []}
+    inserts = [r for r in stream_records(aws) if passes_the_event_sources_filter(r)]
+    stream_name = function_environment("FeederFunction", aws.refs)["LAKE_DELIVERY_STREAM"]
+    refused = {"ErrorCode": "ServiceUnavailableException", "ErrorMessage": "Slow down."}
+    # the second record is refused every time; the first and third go at once
+    sent(
+        firehose,
+        stream_name,
+        3,
+        {"FailedPutCount": 1, "RequestResponses": [{"RecordId": "a"}, refused, {"RecordId": "c"}]},
+    )
+    for _ in range(3):
+        sent(firehose, stream_name, 1, {"FailedPutCount": 1, "RequestResponses": [refused]})
+    answer = feeder_handler({"Records": inserts}, lambda_context)
+    assert answer == {"batchItemFailures": [{"itemIdentifier": inserts[1]["dynamodb"]["SequenceNumber"]}]}
+    firehose.assert_no_pending_responses()
