@@ -8,10 +8,12 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from http.server import HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -262,3 +264,82 @@ def test_cannot_run_when_the_target_does_not_answer_or_refuses_the_key(stack: St
     stack.api.stop()
     unreachable = stack.run("--url", url)
     assert unreachable.code == 2 and "cannot reach" in unreachable.err
+
+
+def test_the_real_query_function_answers_the_checks_statements(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The statements and paging of the check, run by the query function itself over DuckDB."""
+    # Given the query function serving the repository's schemas, stored pageviews in a lake
+    # (read in pages of one row)
+    from query import handler
+    from tests.cli.test_sql import _Bridge
+    from tests.sql_lake import event, lake
+    from theeye import wiring
+    from theeye.analytics import engine
+    from theeye.analytics.duckdb_engine import DuckDbEngine
+    from theeye.config import get_settings
+    from theeye.keys import new_api_key
+    from theeye_local.memory import MemoryBackend
+
+    monkeypatch.setenv("SCHEMAS_DIR", str(ROOT / "schemas"))
+    monkeypatch.delenv("THEEYE_QUERY_KEY", raising=False)
+    monkeypatch.setattr(schema_check, "SQL_PAGE_ROWS", 1)
+    backend = MemoryBackend()
+    backend.keys().put(new_api_key("operators", ["query"], raw_key=QUERY_KEY)[1])
+    wiring.install(backend)
+    get_settings.cache_clear()
+    handler.dependencies.cache_clear()
+
+    def pageview(number: int, data: Any, age: timedelta) -> dict[str, Any]:
+        return event(
+            number, category=PAGEVIEW[0], name=PAGEVIEW[1], data=data, timestamp=format_timestamp(NOW - age)
+        )
+
+    hour = timedelta(hours=1)
+    stored = [
+        pageview(0, HOST, hour),  # two at the same instant: paging goes on by event_id
+        pageview(1, {"path": "/"}, hour),
+        pageview(2, {**HOST, "title": "T"}, timedelta(hours=2)),
+        pageview(3, {"path": "/"}, timedelta(days=3)),
+        pageview(4, HOST, timedelta(days=9)),  # older than --days
+    ]
+    snapshot = lake(tmp_path / "lake", stored)
+    engine.install(DuckDbEngine(lambda: snapshot))
+    server = HTTPServer(("127.0.0.1", 0), _Bridge)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    new = tmp_path / "new"
+    shutil.copytree(ROOT / "schemas", new)
+    schema = json.loads((new / "page_interaction.pageview.json").read_text())
+    schema["properties"]["host"]["maxLength"] = 3  # tightened: every host stored is longer
+    (new / "page_interaction.pageview.json").write_text(json.dumps(schema))
+    try:
+        # When the change is checked through the real routes
+        out, err = io.StringIO(), io.StringIO()
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        code = main(
+            ["schemas", "check", "--schemas", str(new), "--url", url, "--key", QUERY_KEY, "--json"],
+            out=out,
+            err=err,
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+        engine.install(None)
+        wiring.install(None)
+        get_settings.cache_clear()
+        handler.dependencies.cache_clear()
+
+    # Then every stored pageview of the last 7 days was read, page by page, and judged
+    assert code == 1, err.getvalue()
+    (change,) = json.loads(out.getvalue())["changes"]
+    assert change["reasons"] == [{"field": "data.host", "message": "maxLength tightened to 3 (was 253)"}]
+    assert change["events"]["checked"] == 4
+    assert change["events"]["rejected"] == 4  # too long a host, or none (required)
+    assert [e["event_id"] for e in change["events"]["examples"]] == [
+        "ev-0003",
+        "ev-0002",
+        "ev-0000",
+    ]  # oldest first
+    assert change["errors"] == {"recorded": 0, "accepted": 0, "examples": []}
