@@ -3,7 +3,9 @@
 Exit codes: 0 success; 1 failure (one line on stderr: missing state file, unknown id, AWS
 error...); 2 bad usage; 3 ``status`` found the ledger NOT BALANCED; 130 interrupted.
 ``validate`` needs no target (it checks offline unless told where the service is): 0 every event
-valid, 1 some invalid, 2 the file cannot be read as events.
+valid, 1 some invalid, 2 the file cannot be read as events. ``schemas check`` reads through the
+API (``--url`` alone will do): 0 safe to deploy, 1 breaking or rejecting stored events, 2 it
+cannot run.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from theeye.records import (
     REPLAY_MAX_ERRORS,
 )
 from theeye.schemas import SchemaFileError
-from theeye_cli import dlq, erase, error_records, keys, logs, replay, sql, status, validate
+from theeye_cli import dlq, erase, error_records, keys, logs, replay, schema_check, sql, status, validate
 from theeye_cli.output import parse_since, write_json
 from theeye_cli.reshard import ReshardInterrupted
 from theeye_cli.target import Target, TargetError, default_state_file, local_target, stack_target
@@ -111,7 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="theeye",
         description="Operate The Eye: API keys, recorded errors, the dead-letter queue and the ledger; "
-        "check files of events before sending them (validate).",
+        "check files of events before sending them (validate) and schema changes before deploying them "
+        "(schemas check).",
         epilog="Exit codes: 0 ok, 1 failure, 2 bad usage, 3 ledger not balanced (status), 130 interrupted. "
         "Guide: docs/OPERATING.md",
     )
@@ -302,8 +305,46 @@ def build_parser() -> argparse.ArgumentParser:
     )
     querying.set_defaults(target_optional=True)
 
-    # validate
+    # schemas
     defaults = Settings()  # the functions' defaults, as the template's parameters give them
+    schemas_parser = commands.add_parser("schemas", help="event schemas: check a change before deploying it")
+    schemas_commands = schemas_parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    comparing = leaf(
+        schemas_commands,
+        "check",
+        _schemas_check,
+        "compare a schemas directory with the target's (GET /schemas): additive or breaking, the stored "
+        "events each new schema would reject and the recorded schema violations it would accept; "
+        "exit 0 safe, 1 breaking or rejecting, 2 cannot run",
+    )
+    comparing.set_defaults(target_optional=True)
+    comparing.add_argument(
+        "--schemas",
+        type=Path,
+        metavar="DIR",
+        default=Path("schemas"),
+        help="the new schemas (default ./schemas)",
+    )
+    comparing.add_argument(
+        "--days",
+        type=_positive,
+        metavar="N",
+        default=schema_check.DEFAULT_DAYS,
+        help=f"judge the stored events and errors of the last N days (default {schema_check.DEFAULT_DAYS})",
+    )
+    comparing.add_argument("--url", help="the API's base URL (default: the target's)")
+    comparing.add_argument(
+        "--key", help="query key (default: $THEEYE_QUERY_KEY; with --local, the stack's own)"
+    )
+    comparing.add_argument(
+        "--unknown-event-types",
+        choices=("accept", "reject"),
+        default=defaults.unknown_event_types,
+        help="the target's UNKNOWN_EVENT_TYPES, which decides what adding or removing a schema changes "
+        f"(default {defaults.unknown_event_types})",
+    )
+
+    # validate
     checking = leaf(
         commands,
         "validate",
@@ -589,6 +630,29 @@ def _validate(args: argparse.Namespace, target: Target | None, out: TextIO) -> i
     except validate.ServiceError as exc:
         raise CliError(str(exc)) from None
     _emit(args, out, report.answer, lambda _: validate.render(report))
+    return 0 if report.ok else 1
+
+
+def _schemas_check(args: argparse.Namespace, target: Target | None, out: TextIO) -> int:
+    url = args.url or (target.api_url if target is not None else None)
+    if not url:
+        where = f"{target.description} has no API URL" if target else "no target"
+        raise CliError(f"{where}: pass --url (or --local / --stack NAME)", 2)
+    key = args.key or os.environ.get("THEEYE_QUERY_KEY") or (target.query_key if target else None)
+    if not key:
+        raise CliError("reading the target needs a query key: pass --key or set THEEYE_QUERY_KEY", 2)
+    try:
+        report = schema_check.check(
+            schema_check.Api(url, key),
+            args.schemas,
+            days=args.days,
+            now=datetime.now(UTC),
+            unknown_event_types=args.unknown_event_types,
+            target=target.description if target else url,
+        )
+    except schema_check.CannotRun as exc:
+        raise CliError(f"cannot check: {exc}", schema_check.CANNOT_RUN_EXIT) from None
+    _emit(args, out, report.view(), lambda _: schema_check.render(report))
     return 0 if report.ok else 1
 
 

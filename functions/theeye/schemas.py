@@ -106,7 +106,9 @@ def explain(schema: dict[str, Any], data: Any) -> list[FieldError]:
             found.append(FieldError(base, f"must be of type {wanted}, not {described(error.instance)}"))
         else:
             found.append(FieldError(base, _short(error.message)))
-    return found or [FieldError("data", "does not match the schema of its event type")]
+    # jsonschema reports a missing property once per missing name, each error listing them all
+    unique = list(dict.fromkeys(found))
+    return unique or [FieldError("data", "does not match the schema of its event type")]
 
 
 def check_schema(schema: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -35,12 +36,17 @@ KEY = "eye_sample-query-key-for-the-sql-command-tests-01"
 
 
 class _Bridge(BaseHTTPRequestHandler):
-    """One HTTP request as API Gateway hands it to the query function, and its answer back."""
+    """One HTTP request as API Gateway hands it to the query function (path and query string
+    apart), and its answer back."""
 
     def _invoke(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         request: dict[str, Any] = json.loads((ROOT / "events" / "apigw_get_health.json").read_text())
-        request["rawPath"] = request["requestContext"]["http"]["path"] = self.path
+        path, _, query = self.path.partition("?")
+        request["rawPath"] = request["requestContext"]["http"]["path"] = path
+        request["rawQueryString"] = query
+        # API Gateway joins a repeated parameter's values with commas
+        request["queryStringParameters"] = {k: ",".join(v) for k, v in parse_qs(query).items()} or None
         request["requestContext"]["http"]["method"] = self.command
         request["routeKey"] = request["requestContext"]["routeKey"] = "$default"
         request["headers"] = {k.lower(): v for k, v in self.headers.items()}

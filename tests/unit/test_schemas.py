@@ -62,3 +62,12 @@ def test_every_violation_is_listed_with_a_dotted_path() -> None:
     registry = SchemaRegistry.from_directory(ROOT / "schemas")
     problems = registry.validate(("form interaction", "submit"), {"host": 3, "form": {"a": 1, "b": ["x"]}})
     assert {p.field for p in problems} == {"data.host", "data.path", "data.form.a", "data.form.b"}
+
+
+def test_each_missing_property_is_listed_once() -> None:
+    registry = SchemaRegistry.from_directory(ROOT / "schemas")
+    problems = registry.validate(("page interaction", "cta click"), {"path": "/"})
+    assert sorted((p.field, p.message) for p in problems) == [
+        ("data.element", "is required"),
+        ("data.host", "is required"),
+    ]
