@@ -46,17 +46,28 @@ def event(
     }
 
 
+_database: list[duckdb.DuckDBPyConnection] = []
+
+
+def _connection() -> duckdb.DuckDBPyConnection:
+    """One in-memory database per test process (opening one takes longer than a query)."""
+    if not _database:
+        _database.append(duckdb.connect(":memory:"))
+    return _database[0]
+
+
 class EventsTable:
-    """``execute(trino_sql) -> (columns, rows)`` over the given events."""
+    """``execute(trino_sql) -> (columns, rows)`` over the given events. The table is the
+    process's one ``events`` table, replaced by each new ``EventsTable``: use the latest."""
 
     def __init__(self, events: Sequence[dict[str, Any]]) -> None:
-        self.connection = duckdb.connect(":memory:")
+        self.connection = _connection()
         columns = ", ".join(f'"{column.name}" {SQL_TYPES[column.type]}' for column in COLUMNS)
-        self.connection.execute(f"CREATE TABLE {TABLE} ({columns})")
+        self.connection.execute(f"CREATE OR REPLACE TABLE {TABLE} ({columns})")
         if events:
-            marks = ", ".join("?" for _ in COLUMNS)
-            rows = [list(row_of(item).values()) for item in events]
-            self.connection.executemany(f"INSERT INTO {TABLE} VALUES ({marks})", rows)
+            row = "(" + ", ".join("?" for _ in COLUMNS) + ")"
+            values = [value for item in events for value in row_of(item).values()]
+            self.connection.execute(f"INSERT INTO {TABLE} VALUES " + ", ".join([row] * len(events)), values)
         self.statements: list[str] = []
 
     def __call__(self, trino_sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
