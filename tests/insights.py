@@ -67,7 +67,8 @@ class EventsTable:
         if events:
             row = "(" + ", ".join("?" for _ in COLUMNS) + ")"
             values = [value for item in events for value in row_of(item).values()]
-            self.connection.execute(f"INSERT INTO {TABLE} VALUES " + ", ".join([row] * len(events)), values)
+            statement = f"INSERT INTO {TABLE} VALUES " + ", ".join([row] * len(events))  # noqa: S608
+            self.connection.execute(statement, values)
         self.statements: list[str] = []
 
     def __call__(self, trino_sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:

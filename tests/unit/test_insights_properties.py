@@ -39,7 +39,20 @@ INSTANTS = [
 NEAR = 5
 SESSIONS = ["s1", "s2", "s3", "s4", "s5"]
 # Microseconds after a session's instant: the same, one apart, and either side of the windows.
-OFFSETS = [0, 0, 1, 10**6, 30 * 10**6, 59_999_999, 60 * 10**6, 60_000_001, 1799 * 10**6, 1800 * 10**6, 1800_000_001, 3 * 3600 * 10**6]
+OFFSETS = [
+    0,
+    0,
+    1,
+    10**6,
+    30 * 10**6,
+    59_999_999,
+    60 * 10**6,
+    60_000_001,
+    1799 * 10**6,
+    1800 * 10**6,
+    1800_000_001,
+    3 * 3600 * 10**6,
+]
 TYPES = [("page", "view"), ("page", "click"), ("form", "submit")]
 PATHS = [None, "/a", "/b", "/c"]
 COUNTRIES = [None, "US", "FR"]
@@ -141,9 +154,27 @@ def conditions(draw: st.DrawFn) -> dict[str, Any]:
 
 @st.composite
 def commons(draw: st.DrawFn) -> dict[str, Any]:
-    start = draw(st.sampled_from([*INSTANTS[:NEAR], INSTANTS[5], T0 - timedelta(days=1, hours=5), T0 + timedelta(hours=8, minutes=30), T0 + timedelta(hours=9)]))
+    start = draw(
+        st.sampled_from(
+            [
+                *INSTANTS[:NEAR],
+                INSTANTS[5],
+                T0 - timedelta(days=1, hours=5),
+                T0 + timedelta(hours=8, minutes=30),
+                T0 + timedelta(hours=9),
+            ]
+        )
+    )
     end = start + draw(
-        st.sampled_from([timedelta(hours=1), timedelta(hours=10), timedelta(days=1), timedelta(days=3, microseconds=7), timedelta(days=9)])
+        st.sampled_from(
+            [
+                timedelta(hours=1),
+                timedelta(hours=10),
+                timedelta(days=1),
+                timedelta(days=3, microseconds=7),
+                timedelta(days=9),
+            ]
+        )
     )
     body: dict[str, Any] = {"from": start.isoformat() + "Z", "to": end.isoformat() + "Z"}
     if draw(st.booleans()):
@@ -250,7 +281,11 @@ def bucket(moment: datetime, interval: str) -> datetime:
 def all_buckets(body: dict[str, Any]) -> list[datetime]:
     start, end = bounds(body)
     step = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(days=7)}[body["interval"]]
-    moment, last, found = bucket(start, body["interval"]), bucket(end - timedelta(microseconds=1), body["interval"]), []
+    moment, last, found = (
+        bucket(start, body["interval"]),
+        bucket(end - timedelta(microseconds=1), body["interval"]),
+        [],
+    )
     while moment <= last:
         found.append(moment)
         moment += step
@@ -281,7 +316,10 @@ def expected_trends(events: list[dict[str, Any]], body: dict[str, Any]) -> dict[
 
     def points(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [
-            {"t": name(b), "value": measure_of([i for i in items if bucket(time_of(i), interval) == b], measure)}
+            {
+                "t": name(b),
+                "value": measure_of([i for i in items if bucket(time_of(i), interval) == b], measure),
+            }
             for b in all_buckets(body)
         ]
 
@@ -308,7 +346,11 @@ def expected_top(events: list[dict[str, Any]], body: dict[str, Any]) -> dict[str
         "kind": "top",
         "field": body["field"],
         "items": [
-            {"value": v, "events": measure_of(groups[v], "events"), "sessions": measure_of(groups[v], "sessions")}
+            {
+                "value": v,
+                "events": measure_of(groups[v], "events"),
+                "sessions": measure_of(groups[v], "sessions"),
+            }
             for v in ranked[:limit]
         ],
         "other": {"events": measure_of(rest, "events"), "sessions": measure_of(rest, "sessions")},
@@ -426,10 +468,19 @@ PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
     limit=st.sampled_from([None, 1, 2, 10]),
 )
 def test_trends_match_the_contract(
-    events: list[dict[str, Any]], common: dict[str, Any], interval: str, measure: str | None, breakdown: str | None, limit: int | None
+    events: list[dict[str, Any]],
+    common: dict[str, Any],
+    interval: str,
+    measure: str | None,
+    breakdown: str | None,
+    limit: int | None,
 ) -> None:
     body = {"kind": "trends", "interval": interval, **common}
-    body |= {key: value for key, value in [("measure", measure), ("breakdown", breakdown), ("limit", limit)] if value}
+    body |= {
+        key: value
+        for key, value in [("measure", measure), ("breakdown", breakdown), ("limit", limit)]
+        if value
+    }
     assert answer_insight(body, EventsTable(events), NOW) == expected_trends(events, body)
 
 
@@ -451,7 +502,9 @@ def test_top_values_match_the_contract(
 
 @PROPERTY
 @given(events=event_lists(), common=commons(), interval=st.sampled_from(["hour", "day", "week"]))
-def test_sessions_match_the_contract(events: list[dict[str, Any]], common: dict[str, Any], interval: str) -> None:
+def test_sessions_match_the_contract(
+    events: list[dict[str, Any]], common: dict[str, Any], interval: str
+) -> None:
     body = {"kind": "sessions", "interval": interval, **common}
     assert answer_insight(body, EventsTable(events), NOW) == expected_sessions(events, body)
 
@@ -476,7 +529,10 @@ def steps(draw: st.DrawFn) -> list[dict[str, Any]]:
     window=st.sampled_from([None, 1, 60, 1800, 86400]),
 )
 def test_funnels_match_the_contract(
-    events: list[dict[str, Any]], common: dict[str, Any], funnel_steps: list[dict[str, Any]], window: int | None
+    events: list[dict[str, Any]],
+    common: dict[str, Any],
+    funnel_steps: list[dict[str, Any]],
+    window: int | None,
 ) -> None:
     body = {"kind": "funnel", "steps": funnel_steps, **common}
     if window:

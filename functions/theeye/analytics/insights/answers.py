@@ -100,9 +100,7 @@ def top_answer(insight: Insight, columns: Sequence[str], rows: Rows) -> dict[str
     request = insight.request
     assert isinstance(request, TopRequest)
     items, other = [], {"events": 0, "sessions": 0}
-    for record in sorted(
-        _records(columns, rows), key=lambda r: (r["place"] is None, _int(r["place"]))
-    ):
+    for record in sorted(_records(columns, rows), key=lambda r: (r["place"] is None, _int(r["place"]))):
         counts = {"events": _int(record["events"]), "sessions": _int(record["sessions"])}
         if record["place"] is None:
             other = counts

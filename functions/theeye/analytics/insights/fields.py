@@ -26,9 +26,7 @@ DATA_PREFIX: Final = "data."
 # The event columns an insight may name, besides every context column.
 EVENT_FIELDS: Final[tuple[str, ...]] = ("category", "name", "session_id", "application_id")
 FIELD_COLUMNS: Final[dict[str, SqlType]] = {
-    column.name: column.type
-    for column in COLUMNS
-    if column.name in EVENT_FIELDS or column in CONTEXT_COLUMNS
+    column.name: column.type for column in COLUMNS if column.name in EVENT_FIELDS or column in CONTEXT_COLUMNS
 }
 PATH_PART: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 MAX_PATH_LENGTH: Final = 256
@@ -85,9 +83,7 @@ def parse_field(text: str) -> Field:
             f"a data path is data.<name>[.<name>…] with at most {MAX_PATH_PARTS} names of letters,"
             " digits and underscores, not starting with a digit"
         )
-    raise ValueError(
-        f"unknown field; one of {', '.join(FIELD_COLUMNS)}, or data.<dotted path>"
-    )
+    raise ValueError(f"unknown field; one of {', '.join(FIELD_COLUMNS)}, or data.<dotted path>")
 
 
 def identifier(name: str) -> str:

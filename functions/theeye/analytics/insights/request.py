@@ -197,10 +197,15 @@ def parse_insight(body: Any, now: datetime) -> Insight:
     end = _utc(request.end) if request.end is not None else now.astimezone(UTC).replace(tzinfo=None)
     start = _utc(request.start) if request.start is not None else end - DEFAULT_RANGE
     if start >= end:
-        raise _invalid("from", "must be before 'to'" if request.end else "must be in the past")
+        raise _invalid(
+            "from",
+            "must be before 'to'" if request.end else "must be before 'to', which is now when not given",
+        )
     interval = getattr(request, "interval", None)
     if interval is not None and bucket_count(interval, start, end) > MAX_BUCKETS:
-        raise _invalid("interval", f"the range holds more than {MAX_BUCKETS} {interval}s; take a longer interval")
+        raise _invalid(
+            "interval", f"the range holds more than {MAX_BUCKETS} {interval}s; take a longer interval"
+        )
     return Insight(request, start, end)
 
 
