@@ -4,7 +4,7 @@ field. The SQL runs on DuckDB, translated from Athena's dialect as the local eng
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -519,6 +519,9 @@ def test_session_durations_keep_microseconds() -> None:
     assert point["median_duration_seconds"] == 0.000001
 
 
+STEP = {"category": "page", "name": "view"}
+
+
 # ---- the range ------------------------------------------------------------------------------
 
 
@@ -531,9 +534,19 @@ def test_the_default_range_is_the_last_seven_days() -> None:
     assert (insight.start, insight.end) == (datetime(2026, 12, 19), datetime(2026, 12, 20, 12))
 
 
-# ---- malformed requests ---------------------------------------------------------------------
+def test_an_insight_read_again_from_its_body_is_the_same() -> None:
+    body = {
+        "kind": "funnel",
+        "steps": [STEP, {**STEP, "where": [{"field": "bot", "op": "exists"}]}],
+        "window_seconds": 60,
+    }
+    insight = parse_insight(body, NOW)
+    again = parse_insight(insight.body(), NOW + timedelta(days=30))
+    assert (again.start, again.end) == (insight.start, insight.end)
+    assert insight_sql(again) == insight_sql(insight)
 
-STEP = {"category": "page", "name": "view"}
+
+# ---- malformed requests ---------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(

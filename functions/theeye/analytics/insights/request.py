@@ -20,7 +20,7 @@ from pydantic import (
 
 from theeye.analytics.insights import fields
 from theeye.analytics.insights.buckets import Interval, bucket_count
-from theeye.clock import parse_timestamp
+from theeye.clock import format_timestamp, parse_timestamp
 from theeye.errors import InvalidInsight
 
 DEFAULT_RANGE: Final = timedelta(days=7)
@@ -180,6 +180,15 @@ class Insight:
     request: TrendsRequest | FunnelRequest | TopRequest | SessionsRequest
     start: datetime
     end: datetime
+
+    def body(self) -> dict[str, Any]:
+        """The request with its range made explicit: parsed again at any time, it is this
+        insight (for shaping a result that arrives later, such as a long query's)."""
+        return {
+            **self.request.model_dump(by_alias=True, exclude_none=True),
+            "from": format_timestamp(self.start.replace(tzinfo=UTC)),
+            "to": format_timestamp(self.end.replace(tzinfo=UTC)),
+        }
 
 
 def parse_insight(body: Any, now: datetime) -> Insight:
