@@ -93,3 +93,10 @@ class QueueUnavailable(ServiceUnavailable):
     def __init__(self, delivered: list[QueueMessage]) -> None:
         super().__init__("the event queue cannot take events right now; retry shortly", retry_after_seconds=2)
         self.delivered = delivered
+
+
+class InvalidInsight(InvalidRequest):
+    """An insight request (``POST /insights``) that cannot be answered as asked; ``details``
+    name each field in error."""
+
+    code = "invalid_insight"
