@@ -2131,6 +2131,7 @@
     const text = $("sql-text");
     if (text.value !== sql) text.value = sql;
     $("sql-max-rows").value = maxRows;
+    $("sql-error").replaceChildren();
     $("sql-error").hidden = true;
     const out = $("sql-result");
     if (!sql.trim()) {
