@@ -1605,9 +1605,16 @@
     return withDate ? `${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${time}` : time;
   }
 
+  /** A bucket's start: its date for days and weeks (UTC buckets), the local time for hours. */
+  function bucketEl(iso, interval) {
+    if (interval === "hour") return timeEl(iso);
+    return h("time", { datetime: iso, title: iso }, iso.slice(0, 10));
+  }
+
   const countText = (v) => (v === null || v === undefined ? "—" : Number(v).toLocaleString("en-US"));
   const percentText = (v) => (v === null || v === undefined ? "—" : `${(v * 100).toFixed(v < 0.1 && v > 0 ? 1 : 0)}%`);
   const secondsText = (v) => (v === null || v === undefined ? "—" : v < 1 ? `${Math.round(v * 1000)} ms` : duration(v * 1e6));
+  const secondsAxis = (v) => (v < 60 ? `${Math.round(v)} s` : v < 3600 ? `${+(v / 60).toFixed(1)} min` : `${+(v / 3600).toFixed(1)} h`);
   const decimalText = (v) => (v === null || v === undefined ? "—" : String(Math.round(v * 10) / 10));
 
   /** Lines (or stacked bars) over time buckets, drawn as SVG to the holder's width; every point
@@ -1632,7 +1639,8 @@
       yMax = 1;
       yStep = 0.25;
     } else {
-      yStep = model.unit === "count" ? niceStep(max, 4) : niceDecimalStep(max, 4);
+      yStep = model.unit === "count" ? niceStep(max, 4)
+        : model.unit === "seconds" && max >= 60 ? niceStep(max / 60, 4) * 60 : niceDecimalStep(max, 4);
       yMax = Math.max(yStep, Math.ceil(max / yStep - 1e-9) * yStep);
     }
     const y = (v) => m.top + plotH - (v / yMax) * plotH;
@@ -1646,7 +1654,7 @@
     for (let v = 0; v <= yMax + 1e-9; v += yStep) {
       svg.append(
         s("line", { class: v === 0 ? "axis" : "grid", x1: m.left, x2: width - m.right, y1: y(v), y2: y(v) }),
-        s("text", { x: m.left - 6, y: y(v) + 4, "text-anchor": "end" }, model.format(v)),
+        s("text", { x: m.left - 6, y: y(v) + 4, "text-anchor": "end" }, (model.axis || model.format)(v)),
       );
     }
     const every = Math.max(1, Math.ceil(n / Math.max(1, Math.floor(plotW / 90))));
@@ -1754,7 +1762,7 @@
       return;
     }
     const holder = h("div", { class: "chart-wrap" });
-    const rows = times.map((t, i) => h("tr", {}, h("th", { scope: "row" }, timeEl(new Date(t).toISOString())),
+    const rows = answer.series[0].points.map((p, i) => h("tr", {}, h("th", { scope: "row" }, bucketEl(p.t, answer.interval)),
       series.map((one) => h("td", { class: "num" }, countText(one.values[i])))));
     rows.push(h("tr", { class: "total" }, h("th", { scope: "row" }, "Total"),
       series.map((one) => h("td", { class: "num" }, countText(one.total)))));
@@ -1899,10 +1907,11 @@
       const model = {
         id: `sessions-${key.replace(/_/g, "-")}`, title, desc: `${title} by ${interval}.`, times, interval, unit, format,
         style, height: 190, series: [{ label: title, color, values: points.map((p) => p[key]) }],
+        axis: unit === "seconds" ? secondsAxis : format,
       };
       return [h("figure", { class: "small-chart" }, h("figcaption", {}, title), holder), holder, model];
     });
-    const rows = points.map((p) => h("tr", {}, h("th", { scope: "row" }, timeEl(p.t)),
+    const rows = points.map((p) => h("tr", {}, h("th", { scope: "row" }, bucketEl(p.t, interval)),
       h("td", { class: "num" }, countText(p.sessions)), h("td", { class: "num" }, percentText(p.bounce_rate)),
       h("td", { class: "num" }, secondsText(p.median_duration_seconds)), h("td", { class: "num" }, decimalText(p.median_events))));
     out.replaceChildren(summary, h("div", { class: "chart-grid" }, panels.map(([figure]) => figure)),
@@ -2101,7 +2110,8 @@
         : null,
       h("div", {}, h("dt", {}, "Engine"), h("dd", { id: "sql-engine" }, result.engine)),
       h("div", {}, h("dt", {}, "Took"), h("dd", { id: "sql-elapsed" }, `${result.elapsed_ms} ms`)),
-      h("div", {}, h("dt", {}, "Events stored before"), h("dd", { id: "sql-as-of" }, timeEl(result.as_of))),
+      h("div", { title: "Every event stored before this instant is in the table the statement read" },
+        h("dt", {}, "As of"), h("dd", { id: "sql-as-of" }, timeEl(result.as_of))),
     );
     const csv = h("button", {
       type: "button",
@@ -2254,7 +2264,7 @@
       resizeTimer = window.setTimeout(() => redrawChart && redrawChart(), 150);
     });
     window.addEventListener("hashchange", () => {
-      focusHeading = true;
+      focusHeading = document.activeElement !== $("sql-text"); // Ctrl+Enter keeps the caret in the statement
       route();
     });
     route();
