@@ -148,6 +148,14 @@ def loaded(driver: Chrome, result_id: str) -> None:
     )
 
 
+def downloads_to(driver: Chrome, directory: Path) -> None:
+    """Save every download of the session into ``directory``, without asking."""
+    directory.mkdir(parents=True, exist_ok=True)
+    driver.execute_cdp_cmd(
+        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(directory)}
+    )
+
+
 def screenshot(driver: Chrome, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(path))
