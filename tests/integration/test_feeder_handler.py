@@ -110,11 +110,12 @@ def test_stored_events_become_rows_and_an_erased_sessions_events_deletes(
     assert sorted(row["event_id"] for row in rows) == sorted(ids)
     assert all(isinstance(row["event_time"], int) and row["received_at"] for row in rows)
 
-    # When it gets every record at once, then only each event's last change goes: its delete
+    # When it gets every record at once, then only each event's last change goes: its delete,
+    # in its row's partition (the same event_time)
     data = sent(firehose, stream_name, 3)
     assert feeder_handler({"Records": events}, lambda_context) == {"batchItemFailures": []}
     deletes = [json.loads(d) for d in data]
-    assert sorted(d["event_id"] for d in deletes) == sorted(ids)
+    assert {d["event_id"]: d["event_time"] for d in deletes} == {r["event_id"]: r["event_time"] for r in rows}
     assert all(d["received_at"] is None and d["data"] is None for d in deletes)
     firehose.assert_no_pending_responses()
 
