@@ -42,7 +42,7 @@ from theeye.analytics.table import COLUMNS, TABLE
 EVENTS: Final = 100 * 60  # one LakeBufferSeconds (60 s) of the 100 events/s load
 PER_REQUEST: Final = 100
 TYPICAL_QUERY: Final = (
-    f"SELECT date_trunc('day', event_time) AS day, category, count(*) AS n FROM {TABLE} "
+    f"SELECT date_trunc('day', event_time) AS day, category, count(*) AS n FROM {TABLE} "  # noqa: S608
     "WHERE event_time >= from_iso8601_timestamp('2026-11-01T00:00:00Z') "
     "AND event_time < from_iso8601_timestamp('2026-12-01T00:00:00Z') GROUP BY 1, 2"
 )
@@ -79,7 +79,8 @@ def feeder_records(events: int) -> list[dict[str, Any]]:
     """The rows the feeder sends for ``events`` stored events: each change's record and row."""
     import boto3
 
-    from theeye.aws.lake import LakeUpsert, firehose_record, stream_changes
+    from theeye.aws.lake import firehose_record, stream_changes
+    from theeye.ports import LakeUpsert
 
     sent = stacks.briefing_events(0, events, "lake")
     for event, context in zip(sent, contexts(events), strict=True):
@@ -91,9 +92,9 @@ def feeder_records(events: int) -> list[dict[str, Any]]:
             stack.process(stack.sqs_event(messages))
             stack.delete(messages)
         records = _stream(boto3.session.Session(region_name=stacks.REGION), stack.refs["EventsTable"])
-    changes = [fed.change for fed in stream_changes(records)]
-    assert len(changes) == events and all(isinstance(c, LakeUpsert) for c in changes), len(changes)
-    return [{"record": firehose_record(c), "row": c.row} for c in changes if isinstance(c, LakeUpsert)]
+    upserts = [fed.change for fed in stream_changes(records) if isinstance(fed.change, LakeUpsert)]
+    assert len(upserts) == events, len(upserts)
+    return [{"record": firehose_record(change), "row": change.row} for change in upserts]
 
 
 def _stream(session: Any, table: str) -> list[dict[str, Any]]:
