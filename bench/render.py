@@ -707,6 +707,38 @@ def segment_section(segment: Mapping[str, Any]) -> str:
 # -- the pages ----------------------------------------------------------------------------------
 
 
+# -- the lake on AWS ------------------------------------------------------------------------------
+
+
+def lake_dollars(lake: Mapping[str, Any]) -> dict[str, float]:
+    """Dollars per million events (Firehose, a month of S3) and for the typical query over a month
+    of events at ``LOAD_EVENTS_PER_S``, from ``bench.lake_cost``'s figures and recorded prices."""
+    prices = lake["prices"]
+    month_events = LOAD_EVENTS_PER_S * 86_400 * DAYS_PER_MONTH
+    minimum = float(prices["ATHENA_MINIMUM_BYTES_PER_QUERY"])
+    scanned = max(float(lake["query_bytes_per_event"]) * month_events, minimum)
+    per_tb = float(prices["ATHENA_PER_TB_SCANNED"]) / float(prices["ATHENA_BYTES_PER_TB"])
+    return {
+        "firehose": float(lake["billed_bytes_per_event"])
+        * 1e6
+        / prices["FIREHOSE_BYTES_PER_GB"]
+        * prices["FIREHOSE_DIRECT_PUT_PER_GB"],
+        "s3": float(lake["parquet_bytes_per_event"])
+        * 1e6
+        / prices["S3_BYTES_PER_GB"]
+        * prices["S3_STANDARD_PER_GB_MONTH"],
+        "month_events": month_events,
+        "scanned": scanned,
+        "query": scanned * per_tb,
+        "minimum": minimum * per_tb,
+        "star": max(float(lake["parquet_bytes_per_event"]) * month_events, minimum) * per_tb,
+    }
+
+
+def lake_section(lake: Mapping[str, Any]) -> str:
+    return page("lake_cost", lake=lake, prices=lake["prices"], load=LOAD_EVENTS_PER_S, **lake_dollars(lake))
+
+
 def render(results: Mapping[str, Any]) -> str:
     """docs/PERFORMANCE.md from docs/performance.json."""
     sections = [
@@ -726,6 +758,8 @@ def render(results: Mapping[str, Any]) -> str:
         sections.append(segment_section(results["segment"]))
     if "layer" in results:
         sections.append(layer_section(results["layer"]))
+    if "lake_cost" in results:
+        sections.append(lake_section(results["lake_cost"]))
     sections.append(scale_section(results["cost"]))
     return "\n".join(sections)
 

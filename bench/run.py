@@ -87,6 +87,12 @@ def _layer(quick: bool) -> dict[str, Any]:
     return layer.measure()
 
 
+def _lake_cost(quick: bool) -> dict[str, Any]:
+    from bench import lake_cost
+
+    return lake_cost.measure(600 if quick else lake_cost.EVENTS)
+
+
 # Section of docs/performance.json -> how to measure it (quick: fewer repetitions, a smoke run).
 SECTIONS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "cold_start": _cold_start,
@@ -99,6 +105,7 @@ SECTIONS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "erasure": _erasure,
     "segment": _segment,
     "layer": _layer,
+    "lake_cost": _lake_cost,
 }
 
 

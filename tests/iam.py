@@ -11,8 +11,9 @@ serve the function's own code, and those are what the tests hold to least privil
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from fnmatch import fnmatchcase
 from functools import cache
 from typing import Any, NamedTuple
 
@@ -30,6 +31,12 @@ class Permission(NamedTuple):
 
     def __str__(self) -> str:
         return f"{self.action} on {self.resource}"
+
+
+def granting(used: Permission, grants: Iterable[Permission]) -> Permission | None:
+    """The grant (an action on an ARN or ARN pattern) that allows ``used``, if one does."""
+    matching = [g for g in grants if g.action == used.action and fnmatchcase(used.resource, g.resource)]
+    return min(matching, default=None)
 
 
 def as_list(value: Any) -> list[Any]:

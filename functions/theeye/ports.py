@@ -342,11 +342,15 @@ class LakeUpsert:
 class LakeDelete:
     """Rows gone from the store (an erasure, or retention): every row of ``session_id`` (when
     given) and every row whose ``event_id`` is listed. An upsert of one of them whose
-    ``sequence`` is not above this delete's stays out, even when it arrives later."""
+    ``sequence`` is not above this delete's stays out, even when it arrives later.
+
+    ``event_time`` is the deleted event's, when the delete names one event and the source
+    knows it (the AWS lake needs it: its table is partitioned by that time's day)."""
 
     sequence: int
     session_id: str | None = None
     event_ids: tuple[str, ...] = ()
+    event_time: datetime | None = None
 
 
 LakeChange = LakeUpsert | LakeDelete

@@ -22,6 +22,20 @@ requests: every (action, resource) pair a request needs, as AWS authorizes it
 (:func:`required_permissions`), goes through moto's own signature check and policy evaluator,
 is written to an :class:`EnforcementLog`, and a denial is answered as AWS answers it:
 ``AccessDeniedException`` naming the principal, the action and the resource.
+
+It does the same for Firehose (the delivery stream's ARN) and Athena (the work group's ARN;
+a query execution is authorized on its work group's). moto runs no query, but on AWS Athena
+reads the catalog and the table's files, and writes and reads the results, **as the caller**
+("Access to Amazon S3" and "Fine-grained access to databases and tables in the AWS Glue Data
+Catalog", https://docs.aws.amazon.com/athena/latest/ug/s3-permissions.html and
+https://docs.aws.amazon.com/athena/latest/ug/fine-grained-access-to-glue-resources.html). So a
+query request also needs what :func:`athena_as_the_caller` lists, checked against the caller's
+policies like the request itself: ``glue:GetDatabase`` and ``glue:GetTable`` on the catalog,
+the database and each table the statement names (``glue:UpdateTable`` too for a ``DELETE``,
+which commits the table); ``s3:GetBucketLocation`` and ``s3:ListBucket`` on the table's bucket,
+``s3:GetObject`` on its files (``s3:PutObject`` too for a ``DELETE``: delete files, metadata);
+``s3:GetBucketLocation``, ``s3:ListBucket`` and ``s3:PutObject`` for the result file under the
+work group's output location, and ``s3:GetObject`` on it when GetQueryResults reads it.
 """
 
 from __future__ import annotations
@@ -33,9 +47,14 @@ from functools import partial
 from typing import Any, Final, NamedTuple
 
 import pytest
+import sqlglot
+from moto.athena.models import athena_backends
+from moto.athena.responses import AthenaResponse
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import BaseResponse
 from moto.dynamodb.responses import DynamoHandler
+from moto.firehose.responses import FirehoseResponse
+from moto.glue.models import glue_backends
 from moto.iam.access_control import IAMRequest
 from moto.secretsmanager.responses import SecretsManagerResponse
 from moto.sqs.responses import SQSResponse
@@ -68,6 +87,11 @@ def required_permissions(
     if service == "sqs":
         action = operation.removesuffix(_SQS_BATCH_SUFFIX)
         return [Permission(f"sqs:{action}", _queue_arn(params, partition, region, account))]
+    if service == "firehose" and "DeliveryStreamName" in params:
+        stream = f"arn:{partition}:firehose:{region}:{account}:deliverystream/{params['DeliveryStreamName']}"
+        return [Permission(f"firehose:{operation}", stream)]
+    if service == "athena":
+        return _athena(operation, params, partition=partition, region=region, account=account)
     if service == "secretsmanager" and "SecretId" in params:
         secret = str(params["SecretId"])
         if not secret.startswith("arn:"):  # by name: the functions always pass the ARN
@@ -97,6 +121,91 @@ def _dynamodb(operation: str, params: Mapping[str, Any], table_prefix: str) -> l
     if "TableName" in params:
         return [Permission(f"dynamodb:{operation}", table(params["TableName"], params.get("IndexName")))]
     return [Permission(f"dynamodb:{operation}", "*")]
+
+
+_ATHENA_QUERIES: Final = frozenset({"StartQueryExecution", "GetQueryExecution", "GetQueryResults"})
+
+
+def _athena(
+    operation: str, params: Mapping[str, Any], *, partition: str, region: str, account: str
+) -> list[Permission]:
+    backend = athena_backends[account][region]
+    execution = backend.executions.get(str(params.get("QueryExecutionId")))
+    if operation == "StartQueryExecution":
+        workgroup = str(params.get("WorkGroup") or "primary")
+    elif execution is not None and execution.workgroup is not None:
+        workgroup = execution.workgroup.name
+    else:
+        return [Permission(f"athena:{operation}", "*")]
+    needed = [
+        Permission(f"athena:{operation}", f"arn:{partition}:athena:{region}:{account}:workgroup/{workgroup}")
+    ]
+    if operation in _ATHENA_QUERIES:
+        needed += athena_as_the_caller(
+            operation, params, workgroup, partition=partition, region=region, account=account
+        )
+    return needed
+
+
+def athena_as_the_caller(
+    operation: str,
+    params: Mapping[str, Any],
+    workgroup: str,
+    *,
+    partition: str,
+    region: str,
+    account: str,
+) -> list[Permission]:
+    """What Athena does with the caller's permissions for one request (the module's docstring)."""
+    backend = athena_backends[account][region]
+    group = backend.work_groups[workgroup]
+    output = str(group.configuration["ResultConfiguration"]["OutputLocation"])
+    results_bucket, _, results_prefix = output.removeprefix("s3://").partition("/")
+    if operation == "StartQueryExecution":
+        execution_id = "<the execution's id>"  # the result file's name, not known before the request
+        sql, database = str(params["QueryString"]), str(params["QueryExecutionContext"]["Database"])
+    else:
+        execution = backend.executions[str(params["QueryExecutionId"])]
+        context: Any = execution.context  # moto keeps the request's QueryExecutionContext
+        execution_id, sql, database = execution.id, execution.query, str(context["Database"])
+    result_file = Permission(
+        "s3:GetObject", f"arn:{partition}:s3:::{results_bucket}/{results_prefix}{execution_id}.csv"
+    )
+    if operation == "GetQueryResults":
+        return [result_file]
+    if operation == "GetQueryExecution":
+        return []
+    statement = sqlglot.parse_one(sql, read="trino")
+    writes = isinstance(statement, sqlglot.exp.Delete)
+    glue = f"arn:{partition}:glue:{region}:{account}:"
+    needed = [
+        Permission("glue:GetDatabase", glue + "catalog"),
+        Permission("glue:GetDatabase", f"{glue}database/{database}"),
+    ]
+    tables = sorted({table.name for table in statement.find_all(sqlglot.exp.Table)})
+    catalog = glue_backends[account][region]
+    for name in tables:
+        scope = [glue + "catalog", f"{glue}database/{database}", f"{glue}table/{database}/{name}"]
+        needed += [Permission("glue:GetTable", arn) for arn in scope]
+        if writes:
+            needed += [Permission("glue:UpdateTable", arn) for arn in scope]
+        found = catalog.get_table(database, name)
+        location = str(found.versions[max(found.versions, key=int)]["StorageDescriptor"]["Location"])
+        bucket, _, prefix = location.removeprefix("s3://").partition("/")
+        files = f"arn:{partition}:s3:::{bucket}/{prefix}/metadata/<the table's current metadata>.json"
+        needed += [
+            Permission("s3:GetBucketLocation", f"arn:{partition}:s3:::{bucket}"),
+            Permission("s3:ListBucket", f"arn:{partition}:s3:::{bucket}"),
+            Permission("s3:GetObject", files),
+        ]
+        if writes:
+            needed.append(Permission("s3:PutObject", files))
+    return [
+        *needed,
+        Permission("s3:GetBucketLocation", f"arn:{partition}:s3:::{results_bucket}"),
+        Permission("s3:ListBucket", f"arn:{partition}:s3:::{results_bucket}"),
+        Permission("s3:PutObject", result_file.resource),
+    ]
 
 
 def _queue_arn(params: Mapping[str, Any], partition: str, region: str, account: str) -> str:
@@ -148,6 +257,7 @@ class _PermissionCheck(IAMRequest):
     def __init__(self, permission: Permission, log: EnforcementLog, **request: Any) -> None:
         request["action"] = permission.action.partition(":")[2]
         super().__init__(**request)
+        self._action = permission.action  # its own service's (Athena's request, Glue's action)
         self._permission = permission
         self._log = log
 
@@ -165,11 +275,14 @@ _COMPLETED: Final[dict[type[BaseResponse], str]] = {
     DynamoHandler: "dynamodb",
     SQSResponse: "sqs",
     SecretsManagerResponse: "secretsmanager",
+    FirehoseResponse: "firehose",
+    AthenaResponse: "athena",
 }
 
 
 def enforce_resources(monkeypatch: pytest.MonkeyPatch, log: EnforcementLog) -> None:
-    """Check DynamoDB, SQS and Secrets Manager requests action by action, resource by resource."""
+    """Check DynamoDB, SQS, Secrets Manager, Firehose and Athena requests action by action,
+    resource by resource."""
     for response_class, service in _COMPLETED.items():
         monkeypatch.setattr(
             response_class, "_authenticate_and_authorize_normal_action", _authorizer(service, log)

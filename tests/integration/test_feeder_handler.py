@@ -110,11 +110,12 @@ def test_stored_events_become_rows_and_an_erased_sessions_events_deletes(
     assert sorted(row["event_id"] for row in rows) == sorted(ids)
     assert all(isinstance(row["event_time"], int) and row["received_at"] for row in rows)
 
-    # When it gets every record at once, then only each event's last change goes: its delete
+    # When it gets every record at once, then only each event's last change goes: its delete,
+    # in its row's partition (the same event_time)
     data = sent(firehose, stream_name, 3)
     assert feeder_handler({"Records": events}, lambda_context) == {"batchItemFailures": []}
     deletes = [json.loads(d) for d in data]
-    assert sorted(d["event_id"] for d in deletes) == sorted(ids)
+    assert {d["event_id"]: d["event_time"] for d in deletes} == {r["event_id"]: r["event_time"] for r in rows}
     assert all(d["received_at"] is None and d["data"] is None for d in deletes)
     firehose.assert_no_pending_responses()
 
@@ -139,4 +140,50 @@ def test_a_refused_record_is_retried_and_what_stays_refused_resumes_the_stream_t
         sent(firehose, stream_name, 1, {"FailedPutCount": 1, "RequestResponses": [refused]})
     answer = feeder_handler({"Records": inserts}, lambda_context)
     assert answer == {"batchItemFailures": [{"itemIdentifier": inserts[1]["dynamodb"]["SequenceNumber"]}]}
+    firehose.assert_no_pending_responses()
+
+
+def expired(insert: dict[str, Any], sequence: int) -> dict[str, Any]:
+    """The stream record of an event item deleted by the table's TTL, shaped as DynamoDB writes it
+    (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/time-to-live-ttl-streams.html):
+    a REMOVE with the item as its old image, by the DynamoDB service itself."""
+    stream = insert["dynamodb"]
+    return {
+        **insert,
+        "eventName": "REMOVE",
+        "userIdentity": {"type": "Service", "principalId": "dynamodb.amazonaws.com"},
+        "dynamodb": {
+            "Keys": stream["Keys"],
+            "OldImage": stream["NewImage"],
+            "SequenceNumber": str(sequence),
+            "SizeBytes": stream["SizeBytes"],
+            "StreamViewType": "NEW_AND_OLD_IMAGES",
+        },
+    }
+
+
+def test_events_the_tables_ttl_removes_become_deletes_in_their_rows_partitions(
+    aws: Aws, ingest_key: str, lambda_context: Any, firehose: Stubber
+) -> None:
+    # Given the briefing's events stored and fed to the lake
+    post(sample("briefing_events.json"), lambda_context)
+    assert processor_handler(sqs_event(aws, aws.drain()), lambda_context) == {"batchItemFailures": []}
+    inserts = [r for r in stream_records(aws) if passes_the_event_sources_filter(r)]
+    stream_name = function_environment("FeederFunction", aws.refs)["LAKE_DELIVERY_STREAM"]
+    rows = sent(firehose, stream_name, 3)
+    assert feeder_handler({"Records": inserts}, lambda_context) == {"batchItemFailures": []}
+    # When the table's TTL removes two of them
+    last = max(int(r["dynamodb"]["SequenceNumber"]) for r in inserts)
+    removals = [expired(insert, last + n) for n, insert in enumerate(inserts[:2], start=1)]
+    data = sent(firehose, stream_name, 2)
+    assert feeder_handler({"Records": removals}, lambda_context) == {"batchItemFailures": []}
+    # Then each becomes the delete of its event, in its row's partition
+    by_id = {row["event_id"]: row for row in map(json.loads, rows)}
+    deletes = [json.loads(d) for d in data]
+    assert [d["event_id"] for d in deletes] == [
+        r["dynamodb"]["NewImage"]["event_id"]["S"] for r in inserts[:2]
+    ]
+    for delete in deletes:
+        assert delete["event_time"] == by_id[delete["event_id"]]["event_time"]
+        assert delete["received_at"] is None and delete["session_id"] is None
     firehose.assert_no_pending_responses()

@@ -225,3 +225,19 @@ def test_a_segment_run_that_lost_or_doubled_an_event_says_so(results: dict[str, 
     results["segment"]["routes"]["POST /v1/batch"]["exactly_once"] = False
 
     assert re.search(r"\| `POST /v1/batch` \|.*\| \*\*no\*\* \|", render.render(results))
+
+
+def test_the_lake_cost_follows_the_measured_bytes_and_prices(results: dict[str, Any]) -> None:
+    # Given the lake's figures, then the same with records past one billing increment and dearer S3
+    lake = results["lake_cost"]
+    before = render.lake_dollars(lake)
+    lake["billed_bytes_per_event"] *= 2
+    lake["prices"]["S3_STANDARD_PER_GB_MONTH"] *= 3
+    after = render.lake_dollars(lake)
+    # Then Firehose and storage follow, and the page says so
+    assert after["firehose"] == pytest.approx(2 * before["firehose"])
+    assert after["s3"] == pytest.approx(3 * before["s3"])
+    assert f"**${after['firehose']:.3f}**" in render.render(results)
+    # and a query scanning less than Athena's minimum is billed the minimum
+    lake["query_bytes_per_event"] = 0
+    assert render.lake_dollars(lake)["query"] == render.lake_dollars(lake)["minimum"]

@@ -41,7 +41,7 @@ def test_firehose_upserts_and_deletes_by_event_id_in_that_table() -> None:
     iceberg = T.properties("LakeDeliveryStream")["IcebergDestinationConfiguration"]
     (table,) = iceberg["DestinationTableConfigurationList"]
     assert table["DestinationTableName"] == TABLE
-    assert table["UniqueKeys"] == [KEY_COLUMN]
+    assert table["UniqueKeys"] == [KEY_COLUMN, PARTITION_COLUMN]  # a delete finds its row's partition
     assert iceberg.get("AppendOnly") is not True
     (processor,) = iceberg["ProcessingConfiguration"]["Processors"]
     parameters = {p["ParameterName"]: p["ParameterValue"] for p in processor["Parameters"]}

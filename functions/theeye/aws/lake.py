@@ -16,10 +16,22 @@ with ``UniqueKeys: [event_id]`` in the destination's table configuration, the op
 record (``update`` = upsert by the unique key, ``delete``) comes from the JSONQuery expression of
 the stream's ``MetadataExtraction`` processor (template.yaml, ``LakeDeliveryStream``). Every
 record names every column, so it is a complete row of the table; a delete's columns other than
-``event_id`` are null, and a null ``received_at`` (never null in a stored event) is what the
-expression reads as ``delete``. Timestamps are microseconds since the epoch, as Firehose requires
-for Iceberg ``timestamp`` columns
+``event_id`` and ``event_time`` are null, and a null ``received_at`` (never null in a stored
+event) is what the expression reads as ``delete``. Timestamps are microseconds since the epoch,
+as Firehose requires for Iceberg ``timestamp`` columns
 (https://docs.aws.amazon.com/firehose/latest/dev/apache-iceberg-destination.html).
+
+Why a delete carries ``event_time``: Firehose applies an update or delete as an Iceberg v2
+equality delete on the unique keys ("UniqueKeys", https://docs.aws.amazon.com/firehose/latest/APIReference/API_DestinationTableConfiguration.html),
+written into the partition of the record; and the table format applies an equality delete only
+to the data files of its own partition ("Scan Planning", https://iceberg.apache.org/spec/#scan-planning:
+"the data file's partition (both spec id and partition values) is equal to the delete file's
+partition or the delete file's partition spec is unpartitioned"). The table is partitioned by
+``day(event_time)``, so a delete without ``event_time`` would land in the null partition and
+remove nothing. AWS's pages do not say more on partitioned tables; the stream's unique keys
+are therefore ``event_id`` and the partition's source column ``event_time`` (template.yaml),
+the rule other equality-delete writers state (Flink's upsert tables: partition columns belong
+to the key), and the delete takes its ``event_time`` from the stream record's old image.
 """
 
 from __future__ import annotations
@@ -35,7 +47,7 @@ from typing import Any, Final
 from boto3.dynamodb.types import TypeDeserializer
 
 from theeye import aws
-from theeye.analytics.table import COLUMNS, KEY_COLUMN, row_of
+from theeye.analytics.table import COLUMNS, KEY_COLUMN, PARTITION_COLUMN, row_of
 from theeye.aws import layout
 from theeye.errors import LakeDeliveryFailed
 from theeye.ports import LakeChange, LakeDelete, LakeUpsert, StreamChange
@@ -61,10 +73,10 @@ def stream_changes(records: Sequence[Mapping[str, Any]]) -> list[StreamChange]:
         if not str(keys.get("pk", "")).startswith(layout.SESSION_PREFIX):
             continue  # a guard, not an event
         sequence = str(stream["SequenceNumber"])
-        if record.get("eventName") == "REMOVE":
+        if record.get("eventName") == "REMOVE":  # an erasure, or the table's TTL
             old = _plain(stream.get("OldImage") or {})
             event_id = str(old.get("event_id") or keys["sk"].rsplit("#", 1)[-1])
-            change: LakeChange = LakeDelete(int(sequence), event_ids=(event_id,))
+            change: LakeChange = LakeDelete(int(sequence), event_ids=(event_id,), event_time=_event_time(old))
         else:  # INSERT (events are never modified; a MODIFY is the item as it now is)
             new = _plain(stream["NewImage"])
             event_id = str(new["event_id"])
@@ -78,13 +90,24 @@ def _plain(image: Mapping[str, Any]) -> dict[str, Any]:
     return {name: _deserialize(value) for name, value in image.items()}
 
 
+def _event_time(old: Mapping[str, Any]) -> datetime | None:
+    """The removed event's ``event_time``, exactly as its upsert sent it (its row's)."""
+    if "timestamp" not in old:
+        return None  # an old image without the event (the stream keeps both images: not expected)
+    event_time: datetime = row_of(event_view(old))[PARTITION_COLUMN]
+    return event_time
+
+
 def firehose_record(change: LakeChange) -> bytes:
     """The Firehose record of one change: a complete row of ``events`` as compact JSON."""
     if isinstance(change, LakeUpsert):
         values = {column.name: _json_value(change.row.get(column.name)) for column in COLUMNS}
     else:
         (event_id,) = change.event_ids  # the feeder deletes one event per change
-        values = {column.name: None for column in COLUMNS} | {KEY_COLUMN: event_id}
+        values = {column.name: None for column in COLUMNS} | {
+            KEY_COLUMN: event_id,
+            PARTITION_COLUMN: _json_value(change.event_time),  # its partition (the module's docstring)
+        }
     return json.dumps(values, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
