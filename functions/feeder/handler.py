@@ -1,7 +1,9 @@
 """EventsTable stream -> FeederFunction -> the lake. Wiring only: the use case is logic.py.
 
 The event source keeps event items only (template.yaml, FilterCriteria) and reports partial
-failures (``ReportBatchItemFailures``): see ``feeder.logic``.
+failures (``ReportBatchItemFailures``): see ``feeder.logic``. The sink is Firehose on AWS; with
+``LAKE_DIRECTORY`` set (the moto local stack, whose stream poller invokes this handler) it is the
+local lake that ``POST /sql`` reads there.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from feeder import logic
 from theeye import wiring
+from theeye.analytics.local_lake import LocalLake, lake_directory
 from theeye.aws.lake import FirehoseLakeSink
 from theeye.config import get_settings
 from theeye.observability import logger, metrics
@@ -30,7 +33,11 @@ class Dependencies:
 @lru_cache(maxsize=1)
 def dependencies() -> Dependencies:
     """Production collaborators, built on first use (never at import)."""
-    return Dependencies(FirehoseLakeSink(get_settings().required("lake_delivery_stream")))
+    settings = get_settings()
+    local = lake_directory(settings)
+    if local:
+        return Dependencies(LocalLake(local))
+    return Dependencies(FirehoseLakeSink(settings.required("lake_delivery_stream")))
 
 
 @logger.inject_lambda_context
