@@ -2,7 +2,7 @@
 
 A :class:`FunctionSpec` is the function as Lambda would see it after ``sam deploy``: Globals
 merged, intrinsics resolved, and its ``HttpApi`` and ``SQS`` events turned into routes and
-event source mappings. One local adjustment is made: Lambda mounts layers at ``/opt``, so an
+event source mappings (``SQS`` and ``DynamoDB`` streams). One local adjustment is made: Lambda mounts layers at ``/opt``, so an
 environment value ``/opt`` (or ``/opt/...``) of a function that has a data layer (a
 ``LayerVersion`` without a ``BuildMethod``, i.e. content rather than packages) points at that
 layer's ``ContentUri`` in the repository instead. Runtime layers (with a ``BuildMethod``) need
@@ -61,6 +61,23 @@ class SqsSource:
 
 
 @dataclass(frozen=True)
+class StreamSource:
+    """One ``DynamoDB`` event: the event source mapping Lambda runs over a table's stream.
+
+    ``filters`` are the ``FilterCriteria`` patterns (JSON text, as in the template): a record
+    goes to the function when any of them matches it (``theeye_local.stream_poller``)."""
+
+    function_id: str
+    table_id: str  # the logical id of the table whose stream it reads
+    starting_position: str  # TRIM_HORIZON or LATEST
+    batch_size: int
+    batching_window_seconds: int
+    report_batch_item_failures: bool
+    bisect_on_error: bool
+    filters: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class FunctionSpec:
     logical_id: str
     name: str
@@ -74,6 +91,7 @@ class FunctionSpec:
     environment: Mapping[str, str]
     routes: tuple[HttpRoute, ...]
     sqs_sources: tuple[SqsSource, ...]
+    stream_sources: tuple[StreamSource, ...] = ()
 
 
 def load_functions(template: Template, resolver: Resolver) -> dict[str, FunctionSpec]:
@@ -122,7 +140,7 @@ def _function(template: Template, resolver: Resolver, logical_id: str) -> Functi
     if data_layer is not None:
         environment = {key: _mount(value, data_layer) for key, value in environment.items()}
     logging_config = resolver.resolve(properties.get("LoggingConfig") or {})
-    routes, sources = _events(template, resolver, logical_id, properties.get("Events") or {})
+    routes, sources, streams = _events(template, resolver, logical_id, properties.get("Events") or {})
     return FunctionSpec(
         logical_id=logical_id,
         name=name,
@@ -136,6 +154,7 @@ def _function(template: Template, resolver: Resolver, logical_id: str) -> Functi
         environment=environment,
         routes=routes,
         sqs_sources=sources,
+        stream_sources=streams,
     )
 
 
@@ -176,9 +195,10 @@ def _mount(value: str, data_layer: Path) -> str:
 
 def _events(
     template: Template, resolver: Resolver, function_id: str, events: Mapping[str, Any]
-) -> tuple[tuple[HttpRoute, ...], tuple[SqsSource, ...]]:
+) -> tuple[tuple[HttpRoute, ...], tuple[SqsSource, ...], tuple[StreamSource, ...]]:
     routes: list[HttpRoute] = []
     sources: list[SqsSource] = []
+    streams: list[StreamSource] = []
     for event_id, event in events.items():
         kind = event.get("Type")
         raw = event.get("Properties") or {}
@@ -188,9 +208,13 @@ def _events(
             source = _sqs_source(template, resolver, function_id, event_id, raw)
             if source is not None:
                 sources.append(source)
+        elif kind == "DynamoDB":
+            stream = _stream_source(template, resolver, function_id, event_id, raw)
+            if stream is not None:
+                streams.append(stream)
         else:
             LOG.warning("%s.%s: %s events are not emulated locally", function_id, event_id, kind)
-    return tuple(routes), tuple(sources)
+    return tuple(routes), tuple(sources), tuple(streams)
 
 
 def _http_route(resolver: Resolver, function_id: str, event_id: str, raw: Mapping[str, Any]) -> HttpRoute:
@@ -250,4 +274,35 @@ def _sqs_source(
         report_batch_item_failures="ReportBatchItemFailures"
         in (properties.get("FunctionResponseTypes") or []),
         maximum_concurrency=int(concurrency) if concurrency is not None else None,
+    )
+
+
+def _stream_source(
+    template: Template, resolver: Resolver, function_id: str, event_id: str, raw: Mapping[str, Any]
+) -> StreamSource | None:
+    properties = resolver.resolve(raw)
+    if str(properties.get("Enabled", True)).lower() == "false":
+        return None
+    stream_arn = str(properties["Stream"])
+    table_id = next(
+        (
+            logical_id
+            for logical_id, _ in template.of_type("AWS::DynamoDB::Table")
+            if logical_id in resolver.refs and resolver.get_att(logical_id, "StreamArn") == stream_arn
+        ),
+        None,
+    )
+    if table_id is None:
+        raise TemplateError(f"{function_id}.{event_id}: stream {stream_arn} is not a table's of the template")
+    criteria = properties.get("FilterCriteria") or {}
+    return StreamSource(
+        function_id=function_id,
+        table_id=table_id,
+        starting_position=str(properties.get("StartingPosition", "LATEST")),
+        batch_size=int(properties.get("BatchSize", 100)),
+        batching_window_seconds=int(properties.get("MaximumBatchingWindowInSeconds", 0)),
+        report_batch_item_failures="ReportBatchItemFailures"
+        in (properties.get("FunctionResponseTypes") or []),
+        bisect_on_error=str(properties.get("BisectBatchOnFunctionError", False)).lower() == "true",
+        filters=tuple(str(f["Pattern"]) for f in criteria.get("Filters") or []),
     )

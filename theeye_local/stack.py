@@ -1,16 +1,21 @@
 """The local stack's lifecycle: start every piece in order, stop them in reverse.
 
 Start: HTTP front (bound at once; answers ``503 starting``) -> the backend -> API keys ->
-worker pools (spawned side by side, each worker imports its handler) -> SQS pollers -> the
-lake feeder (embedded) -> state file -> ready. Stop: HTTP front (in-flight requests finish) ->
+worker pools (spawned side by side, each worker imports its handler) -> SQS pollers -> what
+feeds the lake -> state file -> ready. Stop: HTTP front (in-flight requests finish) ->
 pollers (in-flight batches finish) -> workers -> the lake feeder -> the backend.
 
 Two backends, one set of handlers (``THEEYE_BACKEND``):
 
 * ``embedded`` (default): the template's tables and queues named, not created
   (``name_resources``); everything lives in one SQLite file (``theeye_local.embedded``) that
-  the workers open themselves (``STORAGE_BACKEND=sqlite``) and the pollers receive from.
-* ``moto``: a moto server, and the template's tables, queues and secrets created in it.
+  the workers open themselves (``STORAGE_BACKEND=sqlite``) and the pollers receive from. Its
+  change log feeds the local lake (``theeye_local.lake_feeder``); the template's ``DynamoDB``
+  stream events have nothing to read and are not run.
+* ``moto``: a moto server, and the template's tables, queues and secrets created in it. The
+  template's ``DynamoDB`` stream events run over moto's streams (``theeye_local.stream_poller``):
+  the feeder function gets the events table's records and, with ``LAKE_DIRECTORY`` set, writes
+  the local lake.
 
 Every name, route, queue and variable comes from the template; this module only decides the
 order and the local sizes (workers per function, pollers per event source).
@@ -30,13 +35,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from theeye.analytics.local_lake import LocalLake
 from theeye_local.apigw import CorsPolicy
 from theeye_local.embedded import UNREACHABLE_AWS_ENDPOINT, EmbeddedStore, QueuePlan
 from theeye_local.embedded_aws import EmbeddedAws, client_environment
 from theeye_local.http_front import ApiFront, Gateway
 from theeye_local.intrinsics import LocalWorld, Resolver
-from theeye_local.lake_feeder import LakeFeeder
-from theeye_local.lambdas import FunctionSpec, HttpRoute, SqsSource, load_functions
+from theeye_local.lake_feeder import HEARTBEAT_SECONDS, LakeFeeder
+from theeye_local.lambdas import FunctionSpec, HttpRoute, SqsSource, StreamSource, load_functions
 from theeye_local.local_keys import LocalKeys, issue_keys
 from theeye_local.poller import InFlight, SqsPoller
 from theeye_local.pool import Outcome, WorkerPool
@@ -44,6 +50,7 @@ from theeye_local.resources import create_resources, local_world, name_resources
 from theeye_local.routes import RouteTable
 from theeye_local.settings import LocalSettings
 from theeye_local.state import write_state
+from theeye_local.stream_poller import StreamPoller, stream_arn_of
 from theeye_local.template import Template, TemplateError, load_template
 from theeye_local.worker import WorkerConfig
 
@@ -66,8 +73,10 @@ class LocalStack:
     functions: dict[str, FunctionSpec] = field(default_factory=dict)
     pools: dict[str, WorkerPool] = field(default_factory=dict)
     pollers: list[SqsPoller] = field(default_factory=list)
+    stream_pollers: list[StreamPoller] = field(default_factory=list)
     keys: LocalKeys | None = None
     feeder: LakeFeeder | None = None
+    lake: LocalLake | None = None  # moto: the lake whose as_of the stream pollers move
     state: dict[str, Any] = field(default_factory=dict)
 
     def start(self) -> None:
@@ -83,6 +92,8 @@ class LocalStack:
             self.store.start_sweeping()
             self.feeder = self.store.lake_feeder()
             self.feeder.start()
+        else:
+            self._start_stream_pollers(world)
         api_id, routes = self._http_api(resolver)
         self.state = self._state(world)
         write_state(self.settings.state_path, self.state)
@@ -105,17 +116,23 @@ class LocalStack:
         started = time.monotonic()
         for poller in self.pollers:
             poller.request_stop()
+        for stream_poller in self.stream_pollers:
+            stream_poller.request_stop()
         if self.front is not None:
             self.front.stop(HTTP_DRAIN_SECONDS)
         LOG.debug("HTTP front stopped after %.2f s", time.monotonic() - started)
         for poller in self.pollers:
             poller.join(self.functions[poller.source.function_id].timeout_seconds + 2)
+        for stream_poller in self.stream_pollers:
+            stream_poller.join(self.functions[stream_poller.source.function_id].timeout_seconds + 2)
         LOG.debug("pollers stopped after %.2f s", time.monotonic() - started)
         for pool in self.pools.values():
             pool.stop()
         LOG.debug("workers stopped after %.2f s", time.monotonic() - started)
         if self.feeder is not None:
             self.feeder.stop()
+        if self.lake is not None:
+            self.lake.close()
         if self.aws is not None:
             self.aws.stop()
         if self.store is not None:
@@ -186,7 +203,7 @@ class LocalStack:
         self.pools = {
             function_id: WorkerPool(self._worker_config(spec), self._pool_size(spec), spec.timeout_seconds)
             for function_id, spec in self.functions.items()
-            if spec.routes or spec.sqs_sources
+            if spec.routes or spec.sqs_sources or self._stream_sources(spec)
         }
         for pool in self.pools.values():
             pool.launch()
@@ -207,7 +224,11 @@ class LocalStack:
         size = self.settings.http_workers(spec.logical_id) if spec.routes else 0
         for source in spec.sqs_sources:
             size += self.settings.pollers(spec.logical_id, source.maximum_concurrency)
-        return size
+        return size + len(self._stream_sources(spec))  # one batch at a time per stream (one shard)
+
+    def _stream_sources(self, spec: FunctionSpec) -> tuple[StreamSource, ...]:
+        """The function's ``DynamoDB`` stream events that run: only moto has streams."""
+        return spec.stream_sources if self.aws is not None else ()
 
     def _worker_config(self, spec: FunctionSpec) -> WorkerConfig:
         overrides = self.settings.function_overrides(spec.environment)
@@ -267,6 +288,37 @@ class LocalStack:
                     count,
                     source.batch_size,
                     source.batching_window_seconds,
+                    ", ReportBatchItemFailures" if source.report_batch_item_failures else "",
+                )
+
+    def _start_stream_pollers(self, world: LocalWorld) -> None:
+        """One poller per ``DynamoDB`` stream event; each reports when the function has taken
+        every record, and the local lake's ``as_of`` moves there (``POST /sql``'s freshness)."""
+        self.lake = lake = LocalLake(self.settings.lake_directory)
+        for spec in self.functions.values():
+            for source in self._stream_sources(spec):
+                stream_arn = stream_arn_of(self._moto().client("dynamodb"), self.refs[source.table_id])
+                poller = StreamPoller(
+                    source,
+                    self._moto().client("dynamodbstreams"),
+                    stream_arn,
+                    functools.partial(
+                        self.pools[spec.logical_id].invoke, wait_seconds=float(spec.timeout_seconds)
+                    ),
+                    region=world.region,
+                    retry_delay_seconds=self.settings.retry_delay_seconds,
+                    caught_up=_LakeHeartbeat(lake),
+                    name=f"{spec.logical_id}-{source.table_id}-stream",
+                )
+                poller.start()
+                self.stream_pollers.append(poller)
+                LOG.info(
+                    "%s reads %s's stream: batch %d, window %d s, %d filter(s)%s",
+                    spec.logical_id,
+                    source.table_id,
+                    source.batch_size,
+                    source.batching_window_seconds,
+                    len(source.filters),
                     ", ReportBatchItemFailures" if source.report_batch_item_failures else "",
                 )
 
@@ -346,6 +398,21 @@ class LocalStack:
             return None
         target = str(json.loads(attributes["RedrivePolicy"])["deadLetterTargetArn"])
         return str(self.aws.client("sqs").get_queue_url(QueueName=target.rsplit(":", 1)[-1])["QueueUrl"])
+
+
+@dataclass
+class _LakeHeartbeat:
+    """Moves the local lake's ``as_of`` to an instant the stream's function has fed it up to,
+    at most every ``HEARTBEAT_SECONDS`` (as the embedded backend's feeder does)."""
+
+    lake: LocalLake
+    last: float = 0.0
+
+    def __call__(self, moment: datetime) -> None:
+        if time.monotonic() - self.last < HEARTBEAT_SECONDS:
+            return
+        self.lake.apply([], as_of=moment)
+        self.last = time.monotonic()
 
 
 def _of_kind(refs: Mapping[str, str], kinds: Mapping[str, str], kind: str) -> dict[str, str]:

@@ -1,7 +1,9 @@
 """EventsTable stream -> FeederFunction -> the lake. Wiring only: the use case is logic.py.
 
 The event source keeps event items only (template.yaml, FilterCriteria) and reports partial
-failures (``ReportBatchItemFailures``): see ``feeder.logic``.
+failures (``ReportBatchItemFailures``): see ``feeder.logic``. The sink is Firehose on AWS; with
+``LAKE_DIRECTORY`` set (the moto local stack, whose stream poller invokes this handler) it is the
+local lake that ``POST /sql`` reads there.
 """
 
 from __future__ import annotations

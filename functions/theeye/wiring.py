@@ -69,10 +69,17 @@ def change_reader() -> ChangeReader:
 
 
 def lake_sink() -> LakeSink:
-    """Where the feeder sends lake changes: the Firehose stream of the Iceberg table."""
+    """Where the feeder sends lake changes: the Firehose stream of the Iceberg table, or the
+    local lake when ``LAKE_DIRECTORY`` names one (the moto local stack)."""
+    from theeye.analytics.local_lake import LocalLake, lake_directory
+
+    settings = get_settings()
+    local = lake_directory(settings)
+    if local:
+        return LocalLake(local)
     from theeye.aws.lake import FirehoseLakeSink
 
-    return FirehoseLakeSink(get_settings().required("lake_delivery_stream"))
+    return FirehoseLakeSink(settings.required("lake_delivery_stream"))
 
 
 def erasure_log() -> ErasureLog:

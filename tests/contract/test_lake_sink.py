@@ -1,16 +1,28 @@
 """The contract of ``theeye.ports.LakeSink``, the change -> lake step, for every implementation.
 
-``local`` is ``theeye.analytics.local_lake.LocalLake`` (the embedded and moto local stacks). An
-implementation joins by adding a name to ``SINKS`` and a branch to the ``lake`` fixture that
-yields a :class:`LakeUnderTest`: the sink, how to read its rows back, and every file it keeps
-data in (to look for the bytes of an erased payload).
+``local`` is ``theeye.analytics.local_lake.LocalLake`` (the embedded and moto local stacks).
+``firehose`` is ``theeye.aws.lake.FirehoseLakeSink`` in front of :class:`IcebergFirehose`, a
+fake of the delivery stream that decodes each record as the Iceberg destination does (JSON, the
+stream's JSONQuery: a null ``received_at`` is a delete, anything else an upsert, keyed by
+``event_id``; timestamps in microseconds) and applies it to rows. That checks what the sink
+owns: every column of a row makes the trip with its type, an upsert redelivered stays one row,
+a delete by event id removes it, batches of any size arrive. It holds only the guarantees AWS's
+path gives at the sink (``FIREHOSE``): the feeder deletes one event per change (a ``REMOVE``
+stream record), Firehose does not order an upsert against a later delete (the lake's sweep
+deletes erased sessions again, docs/ANALYTICS.md "Delays"), and erased bytes leave Iceberg's
+files by compaction days later; those tests do not run for it.
+
+An implementation joins by adding a name to ``SINKS`` and a branch to the ``lake`` fixture that
+yields a :class:`LakeUnderTest`: the sink, how to read its rows back, every file it keeps data in
+(to look for the bytes of an erased payload) and which of the optional guarantees it gives.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,9 +32,17 @@ import pytest
 
 from theeye.analytics.local_lake import COMPACT_FILES, LocalLake
 from theeye.analytics.table import COLUMN_NAMES, COLUMNS, Row, Snapshot
+from theeye.aws.lake import DELETE_MARKER, FirehoseLakeSink
 from theeye.ports import LakeDelete, LakeSink, LakeUpsert
 
-SINKS = ("local",)
+SINKS = ("local", "firehose")
+# Guarantees beyond the core (one row per event, deletes by event id, in order):
+SESSION_DELETES = "a delete names a session and several events"
+LATE_UPSERTS_HIDDEN = "a delete hides an older upsert that arrives after it"
+BYTES_ERASED = "a delete removes the payload's bytes from every file at once"
+EVERY_GUARANTEE = frozenset({SESSION_DELETES, LATE_UPSERTS_HIDDEN, BYTES_ERASED})
+FIREHOSE: frozenset[str] = frozenset()
+EPOCH = datetime(1970, 1, 1)
 
 
 @dataclass
@@ -32,6 +52,36 @@ class LakeUnderTest:
     files: Callable[[], list[Path]]  # every file the sink keeps anything in
     # applies of one small batch each that make the sink compact (or merge) what it holds
     burst: int
+    guarantees: frozenset[str] = EVERY_GUARANTEE
+
+    def needs(self, guarantee: str) -> None:
+        if guarantee not in self.guarantees:
+            pytest.skip(f"not this sink's guarantee: {guarantee} (see the module's docstring)")
+
+
+@dataclass
+class IcebergFirehose:
+    """``PutRecordBatch`` of a delivery stream whose Iceberg destination has ``UniqueKeys: [event_id]``."""
+
+    rows: dict[str, Row] = field(default_factory=dict)
+    calls: int = 0
+
+    def put_record_batch(self, DeliveryStreamName: str, Records: list[dict[str, bytes]]) -> dict[str, Any]:
+        self.calls += 1
+        assert len(Records) <= 500
+        for record in Records:
+            values = json.loads(record["Data"])
+            assert list(values) == list(COLUMN_NAMES), "every record names every column, in order"
+            if values[DELETE_MARKER] is None:
+                self.rows.pop(values["event_id"], None)
+                continue
+            self.rows[values["event_id"]] = {
+                column.name: EPOCH + timedelta(microseconds=values[column.name])
+                if column.type == "timestamp" and values[column.name] is not None
+                else values[column.name]
+                for column in COLUMNS
+            }
+        return {"FailedPutCount": 0, "RequestResponses": [{"RecordId": str(n)} for n in range(len(Records))]}
 
 
 def local_rows(lake: LocalLake) -> list[Row]:
@@ -49,6 +99,16 @@ def local_rows(lake: LocalLake) -> list[Row]:
 
 @pytest.fixture(params=SINKS)
 def lake(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LakeUnderTest]:
+    if request.param == "firehose":
+        firehose = IcebergFirehose()
+        yield LakeUnderTest(
+            FirehoseLakeSink("theeye-lake", client=firehose),
+            rows=lambda: [firehose.rows[key] for key in sorted(firehose.rows)],
+            files=list,
+            burst=3,
+            guarantees=FIREHOSE,
+        )
+        return
     local = LocalLake(tmp_path / "lake")
     yield LakeUnderTest(
         local,
@@ -99,7 +159,18 @@ def test_a_redelivered_upsert_never_makes_a_second_row(lake: LakeUnderTest) -> N
     assert ids(lake.rows()) == ["ev-1", "ev-2"]
 
 
+def test_a_delete_by_event_id_removes_that_row(lake: LakeUnderTest) -> None:
+    lake.sink.apply([LakeUpsert(1, row("ev-1")), LakeUpsert(2, row("ev-2"))])
+
+    lake.sink.apply([LakeDelete(3, None, ("ev-1",))])  # an erased event, or retention
+
+    assert ids(lake.rows()) == ["ev-2"]
+    lake.sink.apply([LakeDelete(3, None, ("ev-1",))])  # redelivered: nothing more
+    assert ids(lake.rows()) == ["ev-2"]
+
+
 def test_a_delete_removes_the_rows_of_its_session_and_its_event_ids(lake: LakeUnderTest) -> None:
+    lake.needs(SESSION_DELETES)
     lake.sink.apply(
         [
             LakeUpsert(1, row("ev-1", "s-gone")),
@@ -117,6 +188,7 @@ def test_a_delete_removes_the_rows_of_its_session_and_its_event_ids(lake: LakeUn
 
 
 def test_a_delete_hides_an_older_upsert_delivered_after_it(lake: LakeUnderTest) -> None:
+    lake.needs(LATE_UPSERTS_HIDDEN)
     lake.sink.apply([LakeDelete(10, "s-1", ("ev-1",))])
     lake.sink.apply([LakeUpsert(4, row("ev-1")), LakeUpsert(5, row("ev-2"))])  # ev-2: known by session only
     assert lake.rows() == []
@@ -127,6 +199,7 @@ def test_a_delete_hides_an_older_upsert_delivered_after_it(lake: LakeUnderTest) 
 
 
 def test_within_one_batch_changes_apply_in_order(lake: LakeUnderTest) -> None:
+    lake.needs(SESSION_DELETES)
     lake.sink.apply(
         [
             LakeUpsert(1, row("ev-1")),
@@ -151,6 +224,7 @@ def test_many_small_batches_keep_every_row_once(lake: LakeUnderTest) -> None:
 
 
 def test_erased_payloads_leave_no_byte_in_any_file(lake: LakeUnderTest) -> None:
+    lake.needs(BYTES_ERASED)
     secret = "erase-me-" + secrets.token_hex(16)
     for batch in range(lake.burst):  # spread over many files, some of them compacted
         lake.sink.apply(
@@ -165,3 +239,11 @@ def test_erased_payloads_leave_no_byte_in_any_file(lake: LakeUnderTest) -> None:
 
     assert [r["session_id"] for r in lake.rows()] == ["s-kept"] * lake.burst
     assert [path for path in lake.files() if secret.encode() in path.read_bytes()] == []
+
+
+def test_a_burst_larger_than_one_call_arrives_whole(lake: LakeUnderTest) -> None:
+    upserts = [LakeUpsert(n, row(f"ev-{n:04d}", day=1 + n % 3)) for n in range(1203)]
+
+    lake.sink.apply(upserts)
+
+    assert ids(lake.rows()) == [u.row["event_id"] for u in upserts]

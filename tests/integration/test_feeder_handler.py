@@ -5,12 +5,18 @@ Given events stored by the processor (each an event item and its guard) and a se
 by the admin function, the stream's records, filtered as the event source filters them, are
 handed to the feeder as Lambda hands them; the records it sends to Firehose are the rows of
 ``events`` (``theeye.analytics.table.row_of``) and the deletes of the erased events.
+
+The moto local stack's path too: its stream poller (``theeye_local.stream_poller``) reads the
+stream and invokes the feeder, whose sink is the local lake when ``LAKE_DIRECTORY`` is set.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,9 +27,15 @@ from tests.integration.functions import feeder_handler, processor_handler
 from tests.integration.test_admin_handler import erase, new_key
 from tests.integration.test_processor_handler import post, sqs_event
 from theeye import aws as theeye_aws
-from theeye.analytics.table import COLUMN_NAMES
-from theeye_local.lambdas import function_environment
+from theeye.analytics.local_lake import LocalLake
+from theeye.analytics.table import COLUMN_NAMES, Snapshot
+from theeye_local.intrinsics import LocalWorld, Resolver
+from theeye_local.lambdas import StreamSource, function_environment, load_functions
+from theeye_local.pool import Outcome
+from theeye_local.stream_poller import RecordFilter, StreamPoller, lambda_record, stream_arn_of
 from theeye_local.template import load_template
+
+REGION = "us-east-1"
 
 
 @pytest.fixture
@@ -42,29 +54,40 @@ def firehose(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
     handler.dependencies.cache_clear()
 
 
+def streams_client(aws: Aws) -> Any:
+    # the service's regional endpoint: the one moto routes (botocore may resolve another)
+    return aws.session.client(
+        "dynamodbstreams", endpoint_url=f"https://streams.dynamodb.{REGION}.amazonaws.com"
+    )
+
+
 def stream_records(aws: Aws) -> list[dict[str, Any]]:
     """Every record of the events table's stream, as Lambda's DynamoDB event carries them."""
-    arn = aws.client("dynamodb").describe_table(TableName=aws.refs["EventsTable"])["Table"]["LatestStreamArn"]
-    # the service's regional endpoint: the one moto routes (botocore may resolve another)
-    streams = aws.session.client(
-        "dynamodbstreams", endpoint_url="https://streams.dynamodb.us-east-1.amazonaws.com"
-    )
+    arn = stream_arn_of(aws.client("dynamodb"), aws.refs["EventsTable"])
+    streams = streams_client(aws)
     records: list[dict[str, Any]] = []
     for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
         iterator = streams.get_shard_iterator(
             StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
         )["ShardIterator"]
         got = streams.get_records(ShardIterator=iterator)["Records"]
-        records += [{**r, "eventSourceARN": arn} for r in got]
+        records += [lambda_record(r, arn, REGION) for r in got]
     return records
 
 
+def feeder_source(aws: Aws) -> StreamSource:
+    """FeederFunction's event source mapping, as the local stack reads it from the template."""
+    template = load_template()
+    (source,) = load_functions(template, Resolver(template, LocalWorld(), aws.refs))[
+        "FeederFunction"
+    ].stream_sources
+    return source
+
+
 def passes_the_event_sources_filter(record: dict[str, Any]) -> bool:
-    """FeederFunction's FilterCriteria (one prefix pattern on the partition key), applied."""
+    """FeederFunction's FilterCriteria, applied as Lambda (and the moto local stack) applies it."""
     stream = load_template().properties("FeederFunction")["Events"]["Stream"]["Properties"]
-    (pattern,) = (json.loads(f["Pattern"]) for f in stream["FilterCriteria"]["Filters"])
-    (prefix,) = pattern["dynamodb"]["Keys"]["pk"]["S"]
-    return str(record["dynamodb"]["Keys"]["pk"]["S"]).startswith(prefix["prefix"])
+    return RecordFilter(f["Pattern"] for f in stream["FilterCriteria"]["Filters"]).passes(record)
 
 
 def sent(stubber: Stubber, stream_name: str, count: int, answer: dict[str, Any] | None = None) -> list[bytes]:
@@ -187,3 +210,64 @@ def test_events_the_tables_ttl_removes_become_deletes_in_their_rows_partitions(
         assert delete["event_time"] == by_id[delete["event_id"]]["event_time"]
         assert delete["received_at"] is None and delete["session_id"] is None
     firehose.assert_no_pending_responses()
+
+
+def test_the_moto_stacks_stream_poller_feeds_the_local_lake_through_the_feeder(
+    aws: Aws, ingest_key: str, lambda_context: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from feeder import handler
+    from theeye.config import get_settings
+
+    # Given the feeder configured as the moto local stack configures it (LAKE_DIRECTORY set)
+    lake = LocalLake(tmp_path / "lake")
+    monkeypatch.setenv("LAKE_DIRECTORY", str(lake.directory))
+    get_settings.cache_clear()
+    handler.dependencies.cache_clear()
+
+    def invoke(event: dict[str, Any]) -> Outcome:
+        return Outcome("local", payload=json.dumps(feeder_handler(event, lambda_context)))
+
+    fed_up_to: list[datetime] = []
+    source = replace(feeder_source(aws), batching_window_seconds=0)  # no waiting in a test
+    arn = stream_arn_of(aws.client("dynamodb"), aws.refs["EventsTable"])
+    poller = StreamPoller(
+        source,
+        streams_client(aws),
+        arn,
+        invoke,
+        region=REGION,
+        retry_delay_seconds=0,
+        caught_up=fed_up_to.append,
+        name="feeder-stream",
+    )
+
+    # When events are stored and the poller reads the stream
+    events = sample("briefing_events.json")
+    ids = post(events, lambda_context)["event_ids"]
+    assert processor_handler(sqs_event(aws, aws.drain()), lambda_context) == {"batchItemFailures": []}
+    stored_before = datetime.now(UTC)
+    poller.step()
+
+    # Then the lake holds each stored event once, and the poller says up to when
+    assert sorted(local_rows(lake)) == sorted(ids)
+    assert fed_up_to and fed_up_to[-1] >= stored_before
+
+    # When the session is erased, then its rows leave the lake
+    session = events[0]["session_id"]
+    assert erase(session, lambda_context, new_key(aws, "admin"))[0] == 200
+    poller.step()
+    assert local_rows(lake) == []
+    handler.dependencies.cache_clear()
+    lake.close()
+
+
+def local_rows(lake: LocalLake) -> list[str]:
+    import duckdb
+
+    def read(snapshot: Snapshot) -> list[str]:
+        if not snapshot.files:
+            return []
+        query = "SELECT event_id FROM read_parquet(?)"
+        return [row[0] for row in duckdb.connect().execute(query, [list(snapshot.files)]).fetchall()]
+
+    return lake.read(read)

@@ -42,6 +42,9 @@ CONTRACT_ROUTES = {
     "DELETE /sessions/{session_id}",
     "GET /errors",
     "GET /errors/{error_id}",
+    "POST /errors/replay",
+    "POST /sql",
+    "GET /sql/{query_id}",
     "GET /stats/events",
     "GET /status",
     "GET /schemas",
@@ -271,7 +274,11 @@ def test_http_routes_are_the_contract_routes(functions: dict[str, FunctionSpec])
     routes = [route for spec in functions.values() for route in spec.routes]
 
     assert {route.route_key for route in routes} == CONTRACT_ROUTES
-    assert {route.function_id for route in routes if route.method == "POST"} == {"IngestFunction"}
+    posts = {route.route_key: route.function_id for route in routes if route.method == "POST"}
+    assert {key for key, function_id in posts.items() if function_id != "IngestFunction"} == {
+        "POST /errors/replay",
+        "POST /sql",
+    }
     assert {route.function_id for route in routes if route.method == "DELETE"} == {"AdminFunction"}
 
 
@@ -330,6 +337,22 @@ def test_sqs_event_source_settings_come_from_the_template(
     assert source.batching_window_seconds == 1
     assert source.report_batch_item_failures is True
     assert source.maximum_concurrency == 10
+
+
+def test_stream_event_source_settings_come_from_the_template(
+    functions: dict[str, FunctionSpec], template: Template
+) -> None:
+    (source,) = functions["FeederFunction"].stream_sources
+    stream = _properties(template, "FeederFunction")["Events"]["Stream"]["Properties"]
+
+    assert source.table_id == "EventsTable"
+    assert source.starting_position == "TRIM_HORIZON"
+    assert source.batch_size == stream["BatchSize"]
+    assert source.batching_window_seconds == stream["MaximumBatchingWindowInSeconds"]
+    assert source.report_batch_item_failures is True
+    assert source.bisect_on_error is True
+    assert source.filters == tuple(f["Pattern"] for f in stream["FilterCriteria"]["Filters"])
+    assert functions["FeederFunction"].sqs_sources == ()
 
 
 def test_cors_configuration_of_the_http_api(template: Template, refs: dict[str, str]) -> None:
