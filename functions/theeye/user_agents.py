@@ -65,7 +65,9 @@ def _prefilter() -> dict[str, Any]:
 def _rules(section: str, expressions: Sequence[str]) -> list[Rule] | None:
     """The rules of ``section`` of the file, or None when its expressions are not ``expressions``."""
     rows = _prefilter()[section]
-    if len(rows) != len(expressions) or any(row[2] != text for row, text in zip(rows, expressions, strict=True)):
+    if len(rows) != len(expressions) or any(
+        row[2] != text for row, text in zip(rows, expressions, strict=True)
+    ):
         return None
     return [(row[0], row[1]) for row in rows]
 
@@ -128,7 +130,10 @@ class Crawlers:
             return False
         if self.rules is None or not agent.isascii():
             return get_compiled_crawler_regex().search(agent) is not None
-        return any(self._pattern(position).search(agent) for position in _candidates(self.rules, agent, agent.lower()))
+        return any(
+            self._pattern(position).search(agent)
+            for position in _candidates(self.rules, agent, agent.lower())
+        )
 
     def _pattern(self, position: int) -> re.Pattern[str]:
         pattern = self.compiled.get(position)
