@@ -197,17 +197,21 @@ def enrich(
         if country:
             stored["country"] = country
     user_agent = (sent.get("user_agent") or request_user_agent or "")[:MAX_USER_AGENT_LENGTH]
-    if user_agent.strip():
+    if user_agent and not user_agent.isspace():
         stored["user_agent"] = user_agent
         stored.update(parsed_user_agent(user_agent))
     page = sent.get("page")
     if page:
         stored.update(page_context(page))
-    stated = {
-        key: value
-        for key in CAMPAIGN_PARAMETERS.values()
-        if isinstance(value := (campaign or {}).get(key), str) and value
-    }
+    stated = (
+        {
+            key: value
+            for key in CAMPAIGN_PARAMETERS.values()
+            if isinstance(value := campaign.get(key), str) and value
+        }
+        if campaign
+        else {}
+    )
     if stated:
         stored["campaign"] = {**stored.get("campaign", {}), **stated}
     for key in ("locale", "timezone"):
