@@ -95,6 +95,10 @@ bench: $(VENV)/.installed ## Run the benchmarks and rewrite docs/PERFORMANCE.md 
 openapi: $(VENV)/.installed ## Regenerate docs/openapi.json from the route definitions
 	$(PY) tools/openapi.py
 
+.PHONY: context-data
+context-data: $(VENV)/.installed ## Rewrite functions/theeye/data from the pinned packages (after raising a pin of event context)
+	$(PY) tools/context_data.py
+
 .PHONY: build
 build: $(SAM_VENV)/.installed ## sam build (python3.11, arm64 wheels; no Docker)
 	$(SAM) build --template template.yaml --cached --parallel

@@ -7,6 +7,13 @@ The first invocation runs against an embedded AWS (moto server on 127.0.0.1) sta
 for all runs, so client creation and the first calls are included, but moto's own start is not.
 Interpreter start-up itself (which Lambda's runtime pays before our code) is reported apart.
 
+Each fresh interpreter imports only what a function in Lambda could: the distributions of the
+runtime layer (layers/runtime/requirements.txt with their own requirements), those the Lambda
+runtime brings (boto3 with its own) and the project's code. The venv holds more (PyYAML, moto,
+pytest, ...), and a library that imports an optional package when it is installed (ua-parser
+imports PyYAML) would otherwise be measured paying for an import the function never makes; every
+other top-level module of the venv raises ``ModuleNotFoundError`` in the probe (``absent_from_layer``).
+
 What event context adds to the ingest function's cold start is measured apart, as CPU time: the
 ingest function of this tree serving a first request whose events carry a context (user agent,
 address, page with a campaign, referrer), against the ingest function of ``CONTEXT_BEFORE`` (the
@@ -30,8 +37,14 @@ from bench.common import ROOT, median, stamp
 
 PROBE = r"""
 import json, sys, time
+handler_path, event_path, absent = sys.argv[1], sys.argv[2], frozenset(json.loads(sys.argv[3]))
+class NotInTheLayer:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in absent:
+            raise ModuleNotFoundError(f"No module named {name!r} (not in the runtime layer)", name=name)
+        return None
+sys.meta_path.insert(0, NotInTheLayer())
 started, started_cpu = time.perf_counter(), time.process_time()
-handler_path, event_path = sys.argv[1], sys.argv[2]
 module_name, function_name = handler_path.rsplit(".", 1)
 import importlib
 module = importlib.import_module(module_name)
@@ -47,6 +60,39 @@ done, done_cpu = time.perf_counter(), time.process_time()
 print(json.dumps({"import_ms": (imported - started) * 1000, "first_invoke_ms": (done - imported) * 1000,
                   "cpu_ms": (done_cpu - started_cpu) * 1000}))
 """
+
+
+LAYER_REQUIREMENTS = ROOT / "layers" / "runtime" / "requirements.txt"
+LAMBDA_RUNTIME = ("boto3",)  # what the python3.11 runtime brings besides the standard library
+PROJECT = ("theeye", "theeye-client")  # this repository's own distributions (editable installs)
+
+
+def absent_from_layer() -> list[str]:
+    """Top-level modules installed in this venv that a function in Lambda cannot import: those of
+    distributions that neither the runtime layer's requirements (and theirs, transitively), nor
+    the Lambda runtime, nor this project bring."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    lines = (line.split("#", 1)[0].strip() for line in LAYER_REQUIREMENTS.read_text().splitlines())
+    wanted = [Requirement(line).name for line in lines if line] + list(LAMBDA_RUNTIME)
+    shipped = {canonicalize_name(name) for name in PROJECT}
+    while wanted:
+        name = canonicalize_name(wanted.pop())
+        if name in shipped:
+            continue
+        shipped.add(name)
+        for text in metadata.requires(name) or []:
+            requirement = Requirement(text)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                wanted.append(requirement.name)
+    return sorted(
+        module
+        for module, distributions in metadata.packages_distributions().items()
+        if not any(canonicalize_name(distribution) in shipped for distribution in distributions)
+    )
 
 
 CONTEXT_BEFORE = "b511269"  # the last commit without event context
@@ -149,9 +195,10 @@ def measure(runs: int) -> dict[str, Any]:
 def cold_starts(handler: str, event_file: Path, env: dict[str, str], runs: int) -> list[dict[str, float]]:
     """``runs`` fresh interpreters each importing ``handler`` and serving ``event_file``."""
     samples = []
+    absent = json.dumps(absent_from_layer())
     for _ in range(runs):
         out = subprocess.run(
-            [sys.executable, "-c", PROBE, handler, str(event_file)],
+            [sys.executable, "-c", PROBE, handler, str(event_file), absent],
             env=env,
             capture_output=True,
             text=True,

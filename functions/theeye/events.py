@@ -195,7 +195,7 @@ def validate_event(
     if raw.get("context") is not None:
         from theeye.context import check_context  # imports theeye.events: loaded once one is sent
 
-        errors.extend(check_context(raw["context"]))
+        errors.extend(check_context(raw["context"], within_bytes=size))
     event_id = raw.get("event_id")
     if event_id is not None and (not isinstance(event_id, str) or not EVENT_ID_PATTERN.fullmatch(event_id)):
         errors.append(

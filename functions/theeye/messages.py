@@ -132,8 +132,13 @@ class QueueMessage:
     # the events are recorded errors' events entering again (``POST /errors/replay``): the ledger
     # counts them as ``replayed``, not ``accepted``
     replay: bool = False
+    # The body as ``pack`` wrote it, from the texts of the items it measured (a packed message is
+    # complete: nothing is added to it); None: written from the items when asked.
+    body: str | None = field(default=None, repr=False, compare=False)
 
     def to_body(self) -> str:
+        if self.body is not None:
+            return self.body
         return compact_json(
             {
                 **self.origin.to_dict(),
@@ -169,21 +174,42 @@ class QueueMessage:
 def pack(
     origin: Origin, events: Iterable[QueuedEvent], rejections: Iterable[Rejection]
 ) -> Iterator[QueueMessage]:
-    """Pack a request's events and rejections into as few messages as the limits allow."""
-    budget = MAX_MESSAGE_BYTES - len(compact_json(origin.to_dict())) - 64
-    current = QueueMessage(origin)
+    """Pack a request's events and rejections into as few messages as the limits allow. Each
+    item is written as JSON once: the text measured is the text its message's body holds."""
+    head = compact_json(origin.to_dict())
+    budget = MAX_MESSAGE_BYTES - len(head) - 64
+    current, texts = QueueMessage(origin), _Texts()
     used = 0
     items: list[QueuedEvent | Rejection] = [*events, *rejections]
     for item in items:
-        size = len(compact_json(item.to_dict()).encode("utf-8")) + 1
+        text = compact_json(item.to_dict())
+        size = len(text.encode("utf-8")) + 1
         full = len(current.events) + len(current.rejections) >= MAX_ITEMS_PER_MESSAGE
         if (full or used + size > budget) and (current.events or current.rejections):
-            yield current
-            current, used = QueueMessage(origin), 0
+            yield texts.seal(current, head)
+            current, texts, used = QueueMessage(origin), _Texts(), 0
         if isinstance(item, QueuedEvent):
             current.events.append(item)
+            texts.events.append(text)
         else:
             current.rejections.append(item)
+            texts.rejections.append(text)
         used += size
     if current.events or current.rejections:
-        yield current
+        yield texts.seal(current, head)
+
+
+@dataclass(slots=True)
+class _Texts:
+    """The JSON texts of a message's events and rejections, as ``pack`` wrote them."""
+
+    events: list[str] = field(default_factory=list)
+    rejections: list[str] = field(default_factory=list)
+
+    def seal(self, message: QueueMessage, head: str) -> QueueMessage:
+        """``message`` with its body: what ``QueueMessage.to_body`` writes, from ``head`` (the
+        origin's JSON object) and these texts."""
+        message.body = (
+            f'{head[:-1]},"events":[{",".join(self.events)}],"rejections":[{",".join(self.rejections)}]}}'
+        )
+        return message

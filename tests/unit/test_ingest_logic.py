@@ -175,6 +175,28 @@ def test_a_message_carries_at_most_max_items_so_a_processor_batch_is_bounded() -
     assert [q.index for q in queue.events] == list(range(500))
 
 
+def test_a_packed_message_s_body_is_what_its_items_write() -> None:
+    # Given events with and without a context, non-ASCII text and a rejection, packed into messages
+    from theeye.messages import pack
+
+    events = [event(i, data={"text": "é" * 3000 if i % 7 == 0 else "x"}) for i in range(250)]
+    events[3] = event(
+        3, context={"user_agent": "curl/8.5.0", "ip": "81.2.69.160", "page": {"url": "https://a.example/é"}}
+    )
+    events[5] = {"bad": True}
+    queue = FakeQueue()
+    raw = body(events)
+    ingest(raw, origin=ORIGIN, intake=QueueThenCount(queue))
+    messages = list(
+        pack(ORIGIN, [q for m in queue.sent for q in m.events], [r for m in queue.sent for r in m.rejections])
+    )
+    # Then each body, written once by pack, is the one the message writes from its items
+    assert len(messages) > 1
+    for message in messages:
+        assert message.body is not None
+        assert message.to_body() == QueueMessage(message.origin, message.events, message.rejections).to_body()
+
+
 def test_bodies_over_one_mib_are_413_before_parsing() -> None:
     with pytest.raises(PayloadTooLarge):
         decode_body("x" * (MAX_BODY_BYTES + 1), False)
