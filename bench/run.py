@@ -87,6 +87,12 @@ def _layer(quick: bool) -> dict[str, Any]:
     return layer.measure()
 
 
+def _insights(quick: bool) -> dict[str, Any]:
+    from bench import insights
+
+    return insights.measure(samples=3 if quick else insights.SAMPLES)
+
+
 # Section of docs/performance.json -> how to measure it (quick: fewer repetitions, a smoke run).
 SECTIONS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "cold_start": _cold_start,
@@ -99,6 +105,7 @@ SECTIONS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "erasure": _erasure,
     "segment": _segment,
     "layer": _layer,
+    "insights": _insights,
 }
 
 
