@@ -28,6 +28,7 @@ from bench.common import load_average, median, percentile, stamp
 from theeye.analytics.duckdb_engine import THREADS, DuckDbEngine
 from theeye.analytics.insights.query_ids import InsightQueryIds
 from theeye.analytics.insights.service import InsightQueries
+from theeye.analytics.sql import check
 
 EVENTS: Final = 1_000_000
 SAMPLES: Final = 20
@@ -93,7 +94,8 @@ def measure(events: int = EVENTS, samples: int = SAMPLES, directory: Path | None
         lake = insights_lake.build(where, events, END)
         built = time.monotonic() - started
         snapshot = lake.snapshot()
-        (count,) = DuckDbEngine(lake.snapshot).run("SELECT count(*) FROM events", 1).rows[0]
+        counted = DuckDbEngine(lake.snapshot).execute(check("SELECT count(*) FROM events"), 1)
+        (count,) = counted.rows[0]
         queries = InsightQueries(lambda: DuckDbEngine(lake.snapshot), InsightQueryIds(b"bench"), lambda: END)
         timed = {label: time_insight(queries, body, samples) for label, body in requests().items()}
         lake_bytes = sum(Path(path).stat().st_size for path in snapshot.files)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -27,14 +27,31 @@ SPAN_DAYS: Final = 30
 BATCH: Final = 50_000  # events per apply (the feeder's are smaller; the files end up alike after compaction)
 SEED: Final = 20261201
 HOST: Final = "shop.example"
-PATHS: Final = ["/", "/pricing", "/signup", "/docs", "/blog", "/about", "/contact", "/careers"] + [
-    f"/blog/post-{n}" for n in range(1, 61)
-] + [f"/docs/page-{n}" for n in range(1, 41)]
-BROWSERS: Final = [("Chrome", "120.0", 60), ("Safari", "17.1", 20), ("Firefox", "121.0", 10), ("Edge", "120.0", 10)]
+PATHS: Final = (
+    ["/", "/pricing", "/signup", "/docs", "/blog", "/about", "/contact", "/careers"]
+    + [f"/blog/post-{n}" for n in range(1, 61)]
+    + [f"/docs/page-{n}" for n in range(1, 41)]
+)
+BROWSERS: Final = [
+    ("Chrome", "120.0", 60),
+    ("Safari", "17.1", 20),
+    ("Firefox", "121.0", 10),
+    ("Edge", "120.0", 10),
+]
 SYSTEMS: Final = [("Windows", "10", 40), ("Mac OS X", "14.1", 20), ("iOS", "17.1", 20), ("Android", "14", 20)]
 DEVICES: Final = [("desktop", 60), ("mobile", 35), ("tablet", 5)]
-COUNTRIES: Final = [("US", 30), ("DE", 12), ("GB", 10), ("FR", 8), ("NL", 6), ("IN", 8), ("BR", 6), ("JP", 5)] + [
-    (code, 1) for code in ("ES", "IT", "SE", "PL", "CA", "AU", "MX", "KR", "CH", "BE", "AT", "DK", "NO", "FI", "IE")
+COUNTRIES: Final = [
+    ("US", 30),
+    ("DE", 12),
+    ("GB", 10),
+    ("FR", 8),
+    ("NL", 6),
+    ("IN", 8),
+    ("BR", 6),
+    ("JP", 5),
+] + [
+    (code, 1)
+    for code in ("ES", "IT", "SE", "PL", "CA", "AU", "MX", "KR", "CH", "BE", "AT", "DK", "NO", "FI", "IE")
 ]
 REFERRERS: Final = [
     (None, None, None, 40),  # direct
@@ -45,7 +62,11 @@ REFERRERS: Final = [
     ("news.ycombinator.com", "unknown", None, 7),
     ("mail.example.org", "email", None, 5),
 ]
-CAMPAIGNS: Final = [("newsletter", "email", "winter-sale"), ("google", "cpc", "brand"), ("twitter", "social", "launch")]
+CAMPAIGNS: Final = [
+    ("newsletter", "email", "winter-sale"),
+    ("google", "cpc", "brand"),
+    ("twitter", "social", "launch"),
+]
 LOCALES: Final = [("en-US", "America/New_York"), ("de-DE", "Europe/Berlin"), ("en-GB", "Europe/London"),
                   ("fr-FR", "Europe/Paris"), ("ja-JP", "Asia/Tokyo"), ("pt-BR", "America/Sao_Paulo")]  # fmt: skip
 CRAWLER: Final = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
@@ -65,7 +86,12 @@ def _context(rng: random.Random, bot: bool) -> dict[str, Any]:
     """What a session keeps on every event: agent, device, place, language, and its landing's
     referrer and campaign."""
     if bot:
-        return {"user_agent": CRAWLER, "bot": True, "device": "other", "browser": {"family": "Googlebot", "version": "2.1"}}
+        return {
+            "user_agent": CRAWLER,
+            "bot": True,
+            "device": "other",
+            "browser": {"family": "Googlebot", "version": "2.1"},
+        }
     browser, version, _ = _weighted(rng, BROWSERS)
     system, system_version, _ = _weighted(rng, SYSTEMS)
     locale, zone = rng.choice(LOCALES)
@@ -114,7 +140,9 @@ def sessions(events: int, end: datetime, seed: int = SEED) -> Iterator[dict[str,
                 planned.append(("page interaction", "cta click", {"path": path, "element": "buy"}, path))
                 if rng.random() < 0.4:
                     form = {"plan": rng.choice(PLANS), "seats": rng.randint(1, 50)}
-                    planned.append(("form interaction", "submit", {"path": "/signup", "form": form}, "/signup"))
+                    planned.append(
+                        ("form interaction", "submit", {"path": "/signup", "form": form}, "/signup")
+                    )
         for k, (category, name, data, path) in enumerate(planned[: events - made]):
             moment += timedelta(seconds=rng.expovariate(1 / 40) + 1)
             stamp = format_timestamp(min(moment, end - timedelta(seconds=1)))

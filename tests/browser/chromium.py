@@ -9,7 +9,6 @@ suites' generous deadline; nothing sleeps a fixed time.
 from __future__ import annotations
 
 import base64
-
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
