@@ -41,6 +41,7 @@ GOALS = {
     "ready_s": 3.0,
     "sessions_p50_ms": 50.0,  # GET /sessions, a page of 100 at 100,000 sessions
     "segment_share": 0.9,  # /v1/batch stores at least this share of POST /events' events/s
+    "insights_p50_ms": 1000.0,  # each kind of POST /insights at 1,000,000 events, DuckDB over the local lake
 }
 # Model inputs.
 LOAD_EVENTS_PER_S = 100  # the sustained load of docs/DATA_MODEL.md ("Hot partitions")
@@ -569,6 +570,24 @@ def erasure_section(erasure: Mapping[str, Any]) -> str:
     )
 
 
+def insights_section(insights: Mapping[str, Any]) -> str:
+    goal = GOALS["insights_p50_ms"]
+    timed = insights["insights"]
+    slowest_label, slowest = max(timed.items(), key=lambda kv: kv[1]["p50_ms"])
+    return page(
+        "insights",
+        insights=insights,
+        lake=insights["lake"],
+        goal=goal,
+        samples=sorted({t["samples"] for t in timed.values()}),
+        slowest_label=slowest_label,
+        slowest=slowest,
+        missed=[label for label, t in timed.items() if t["p50_ms"] >= goal],
+        cores=insights["machine"]["cores"],
+        busiest=max(max(t["load_before"][0], t["load_after"][0]) for t in timed.values()),
+    )
+
+
 def hot_session_rows(summaries: list[Mapping[str, Any]], shards: int) -> list[dict[str, Any]]:
     """Per measured batch shape, at ``HOT_SESSION_RATE`` events/s with one session carrying
     ``SESSION_SHARE`` of them, its messages mixed at random into full batches: the writes and
@@ -760,6 +779,8 @@ def render(results: Mapping[str, Any]) -> str:
         sections.append(layer_section(results["layer"]))
     if "lake_cost" in results:
         sections.append(lake_section(results["lake_cost"]))
+    if "insights" in results:
+        sections.append(insights_section(results["insights"]))
     sections.append(scale_section(results["cost"]))
     return "\n".join(sections)
 

@@ -93,6 +93,12 @@ def _lake_cost(quick: bool) -> dict[str, Any]:
     return lake_cost.measure(600 if quick else lake_cost.EVENTS)
 
 
+def _insights(quick: bool) -> dict[str, Any]:
+    from bench import insights
+
+    return insights.measure(samples=3 if quick else insights.SAMPLES)
+
+
 # Section of docs/performance.json -> how to measure it (quick: fewer repetitions, a smoke run).
 SECTIONS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "cold_start": _cold_start,
@@ -106,6 +112,7 @@ SECTIONS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "segment": _segment,
     "layer": _layer,
     "lake_cost": _lake_cost,
+    "insights": _insights,
 }
 
 

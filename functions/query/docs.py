@@ -21,6 +21,7 @@ from aws_lambda_powertools.event_handler.openapi.models import Server
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, TypeAdapter
 
+from theeye.analytics.insights.request import InsightRequest
 from theeye.api_models import (
     ERASE_OPERATION_ID,
     ERASE_RESPONSES,
@@ -77,6 +78,7 @@ def openapi_document(query_app: ApiGatewayResolver) -> dict[str, Any]:
     _describe_ingest(document)
     _describe_segment(document)
     _describe_admin(document)
+    _describe_insights(document)
     _secure(document)
     return document
 
@@ -189,6 +191,19 @@ def _describe_admin(document: dict[str, Any]) -> None:
             }
         ],
         "responses": _responses(schemas, ERASE_RESPONSES),
+    }
+
+
+def _describe_insights(document: dict[str, Any]) -> None:
+    """POST /insights reads its body itself (every problem is ``invalid_insight``, not a
+    parameter error): its request schema, one of the four kinds, is added here."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    request = TypeAdapter(InsightRequest).json_schema(ref_template=_REF, by_alias=True)
+    schemas.update(request.pop("$defs", {}))
+    schemas["InsightRequest"] = request
+    document["paths"]["/insights"]["post"]["requestBody"] = {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": _REF.format(model="InsightRequest")}}},
     }
 
 

@@ -1,4 +1,4 @@
-"""Every GET route of the query API and SQL (``POST /sql``), read top down: the resolver and its key check, the typed
+"""Every GET route of the query API, SQL (``POST /sql``) and insights (``POST /insights``), read top down: the resolver and its key check, the typed
 parameters, then the routes, each one call of a use case (logic.py); the dependency factory last.
 Wiring only."""
 
@@ -22,8 +22,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from query import docs, logic, static
 from theeye import wiring
 from theeye.analytics.engine import SqlAnswer, SqlRunning, sql_engine
+from theeye.analytics.insights.query_ids import MAX_QUERY_ID_LENGTH, InsightQueryIds
+from theeye.analytics.insights.service import InsightAnswer, InsightQueries
 from theeye.api_models import (
     HEALTH_RESPONSES,
+    INSIGHT_RESPONSES,
+    INSIGHT_RESULT_RESPONSES,
     SQL_RESPONSES,
     SQL_RESULT_RESPONSES,
     ErrorOut,
@@ -39,9 +43,10 @@ from theeye.api_models import (
     Status,
     responses,
 )
+from theeye.clock import utc_now
 from theeye.config import ConfigurationError, get_settings
 from theeye.cursor import CursorCodec
-from theeye.errors import TheEyeError
+from theeye.errors import InvalidInsight, TheEyeError
 from theeye.http import (
     as_json_body,
     domain_error_response,
@@ -281,6 +286,44 @@ def _sql_answer(answer: SqlAnswer) -> Response[str]:
     return json_response(202 if isinstance(answer, SqlRunning) else 200, answer.body())
 
 
+@app.post(
+    "/insights",
+    summary="Trends, funnels, top values and sessions over every event",
+    responses=INSIGHT_RESPONSES,
+)
+def ask_insight() -> Response[str]:
+    """One SQL statement over `events` run by the engine of `POST /sql` (same data, freshness and
+    `202` path); the body is read here so that every problem is `400 invalid_insight` naming the
+    field (the request's schema: `docs.py`)."""
+    return _insight_answer(dependencies().insights.ask(_json_body()))
+
+
+@app.get(
+    "/insights/<query_id>",
+    summary="The answer of an insight that was still running",
+    responses=INSIGHT_RESULT_RESPONSES,
+)
+def insight_result(
+    query_id: Annotated[str, Path(min_length=1, max_length=MAX_QUERY_ID_LENGTH)],
+) -> Response[str]:
+    """`202` while it runs, then `200` with the answer (kept 24 hours) or its error."""
+    return _insight_answer(dependencies().insights.result(_path_value("query_id", query_id)))
+
+
+def _json_body() -> Any:
+    try:
+        return app.current_event.json_body
+    except (TypeError, ValueError):  # no body, or not JSON
+        message = "the body is not JSON: send one insight request object"
+        raise InvalidInsight(message, details=[{"field": "body", "message": message}]) from None
+
+
+def _insight_answer(answer: InsightAnswer) -> Response[str]:
+    if isinstance(answer, SqlRunning):
+        return json_response(202, answer.body())
+    return json_response(200, answer)
+
+
 @app.get("/health", summary="Readiness", security=[], responses=HEALTH_RESPONSES)
 def health() -> Response[str]:
     # Not through dependencies(): readiness must answer even when those cannot be built.
@@ -318,6 +361,7 @@ class Dependencies:
     listings: logic.Listings
     dashboards: logic.Dashboards
     schemas: logic.SchemaQueries
+    insights: InsightQueries
 
 
 @lru_cache(maxsize=1)
@@ -336,6 +380,7 @@ def dependencies() -> Dependencies:
         ),
         dashboards=logic.Dashboards(backend.counters(), backend.queue(), backend.dead_letter_queue()),
         schemas=logic.SchemaQueries(schemas),
+        insights=InsightQueries(sql_engine, InsightQueryIds(backend.cursor_secret()), utc_now),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, NotRequired
 
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, with_config
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel, StrictInt, with_config
 from typing_extensions import TypedDict  # pydantic reads typing's TypedDict only from Python 3.12
 
 from theeye.analytics.engine import DEFAULT_MAX_ROWS, MAX_ROWS, MAX_SQL_LENGTH
@@ -453,6 +453,111 @@ def _error(description: str) -> OpenAPIResponse:
 
 SQL_RESPONSES = _sql_answers(None)
 SQL_RESULT_RESPONSES = _sql_answers("No statement with this id (or its result is over 24 hours old)")
+
+
+class TrendPoint(BaseModel):
+    t: str = Field(description="The bucket's start.", examples=["2026-12-01T00:00:00Z"])
+    value: int
+
+
+class TrendSeries(BaseModel):
+    breakdown: str | None = Field(
+        description='The breakdown value; `null` without breakdown or for events without the field; `"$other"` '
+        "for the values past `limit`.",
+        examples=["/pricing"],
+    )
+    total: int
+    points: list[TrendPoint] = Field(description="Every bucket of the range, zeros included.")
+
+
+class TrendsOut(BaseModel):
+    kind: Literal["trends"]
+    interval: Literal["hour", "day", "week"]
+    series: list[TrendSeries] = Field(description='By `total` descending, then `breakdown`; `"$other"` last.')
+
+
+class FunnelStepOut(BaseModel):
+    category: str
+    name: str
+    sessions: int
+    conversion: float = Field(description="`sessions` over the first step's.")
+    from_previous: float = Field(description="`sessions` over the step before's (1 for the first step).")
+
+
+class FunnelOut(BaseModel):
+    kind: Literal["funnel"]
+    steps: list[FunnelStepOut]
+    median_seconds_to_convert: float | None
+
+
+class TopItem(BaseModel):
+    value: str | None
+    events: int
+    sessions: int
+
+
+class TopOther(BaseModel):
+    events: int
+    sessions: int
+
+
+class TopOut(BaseModel):
+    kind: Literal["top"]
+    field: str
+    items: list[TopItem] = Field(description="By the measure descending, then `value` ascending.")
+    other: TopOther = Field(description="The values past `limit`.")
+
+
+class SessionsPoint(BaseModel):
+    t: str = Field(examples=["2026-12-01T00:00:00Z"])
+    sessions: int
+    bounce_rate: float | None
+    median_duration_seconds: float | None
+    median_events: float | None
+
+
+class SessionsOut(BaseModel):
+    kind: Literal["sessions"]
+    points: list[SessionsPoint] = Field(
+        description="Every bucket of the range; one without sessions has `null` rates."
+    )
+
+
+class InsightOut(RootModel[TrendsOut | FunnelOut | TopOut | SessionsOut]):
+    """An insight's answer (docs/API.md, "POST /insights"), by its `kind`."""
+
+
+class InsightRunning(BaseModel):
+    """Still running (Athena, after 20 s): ask `GET /insights/{query_id}`."""
+
+    query_id: str
+    status: Literal["running"]
+
+
+def _insight_answers(missing: str | None) -> dict[int, OpenAPIResponse]:
+    answers: dict[int, OpenAPIResponse] = {
+        200: {"description": "The answer", "content": {"application/json": {"model": InsightOut}}},
+        202: {
+            "description": "Still running (Athena only): ask `GET /insights/{query_id}`",
+            "content": {"application/json": {"model": InsightRunning}},
+        },
+        400: _error(
+            "`invalid_insight`: a malformed request (`details` name each field in error); "
+            "`query_too_expensive`: over the engine's time limit or bytes-scanned cap"
+        ),
+        401: _error("Missing or unknown API key"),
+        403: _error("The key lacks the query scope"),
+        503: _error("No SQL engine can answer now; retry"),
+    }
+    if missing:
+        answers[404] = _error(missing)
+    return answers
+
+
+INSIGHT_RESPONSES = _insight_answers(None)
+INSIGHT_RESULT_RESPONSES = _insight_answers(
+    "No insight query with this id (or its result is over 24 hours old)"
+)
 
 
 def responses(ok: type[BaseModel], *, missing: str | None = None) -> dict[int, OpenAPIResponse]:

@@ -8,6 +8,7 @@ suites' generous deadline; nothing sleeps a fixed time.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
@@ -159,6 +160,20 @@ def downloads_to(driver: Chrome, directory: Path) -> None:
 def screenshot(driver: Chrome, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(path))
+    return path
+
+
+def page_screenshot(driver: Chrome, path: Path) -> Path:
+    """The whole page, what lies below the window too (Chrome's DevTools protocol)."""
+    height = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]["height"]
+    # the capture lays the page out without a scroll bar: as wide as the window
+    width = driver.execute_script("return window.innerWidth")
+    clip = {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}
+    shot = driver.execute_cdp_cmd(
+        "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip}
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(base64.b64decode(shot["data"]))
     return path
 
 

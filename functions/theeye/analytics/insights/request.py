@@ -18,6 +18,7 @@ from pydantic import (
     field_validator,
 )
 
+from theeye.analytics.engine import MAX_ROWS
 from theeye.analytics.insights import fields
 from theeye.analytics.insights.buckets import Interval, bucket_count
 from theeye.clock import format_timestamp, parse_timestamp
@@ -25,6 +26,8 @@ from theeye.errors import InvalidInsight
 
 DEFAULT_RANGE: Final = timedelta(days=7)
 MAX_BUCKETS: Final = 10_000  # points of one series
+# Rows an insight's statement may answer (each series' buckets and total): the cap of POST /sql.
+MAX_ANSWER_ROWS: Final = MAX_ROWS
 MAX_CONDITIONS: Final = 20  # conditions of one `where`
 MAX_VALUES: Final = 100  # values of one `in` / `not_in`
 MAX_VALUE_LENGTH: Final = 2048  # characters of one value
@@ -181,6 +184,21 @@ class Insight:
     start: datetime
     end: datetime
 
+    @property
+    def max_rows(self) -> int:
+        """The most rows its statement can answer (``theeye.analytics.insights.queries``):
+        trends one per series and bucket plus each series' total, sessions one per bucket,
+        top ``limit`` items and the rest, funnels one."""
+        request = self.request
+        if isinstance(request, TrendsRequest):
+            series = 1 if request.breakdown is None else request.limit + 1
+            return series * (bucket_count(request.interval, self.start, self.end) + 1)
+        if isinstance(request, SessionsRequest):
+            return bucket_count(request.interval, self.start, self.end)
+        if isinstance(request, TopRequest):
+            return request.limit + 1
+        return 1
+
     def body(self) -> dict[str, Any]:
         """The request with its range made explicit: parsed again at any time, it is this
         insight (for shaping a result that arrives later, such as a long query's)."""
@@ -215,7 +233,15 @@ def parse_insight(body: Any, now: datetime) -> Insight:
         raise _invalid(
             "interval", f"the range holds more than {MAX_BUCKETS} {interval}s; take a longer interval"
         )
-    return Insight(request, start, end)
+    insight = Insight(request, start, end)
+    if insight.max_rows > MAX_ANSWER_ROWS:
+        field = "limit" if getattr(request, "breakdown", None) is not None else "interval"
+        raise _invalid(
+            field,
+            f"the answer could hold {insight.max_rows} rows of points (each series' buckets and total);"
+            f" at most {MAX_ANSWER_ROWS}: take a longer interval, a shorter range or a smaller limit",
+        )
+    return insight
 
 
 def _utc(text: str) -> datetime:
