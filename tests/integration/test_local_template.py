@@ -45,6 +45,8 @@ CONTRACT_ROUTES = {
     "POST /errors/replay",
     "POST /sql",
     "GET /sql/{query_id}",
+    "POST /insights",
+    "GET /insights/{query_id}",
     "GET /stats/events",
     "GET /status",
     "GET /schemas",
@@ -278,6 +280,7 @@ def test_http_routes_are_the_contract_routes(functions: dict[str, FunctionSpec])
     assert {key for key, function_id in posts.items() if function_id != "IngestFunction"} == {
         "POST /errors/replay",
         "POST /sql",
+        "POST /insights",
     }
     assert {route.function_id for route in routes if route.method == "DELETE"} == {"AdminFunction"}
 
