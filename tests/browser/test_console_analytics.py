@@ -4,8 +4,8 @@ Known events are sent to the API (their own sessions, so the other browser tests
 count), and the views must show what ``POST /sql`` and ``POST /insights`` answer for them: a
 statement typed and run with Ctrl+Enter, its table (types, NULL, numbers), its CSV download, an
 invalid statement's error in place, a statement still running (Athena's ``202``) polled, and each
-kind of insight as a chart and a table. Screenshots of each go to docs/images/ (README's console
-section shows them).
+kind of insight as a chart and a table. Screenshots of each go to test-output/console/ for a
+person to look at; README's console section shows copies of them kept in docs/images/.
 """
 
 from __future__ import annotations
@@ -44,7 +44,8 @@ from tests.support import eventually
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]  # a first run may install Chromium
 
 ROOT = Path(__file__).resolve().parents[2]
-IMAGES = ROOT / "docs" / "images"
+# Screenshots for a person to look at (the README shows copies of them, from docs/images/).
+IMAGES = ROOT / "test-output" / "console"
 LAPTOP = (1280, 900)
 PREFIX = "browser-sql-"
 FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0"
