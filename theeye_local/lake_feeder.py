@@ -11,6 +11,10 @@ again after a full batch, so a burst is applied in batches of ``BATCH`` without 
 lake's ``as_of`` is moved on every ``HEARTBEAT_SECONDS``. Both are far below the 10 s that
 ``POST /sql`` promises for an event stored or erased.
 
+Tidying: a burst leaves several small files per day (merged by the lake only past a threshold,
+to keep writing cheap while changes flow); once nothing was fed for ``TIDY_AFTER_SECONDS`` the
+feeder merges each day's small files into one, the layout statements read fastest.
+
 The lake is rebuilt from the ``events`` table when it does not continue this store: fed from
 another file (``lake_source`` differs: the store was started anew), or missing changes the log
 no longer has (the lake directory was deleted, or the file predates the log).
@@ -20,6 +24,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Final
 
@@ -34,6 +40,7 @@ BATCH: Final = 5000
 IDLE_SECONDS: Final = 0.25
 HEARTBEAT_SECONDS: Final = 1.0
 ERROR_BACKOFF_SECONDS: Final = 1.0
+TIDY_AFTER_SECONDS: Final = 10.0
 
 
 class LakeFeeder:
@@ -45,12 +52,17 @@ class LakeFeeder:
         batch: int = BATCH,
         idle_seconds: float = IDLE_SECONDS,
         heartbeat_seconds: float = HEARTBEAT_SECONDS,
+        tidy_after_seconds: float = TIDY_AFTER_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.log = log
         self.lake = lake
         self.batch = batch
         self.idle_seconds = idle_seconds
         self.heartbeat_seconds = heartbeat_seconds
+        self.tidy_after_seconds = tidy_after_seconds
+        self.clock = clock
+        self._fed_at = clock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._failing = False
@@ -78,13 +90,16 @@ class LakeFeeder:
         position = int(checkpoint["position"])
         batch = self.log.after(position, self.batch)
         if batch.reached == position:
-            if (started - self.lake.manifest().as_of).total_seconds() >= self.heartbeat_seconds:
+            if self.clock() - self._fed_at >= self.tidy_after_seconds and self.lake.untidy():
+                self.lake.apply([], as_of=started, tidy=True)
+            elif (started - self.lake.manifest().as_of).total_seconds() >= self.heartbeat_seconds:
                 self.lake.apply([], as_of=started)
             return False
         # A full batch may stop short of changes committed before ``started``: as_of stays.
         as_of: datetime | None = None if batch.full else started
         self.lake.apply(batch.changes, checkpoint={"source": source, "position": batch.reached}, as_of=as_of)
         self.log.prune(batch.reached)
+        self._fed_at = self.clock()
         return batch.full
 
     def rebuild(self, source: str) -> None:

@@ -18,7 +18,7 @@ from theeye.events import Event
 from theeye.records import EventRecord
 from theeye.sqlite.backend import SqliteBackend
 from theeye.sqlite.changes import SqliteChangeLog
-from theeye_local.lake_feeder import LakeFeeder
+from theeye_local.lake_feeder import TIDY_AFTER_SECONDS, LakeFeeder
 
 
 @pytest.fixture
@@ -189,3 +189,25 @@ def test_the_running_feeder_keeps_up(backend: SqliteBackend, data_dir: Path) -> 
         eventually("the erased events are gone from it", lambda: lake_ids(feeder.lake) == [])
     finally:
         feeder.stop()
+
+
+def test_a_lake_at_rest_is_tidied_to_one_file_per_day(backend: SqliteBackend, data_dir: Path) -> None:
+    """A burst leaves small files; once nothing was fed for a while, each day is one file."""
+    now = [0.0]
+    feeder = LakeFeeder(
+        SqliteChangeLog(backend.db), LocalLake(data_dir / "lake"), batch=100, clock=lambda: now[0]
+    )
+    drain(feeder)
+    for batch in range(4):
+        store(backend, 1, session_id=f"tidy-{batch}", day=5)
+        drain(feeder)
+    assert len([f for f in feeder.lake.manifest().files if f.day == "2026-12-05"]) == 4
+
+    now[0] += TIDY_AFTER_SECONDS - 1  # not yet at rest
+    drain(feeder)
+    assert len([f for f in feeder.lake.manifest().files if f.day == "2026-12-05"]) == 4
+
+    now[0] += 1
+    drain(feeder)
+    assert [f.rows for f in feeder.lake.manifest().files if f.day == "2026-12-05"] == [4]
+    assert not feeder.lake.untidy() and lake_ids(feeder.lake) == store_ids(backend)

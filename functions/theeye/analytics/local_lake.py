@@ -222,9 +222,11 @@ class LocalLake:
         *,
         checkpoint: Mapping[str, Any] | None = None,
         as_of: datetime | None = None,
+        tidy: bool = False,
     ) -> None:
         """Apply ``changes`` in order and publish them in one new manifest, with ``checkpoint``
-        (kept as it is) and ``as_of`` (kept from the last manifest when not given).
+        (kept as it is) and ``as_of`` (kept from the last manifest when not given). ``tidy``
+        also merges the small files of every day that has more than one (see ``untidy``).
 
         An upsert of an event already in the lake, or hidden by a delete at least as new, adds
         nothing; a delete removes its rows from every file (rewriting those files) and is
@@ -255,7 +257,8 @@ class LocalLake:
                 unlink += replaced + [r.path for r in retired]
                 retired = []
             files += self._add(files, generation, [up.row for up in incoming.values()])
-            files, compacted = self._compact(files, generation, {_day(up.row) for up in incoming.values()})
+            days = {f.day for f in files} if tidy else {_day(up.row) for up in incoming.values()}
+            files, compacted = self._compact(files, generation, days, 1 if tidy else COMPACT_FILES)
             fresh = f"{generation:010d}-"  # written by this apply: no reader has seen them
             unlink += [path for path in compacted if Path(path).name.startswith(fresh)]
             retired += [Retired(path, now) for path in compacted if not Path(path).name.startswith(fresh)]
@@ -347,14 +350,20 @@ class LocalLake:
         db.execute("DROP TABLE incoming")
         return added
 
+    def untidy(self) -> bool:
+        """Whether a day of the lake has more than one small file: a lake at rest is read fastest
+        with one file per day, so the feeder tidies it (``apply(..., tidy=True)``) when idle."""
+        days = [f.day for f in self.manifest().files if f.rows < COMPACT_ROWS]
+        return len(days) != len(set(days))
+
     def _compact(
-        self, files: list[LakeFile], generation: int, days: set[str]
+        self, files: list[LakeFile], generation: int, days: set[str], most: int = COMPACT_FILES
     ) -> tuple[list[LakeFile], list[str]]:
-        """Each of ``days`` with more than ``COMPACT_FILES`` small files gets them merged into one."""
+        """Each of ``days`` with more than ``most`` small files gets them merged into one."""
         replaced: list[str] = []
         for day in sorted(days):
             small = [f for f in files if f.day == day and f.rows < COMPACT_ROWS]
-            if len(small) <= COMPACT_FILES:
+            if len(small) <= most:
                 continue
             merged = self._write(day, generation, _MERGED, [[str(self.directory / f.path) for f in small]])
             files = [f for f in files if f not in small] + ([merged] if merged else [])
