@@ -42,6 +42,11 @@ GOALS = {
     "sessions_p50_ms": 50.0,  # GET /sessions, a page of 100 at 100,000 sessions
     "segment_share": 0.9,  # /v1/batch stores at least this share of POST /events' events/s
 }
+# The goals of SQL over every event on the embedded backend (bench.lake): p50 of each kind of
+# statement at a million stored events, the feeder, and the contract's freshness ("within 10 seconds").
+SQL_GOALS_MS = {"count": 100.0, "group_by": 300.0, "funnel": 1000.0}
+FRESHNESS_GOAL_S = 10.0
+KEEP_PACE_SHARE = 0.95  # the writer must store this share of the steady rate for the run to count
 # Model inputs.
 LOAD_EVENTS_PER_S = 100  # the sustained load of docs/DATA_MODEL.md ("Hot partitions")
 MONTHS_KEPT = (1, 3, 12)
@@ -704,6 +709,62 @@ def segment_section(segment: Mapping[str, Any]) -> str:
     )
 
 
+# -- SQL over every event ------------------------------------------------------------------------
+
+
+def keeps_up(steady: Mapping[str, Any], batch: int) -> bool | None:
+    """Whether the feeder kept up with the steady load: its lag in the last third of the load no
+    larger than in the first (one batch of slack); None when the writer did not reach
+    ``KEEP_PACE_SHARE`` of the rate (the run says nothing about the feeder)."""
+    if steady["stored_per_s"] < KEEP_PACE_SHARE * steady["rate"]:
+        return None
+    return bool(steady["max_lag_last_third"] <= steady["max_lag_first_third"] + batch)
+
+
+def lake_section(lake: Mapping[str, Any]) -> str:
+    events = lake["stored"]["events"]
+    disk, backlog, steady, fresh = lake["disk"], lake["backlog"], lake["steady"], lake["freshness"]
+    per_million = 1e6 / events
+    statements = [
+        {
+            "label": label,
+            "result": result,
+            "handler": lake["handler"][label],
+            "goal": SQL_GOALS_MS[result["kind"]],
+            "checked": lake["answers_checked"][label],
+        }
+        for label, result in lake["statements"].items()
+    ]
+    funnel = next(label for label, r in lake["statements"].items() if r["kind"] == "funnel")
+    freshness = [
+        ("stored one at a time, idle store → in a snapshot (manifest)", fresh["snapshot"], fresh),
+        ("stored one at a time, idle store → counted by an answer of the engine", fresh["sql"], fresh),
+        (
+            f"during the steady load ({steady['rate']:,} events/s) → in a snapshot",
+            steady["freshness"],
+            steady,
+        ),
+    ]
+    return page(
+        "lake",
+        lake=lake,
+        events=events,
+        statements=statements,
+        funnel_label=funnel,
+        funnel_sql=lake["sql"][funnel],
+        funnel_rows=lake["statements"][funnel]["rows"][0],
+        backlog=backlog,
+        steady=steady,
+        keeps=keeps_up(steady, backlog["batch"]),
+        pace_share=KEEP_PACE_SHARE,
+        freshness=freshness,
+        freshness_goal=FRESHNESS_GOAL_S,
+        disk=disk,
+        per_million=per_million,
+        ratio=disk["database_bytes"] / disk["lake_data_bytes"],
+    )
+
+
 # -- the pages ----------------------------------------------------------------------------------
 
 
@@ -726,6 +787,8 @@ def render(results: Mapping[str, Any]) -> str:
         sections.append(segment_section(results["segment"]))
     if "layer" in results:
         sections.append(layer_section(results["layer"]))
+    if "lake" in results:
+        sections.append(lake_section(results["lake"]))
     sections.append(scale_section(results["cost"]))
     return "\n".join(sections)
 

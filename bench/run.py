@@ -87,6 +87,14 @@ def _layer(quick: bool) -> dict[str, Any]:
     return layer.measure()
 
 
+def _lake(quick: bool) -> dict[str, Any]:
+    from bench import lake
+
+    if quick:
+        return lake.measure(100_000, 3, 5.0)
+    return lake.measure()
+
+
 # Section of docs/performance.json -> how to measure it (quick: fewer repetitions, a smoke run).
 SECTIONS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "cold_start": _cold_start,
@@ -99,6 +107,7 @@ SECTIONS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "erasure": _erasure,
     "segment": _segment,
     "layer": _layer,
+    "lake": _lake,
 }
 
 
