@@ -17,14 +17,16 @@ queried, and the lake's bytes on disk.
 3. **Bytes on disk** of the lake's Parquet files and of ``theeye.db`` (after a WAL checkpoint).
 4. **Statements** through the engine path ``DuckDbEngine.run`` (check, translate, DuckDB over
    the snapshot): ``--runs`` times each after one warm-up (p50, p95), then ``HANDLER_ROUNDS``
-   times through the query function's handler (``POST /sql``, in this process). Each answer is
-   checked against the counts made while storing.
+   times through the query function's handler (``POST /sql``, in this process), and ``--runs``
+   times over the same rows rewritten as one file per day (what the number of files costs).
+   Each answer is checked against the counts made while storing.
 5. **Freshness and a steady load**, with the feeder as the local stack runs it: its thread, at
    its own poll interval, in another process (as the stack's feeder is apart from the workers
    that store). Single events are stored at random moments, each timed from its commit to the
    first manifest whose checkpoint holds it (``FRESHNESS_SAMPLES``) and to the first
    ``POST /sql`` answer that counts it (``SQL_FRESHNESS_SAMPLES``). Then ``LOAD_RATE`` events/s
-   are stored for ``--load-seconds`` in transactions of ``LOAD_CHUNK``, each transaction timed
+   are stored for ``--load-seconds`` in transactions of ``LOAD_CHUNK`` (``BulkStore``: the rows
+   ``put_all`` writes, with the store's statements, made before the load), each transaction timed
    to the manifest that holds it, and the feeder's lag (changes logged but not in the lake)
    sampled every ``LAG_SAMPLE_SECONDS``.
 
@@ -341,6 +343,58 @@ def fill(store: Any, events: Events, count: int) -> float:
     return time.perf_counter() - began
 
 
+@dataclass
+class BulkStore:
+    """The rows ``SqliteEventStore.put_all`` writes for new events (the guard, the event, its
+    change-log row), with the store's own statements, each as one ``executemany`` of rows made
+    beforehand (``prepare``): the steady load's writer, so that on two shared cores the writer's
+    Python does not limit the rate the feeder is offered."""
+
+    db: Any
+
+    def prepare(self, records: list[Any]) -> tuple[list[tuple[Any, ...]], ...]:
+        from theeye.events import compact_json
+        from theeye.ports import event_position
+        from theeye.sqlite.changes import STORED
+
+        guards: list[tuple[Any, ...]] = []
+        rows: list[tuple[Any, ...]] = []
+        logged: list[tuple[Any, ...]] = []
+        for record in records:
+            event = record.event
+            position = event_position(event.timestamp, event.event_id)
+            guards.append((event.event_id, record.content_hash, record.origin, position, record.expires_at))
+            rows.append(
+                (
+                    position,
+                    event.event_id,
+                    record.application_id,
+                    event.session_id,
+                    event.category,
+                    event.name,
+                    compact_json(event.data),
+                    event.timestamp,
+                    None,
+                    record.received_at,
+                    record.received_at,
+                    record.expires_at,
+                    compact_json(event.context) if event.context else None,
+                )
+            )
+            logged.append((STORED, position, None, None))
+        return guards, rows, logged
+
+    def put_prepared(self, prepared: tuple[list[tuple[Any, ...]], ...]) -> None:
+        from theeye.sqlite import changes, events
+        from theeye.sqlite.db import retryable
+
+        guards, rows, logged = prepared
+        with self.db.write(retryable("event store")) as connection:
+            connection.executemany(events._INSERT_GUARD, guards)
+            connection.executemany(events._INSERT_EVENT, rows)
+            connection.executemany(changes._RECORD, logged)
+
+
 def drain(feeder: Any) -> tuple[float, int]:
     """Step the feeder until it has nothing left; the seconds and the steps taken."""
     began = time.perf_counter()
@@ -393,6 +447,31 @@ def time_statements(engine: Any, runs: int) -> dict[str, Any]:
             "load_after": load_average(),
         }
     return out
+
+
+def one_file_per_day(lake: Any, folder: Path) -> Any:
+    """The lake's rows rewritten as one file per day in ``folder`` (what compacting every day
+    into one file would leave): a ``Snapshot`` of those files, as of the lake's."""
+    import duckdb
+
+    from theeye.analytics.table import Snapshot
+
+    manifest = lake.manifest()
+    folder.mkdir(parents=True, exist_ok=True)
+    days: dict[str, list[str]] = {}
+    for f in manifest.files:
+        days.setdefault(f.day, []).append(str(lake.directory / f.path))
+    connection = duckdb.connect()
+    paths = []
+    for day, files in sorted(days.items()):
+        target = folder / f"{day}.parquet"
+        connection.execute(
+            f"COPY (SELECT * FROM read_parquet(?) ORDER BY event_time, event_id) TO '{target}' (FORMAT parquet)",  # noqa: S608 - our own path
+            [files],
+        )
+        paths.append(str(target))
+    connection.close()
+    return Snapshot(tuple(paths), manifest.as_of)
 
 
 @dataclass
@@ -593,10 +672,11 @@ def _spread(seconds: list[float]) -> dict[str, Any]:
     }
 
 
-def steady_load(store: Any, log: Any, lake: Any, events: Events, seconds: float) -> dict[str, Any]:
+def steady_load(store: BulkStore, log: Any, lake: Any, events: Events, seconds: float) -> dict[str, Any]:
     """``LOAD_RATE`` events/s for ``seconds`` in transactions of ``LOAD_CHUNK``, paced; the feeder
     (running apart) watched: each transaction's commit → manifest time, and the lag in changes."""
-    records = list(events.records(int(LOAD_RATE * seconds)))  # made before: the writer only writes
+    records = list(events.records(int(LOAD_RATE * seconds)))
+    chunks = [store.prepare(records[i : i + LOAD_CHUNK]) for i in range(0, len(records), LOAD_CHUNK)]
     committed: list[tuple[int, float]] = []  # (log position, commit time) of each transaction
     seen: list[float] = []
     lag: list[tuple[float, int]] = []
@@ -623,21 +703,15 @@ def steady_load(store: Any, log: Any, lake: Any, events: Events, seconds: float)
     watcher = threading.Thread(target=watch, name="lake-bench-watch", daemon=True)
     watcher.start()
     written = 0
-    chunk: list[Any] = []
-    for record in records:
-        chunk.append(record)
-        if len(chunk) < LOAD_CHUNK:
-            continue
-        due = began + written / LOAD_RATE
-        pause = due - time.perf_counter()
+    for chunk in chunks:
+        pause = began + written / LOAD_RATE - time.perf_counter()
         if pause > 0:
             time.sleep(pause)
-        store.put_all(chunk)
+        store.put_prepared(chunk)
         stamp_ = time.perf_counter()
-        written += len(chunk)
+        written += len(chunk[0])
         last_written[0] = log.last()
         committed.append((last_written[0], stamp_))
-        chunk = []
     wrote_s = time.perf_counter() - began
     writing.clear()
     final = last_written[0]
@@ -712,11 +786,16 @@ def measure(
         lake = LocalLake(lake_dir)
         engine = DuckDbEngine(lake.snapshot)
         statements = time_statements(engine, runs)
+        per_day = one_file_per_day(lake, data / "one-file-per-day")
+        compacted = time_statements(DuckDbEngine(lambda: per_day), runs)
         with Handler(lake_dir) as handler:
             through_handler = time_handler(handler, handler_rounds)
         answers = expected(made)
         checked = {
-            label: statements[label]["rows"] == answers[kind] == through_handler[label]["rows"]
+            label: statements[label]["rows"]
+            == answers[kind]
+            == through_handler[label]["rows"]
+            == compacted[label]["rows"]
             for label, kind in STATEMENT_KINDS.items()
         }
         with FeederProcess(database, lake_dir):
@@ -724,7 +803,7 @@ def measure(
             load_events = Events(
                 "l", now - timedelta(hours=1), timedelta(hours=1), int(LOAD_RATE * load_seconds)
             )
-            steady = steady_load(store, log, lake, load_events, load_seconds)
+            steady = steady_load(BulkStore(backend.db), log, lake, load_events, load_seconds)
         backend.db.close()
     command = "python -m bench.lake"
     for flag, value, default in (
@@ -749,6 +828,7 @@ def measure(
             "expected": {label: answers[kind] for label, kind in STATEMENT_KINDS.items()},
             "answers_checked": checked,
             "handler": through_handler,
+            "one_file_per_day": {"files": len(per_day.files), "statements": compacted},
             "idle_seconds": IDLE_SECONDS,
             "freshness": fresh,
             "steady": steady,

@@ -732,6 +732,7 @@ def lake_section(lake: Mapping[str, Any]) -> str:
             "handler": lake["handler"][label],
             "goal": SQL_GOALS_MS[result["kind"]],
             "checked": lake["answers_checked"][label],
+            "per_day": lake["one_file_per_day"]["statements"][label],
         }
         for label, result in lake["statements"].items()
     ]
