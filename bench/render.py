@@ -741,7 +741,8 @@ def lake_section(lake: Mapping[str, Any]) -> str:
         ("stored one at a time, idle store → in a snapshot (manifest)", fresh["snapshot"], fresh),
         ("stored one at a time, idle store → counted by an answer of the engine", fresh["sql"], fresh),
         (
-            f"during the steady load ({steady['rate']:,} events/s) → in a snapshot",
+            f"during the steady load (offered {steady['rate']:,}, stored {steady['stored_per_s']:,.0f}"
+            " events/s) → in a snapshot",
             steady["freshness"],
             steady,
         ),
