@@ -732,6 +732,7 @@ def steady_load(store: BulkStore, log: Any, lake: Any, events: Events, seconds: 
         "max_lag_last_third": last_third,
         "mean_lag": statistics.fmean(n for _, n in lag) if lag else 0.0,
         "lag_samples": len(lag),
+        "lag": [[round(t, 3), n] for t, n in lag],  # (seconds into the load, changes not yet applied)
         "load_before": before,
         "load_after": load_average(),
     }

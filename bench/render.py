@@ -712,13 +712,23 @@ def segment_section(segment: Mapping[str, Any]) -> str:
 # -- SQL over every event ------------------------------------------------------------------------
 
 
+def lag_thirds(steady: Mapping[str, Any]) -> tuple[float, float]:
+    """The feeder's mean lag (changes logged, not yet applied) in the first and in the last
+    third of the load."""
+    seconds = steady["seconds"]
+    first = [n for t, n in steady["lag"] if t <= seconds / 3]
+    last = [n for t, n in steady["lag"] if 2 * seconds / 3 <= t <= seconds]
+    return sum(first) / max(len(first), 1), sum(last) / max(len(last), 1)
+
+
 def keeps_up(steady: Mapping[str, Any], batch: int) -> bool | None:
-    """Whether the feeder kept up with the steady load: its lag in the last third of the load no
-    larger than in the first (one batch of slack); None when the writer did not reach
+    """Whether the feeder kept up with the steady load: its mean lag in the last third of the
+    load no larger than in the first, one batch of slack; None when the writer did not reach
     ``KEEP_PACE_SHARE`` of the rate (the run says nothing about the feeder)."""
     if steady["stored_per_s"] < KEEP_PACE_SHARE * steady["rate"]:
         return None
-    return bool(steady["max_lag_last_third"] <= steady["max_lag_first_third"] + batch)
+    first, last = lag_thirds(steady)
+    return last <= first + batch
 
 
 def lake_section(lake: Mapping[str, Any]) -> str:
@@ -758,6 +768,7 @@ def lake_section(lake: Mapping[str, Any]) -> str:
         backlog=backlog,
         steady=steady,
         keeps=keeps_up(steady, backlog["batch"]),
+        thirds=lag_thirds(steady),
         pace_share=KEEP_PACE_SHARE,
         freshness=freshness,
         freshness_goal=FRESHNESS_GOAL_S,
