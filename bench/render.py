@@ -43,6 +43,11 @@ GOALS = {
     "segment_share": 0.9,  # /v1/batch stores at least this share of POST /events' events/s
     "insights_p50_ms": 1000.0,  # each kind of POST /insights at 1,000,000 events, DuckDB over the local lake
 }
+# The goals of SQL over every event on the embedded backend (bench.lake): p50 of each kind of
+# statement at a million stored events, the feeder, and the contract's freshness ("within 10 seconds").
+SQL_GOALS_MS = {"count": 100.0, "group_by": 300.0, "funnel": 1000.0}
+FRESHNESS_GOAL_S = 10.0
+KEEP_PACE_SHARE = 0.95  # the writer must store this share of the steady rate for the run to count
 # Model inputs.
 LOAD_EVENTS_PER_S = 100  # the sustained load of docs/DATA_MODEL.md ("Hot partitions")
 MONTHS_KEPT = (1, 3, 12)
@@ -723,6 +728,75 @@ def segment_section(segment: Mapping[str, Any]) -> str:
     )
 
 
+# -- SQL over every event ------------------------------------------------------------------------
+
+
+def lag_thirds(steady: Mapping[str, Any]) -> tuple[float, float]:
+    """The feeder's mean lag (changes logged, not yet applied) in the first and in the last
+    third of the load."""
+    seconds = steady["seconds"]
+    first = [n for t, n in steady["lag"] if t <= seconds / 3]
+    last = [n for t, n in steady["lag"] if 2 * seconds / 3 <= t <= seconds]
+    return sum(first) / max(len(first), 1), sum(last) / max(len(last), 1)
+
+
+def keeps_up(steady: Mapping[str, Any], batch: int) -> bool | None:
+    """Whether the feeder kept up with the steady load: its mean lag in the last third of the
+    load no larger than in the first, one batch of slack; None when the writer did not reach
+    ``KEEP_PACE_SHARE`` of the rate (the run says nothing about the feeder)."""
+    if steady["stored_per_s"] < KEEP_PACE_SHARE * steady["rate"]:
+        return None
+    first, last = lag_thirds(steady)
+    return last <= first + batch
+
+
+def lake_section(lake: Mapping[str, Any]) -> str:
+    events = lake["stored"]["events"]
+    disk, backlog, steady, fresh = lake["disk"], lake["backlog"], lake["steady"], lake["freshness"]
+    per_million = 1e6 / events
+    statements = [
+        {
+            "label": label,
+            "result": result,
+            "handler": lake["handler"][label],
+            "goal": SQL_GOALS_MS[result["kind"]],
+            "checked": lake["answers_checked"][label],
+            "per_day": lake["one_file_per_day"]["statements"][label],
+        }
+        for label, result in lake["statements"].items()
+    ]
+    funnel = next(label for label, r in lake["statements"].items() if r["kind"] == "funnel")
+    freshness = [
+        ("stored one at a time, idle store → in a snapshot (manifest)", fresh["snapshot"], fresh),
+        ("stored one at a time, idle store → counted by an answer of the engine", fresh["sql"], fresh),
+        (
+            f"during the steady load (offered {steady['rate']:,}, stored {steady['stored_per_s']:,.0f}"
+            " events/s) → in a snapshot",
+            steady["freshness"],
+            steady,
+        ),
+    ]
+    return page(
+        "lake",
+        lake=lake,
+        events=events,
+        statements=statements,
+        funnel_label=funnel,
+        funnel_sql=lake["sql"][funnel],
+        funnel_rows=lake["statements"][funnel]["rows"][0],
+        backlog=backlog,
+        steady=steady,
+        keeps=keeps_up(steady, backlog["batch"]),
+        thirds=lag_thirds(steady),
+        pace_share=KEEP_PACE_SHARE,
+        freshness=freshness,
+        freshness_goal=FRESHNESS_GOAL_S,
+        disk=disk,
+        per_million=per_million,
+        ratio=disk["database_bytes"] / disk["lake_data_bytes"],
+    )
+
+
 # -- the pages ----------------------------------------------------------------------------------
 
 
@@ -754,7 +828,7 @@ def lake_dollars(lake: Mapping[str, Any]) -> dict[str, float]:
     }
 
 
-def lake_section(lake: Mapping[str, Any]) -> str:
+def lake_cost_section(lake: Mapping[str, Any]) -> str:
     return page("lake_cost", lake=lake, prices=lake["prices"], load=LOAD_EVENTS_PER_S, **lake_dollars(lake))
 
 
@@ -778,9 +852,11 @@ def render(results: Mapping[str, Any]) -> str:
     if "layer" in results:
         sections.append(layer_section(results["layer"]))
     if "lake_cost" in results:
-        sections.append(lake_section(results["lake_cost"]))
+        sections.append(lake_cost_section(results["lake_cost"]))
     if "insights" in results:
         sections.append(insights_section(results["insights"]))
+    if "lake" in results:
+        sections.append(lake_section(results["lake"]))
     sections.append(scale_section(results["cost"]))
     return "\n".join(sections)
 

@@ -99,6 +99,14 @@ def _insights(quick: bool) -> dict[str, Any]:
     return insights.measure(samples=3 if quick else insights.SAMPLES)
 
 
+def _lake(quick: bool) -> dict[str, Any]:
+    from bench import lake
+
+    if quick:
+        return lake.measure(100_000, 3, 5.0)
+    return lake.measure()
+
+
 # Section of docs/performance.json -> how to measure it (quick: fewer repetitions, a smoke run).
 SECTIONS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "cold_start": _cold_start,
@@ -113,6 +121,7 @@ SECTIONS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "layer": _layer,
     "lake_cost": _lake_cost,
     "insights": _insights,
+    "lake": _lake,
 }
 
 
