@@ -14,6 +14,8 @@ queried, and the lake's bytes on disk.
    first step on the empty store), so the whole fill waits in the change log; the real feeder
    (``theeye_local.lake_feeder.LakeFeeder``, batches of its ``BATCH``) applies it step after
    step, as its thread does while steps come back full: events/s.
+   Then the lake at rest: the feeder's tidying step (each day's small files merged into one,
+   which it does once nothing was fed for ``TIDY_AFTER_SECONDS``), timed.
 3. **Bytes on disk** of the lake's Parquet files and of ``theeye.db`` (after a WAL checkpoint).
 4. **Statements** through the engine path ``DuckDbEngine.run`` (check, translate, DuckDB over
    the snapshot): ``--runs`` times each after one warm-up (p50, p95), then ``HANDLER_ROUNDS``
@@ -755,7 +757,7 @@ def measure(
     from theeye.analytics.local_lake import LocalLake
     from theeye.sqlite.backend import SqliteBackend
     from theeye.sqlite.changes import SqliteChangeLog
-    from theeye_local.lake_feeder import BATCH, IDLE_SECONDS, LakeFeeder
+    from theeye_local.lake_feeder import BATCH, IDLE_SECONDS, TIDY_AFTER_SECONDS, LakeFeeder
 
     with tempfile.TemporaryDirectory(prefix="theeye-bench-lake-", dir=scratch) as folder:
         data = Path(folder)
@@ -782,7 +784,18 @@ def measure(
             "load_before": load,
             "load_after": load_average(),
         }
+        backlog_result["files"] = len(feeder.lake.manifest().files)
         feeder.lake.close()
+        # At rest: once nothing was fed for TIDY_AFTER_SECONDS the feeder merges each day's small
+        # files into one (a feeder told it has rested that long does the same step at once).
+        resting = LakeFeeder(log, LocalLake(lake_dir), tidy_after_seconds=0)
+        started = time.perf_counter()
+        resting.step()
+        backlog_result["tidy"] = {
+            "seconds": time.perf_counter() - started,
+            "files": len(resting.lake.manifest().files),
+        }
+        resting.lake.close()
         sizes = disk(database, lake_dir)
         lake = LocalLake(lake_dir)
         engine = DuckDbEngine(lake.snapshot)
@@ -831,6 +844,7 @@ def measure(
             "handler": through_handler,
             "one_file_per_day": {"files": len(per_day.files), "statements": compacted},
             "idle_seconds": IDLE_SECONDS,
+            "tidy_after_seconds": TIDY_AFTER_SECONDS,
             "freshness": fresh,
             "steady": steady,
         },
