@@ -185,7 +185,10 @@ def test_retries_after_lost_answers_store_each_message_once(
     sent: list[tuple[Call, dict[str, Any]]] = []
     # the stack is shared: only this test's faults and duplicates count
     earlier, duplicates = len(faults(faulty_stack)), settled(faulty_stack)["duplicates"]
-    for _ in range(12):  # until a lost answer was retried: each round is one batch of 8
+    # Until a lost answer was retried: each round is one batch of 8, and a round sees none with
+    # a chance of about 3/4 (faults are drawn at random), so 100 rounds make missing one
+    # impossible in practice (a few rounds suffice on average).
+    for _ in range(100):
         sent += [(call, send(client, call)) for call in kinds]
         client.flush()
         if "after" in faults(faulty_stack)[earlier:]:
